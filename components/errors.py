@@ -1,0 +1,106 @@
+"""Typed errors with plain-language messages.
+
+Every message says what went wrong and what to do. Clarifai errors also carry Clarifai's code
+number and description. No error text ever contains a key: messages are built from fixed text
+and Clarifai's own descriptions, never from request metadata.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error the app shows to a person."""
+
+    title = "Something went wrong"
+
+    def __init__(self, message: str, code: int | None = None, description: str = ""):
+        super().__init__(message, code, description)
+        self.message = message
+        self.code = code
+        self.description = description
+
+    def __str__(self) -> str:
+        if self.code is None:
+            return self.message
+        detail = f": {self.description}" if self.description else ""
+        return f"{self.message} (Clarifai code {self.code}{detail})"
+
+
+class ImageError(AppError):
+    """An image that cannot be used: unreadable, too big, refused URL, ..."""
+
+    title = "Image not usable"
+
+
+class ModelRefError(AppError, ValueError):
+    title = "Model not understood"
+
+
+class ClarifaiError(AppError):
+    """Anything Clarifai (or the way to it) refused or failed."""
+
+    title = "Clarifai error"
+    retryable = False
+
+
+class AuthError(ClarifaiError):
+    title = "Key refused"
+
+
+class KeyMissingError(AuthError):
+    title = "No Clarifai key"
+
+
+class ModelNotFoundError(ClarifaiError):
+    title = "Model not found"
+
+
+class ModelForbiddenError(ClarifaiError):
+    title = "Model not allowed"
+
+
+class ModelTypeError(ClarifaiError):
+    title = "Wrong kind of model"
+
+
+class ModelFailedError(ClarifaiError):
+    title = "Model failed"
+
+
+class ModelWarmingUpError(ClarifaiError):
+    title = "Model warming up"
+    retryable = True
+
+
+class InputFailedError(ClarifaiError):
+    title = "Image refused by Clarifai"
+
+
+class ThrottledError(ClarifaiError):
+    title = "Too many requests"
+    retryable = True
+
+
+class QuotaError(ClarifaiError):
+    title = "Usage limit reached"
+
+
+class RequestError(ClarifaiError):
+    title = "Request refused"
+
+
+class NetworkError(ClarifaiError):
+    title = "Clarifai unreachable"
+    retryable = True
+
+
+class CallTimeoutError(ClarifaiError):
+    title = "Clarifai took too long"
+
+
+class BudgetExceededError(ClarifaiError):
+    title = "Demo budget used up"
+
+
+class OfflineUnsupportedError(AppError):
+    title = "Needs a Clarifai model"

@@ -1,0 +1,101 @@
+"""Which model to call, and how: model references, the task defaults, prediction settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from components.errors import ModelRefError
+from components.results import Task
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+_PATH_RE = re.compile(rf"^({_ID})/({_ID})/({_ID})(?:/({_ID}))?$")
+_URL_PATH_RE = re.compile(rf"^/({_ID})/({_ID})/models/({_ID})(?:/versions/({_ID}))?/?$")
+_URL_HOSTS = {"clarifai.com", "www.clarifai.com"}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    user_id: str
+    app_id: str
+    model_id: str
+    version_id: str = ""
+
+    @property
+    def path(self) -> str:
+        """`user/app/model[/version]`, the short form people type."""
+        parts = [self.user_id, self.app_id, self.model_id] + ([self.version_id] if self.version_id else [])
+        return "/".join(parts)
+
+    @property
+    def url(self) -> str:
+        url = f"https://clarifai.com/{self.user_id}/{self.app_id}/models/{self.model_id}"
+        return url + (f"/versions/{self.version_id}" if self.version_id else "")
+
+    def __str__(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    ref: ModelRef
+    name: str
+    model_type_id: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PredictSettings:
+    """Clarifai's OutputConfig: what a prediction returns."""
+
+    min_value: float | None = None
+    max_concepts: int | None = None
+    select_concepts: tuple[str, ...] = ()
+
+
+DEFAULT_MODELS: dict[Task, ModelRef] = {
+    Task.CLASSIFICATION: ModelRef("clarifai", "main", "general-image-recognition", "aa7f35c01e0642fda5cf400f543e7c40"),
+    Task.DETECTION: ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f"),
+    Task.SEGMENTATION: ModelRef("clarifai", "main", "image-general-segmentation", "1581820110264581908ce024b12b4bfb"),
+    Task.CAPTIONING: ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4"),
+}
+
+MODEL_FORMAT_HELP = (
+    "Type a model as user/app/model (optionally /version), for example "
+    "clarifai/main/general-image-recognition, or paste its page address, for example "
+    "https://clarifai.com/clarifai/main/models/general-image-recognition."
+)
+
+
+def parse_model_ref(text: str) -> ModelRef:
+    """A model from `user/app/model[/version]` or a pasted clarifai.com model URL."""
+    text = (text or "").strip()
+    if not text:
+        raise ModelRefError("No model given. " + MODEL_FORMAT_HELP)
+    if "://" in text or text.startswith(("clarifai.com/", "www.clarifai.com/")):
+        return _parse_model_url(text)
+    match = _PATH_RE.match(text)
+    if not match:
+        raise ModelRefError(f"“{_shorten(text)}” is not a model reference. " + MODEL_FORMAT_HELP)
+    return ModelRef(*(part or "" for part in match.groups()))
+
+
+def _parse_model_url(text: str) -> ModelRef:
+    parsed = urlparse(text if "://" in text else "https://" + text)
+    if parsed.scheme not in ("http", "https") or parsed.hostname not in _URL_HOSTS:
+        raise ModelRefError(
+            f"“{_shorten(text)}” is not a Clarifai model address: it must start with "
+            "https://clarifai.com/. " + MODEL_FORMAT_HELP
+        )
+    match = _URL_PATH_RE.match(parsed.path)
+    if not match:
+        raise ModelRefError(
+            f"“{_shorten(text)}” does not point at a model: the address should look like "
+            "https://clarifai.com/{user}/{app}/models/{model}[/versions/{version}]."
+        )
+    return ModelRef(*(part or "" for part in match.groups()))
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

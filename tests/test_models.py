@@ -1,0 +1,61 @@
+"""Model references: the defaults, typed references, pasted model URLs."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.errors import ModelRefError
+from components.models import DEFAULT_MODELS, ModelRef, parse_model_ref
+from components.results import Task
+
+
+def test_every_task_has_the_documented_default():
+    assert DEFAULT_MODELS[Task.CLASSIFICATION].path == "clarifai/main/general-image-recognition/aa7f35c01e0642fda5cf400f543e7c40"
+    assert DEFAULT_MODELS[Task.DETECTION].model_id == "general-image-detection"
+    assert DEFAULT_MODELS[Task.SEGMENTATION].model_id == "image-general-segmentation"
+    assert DEFAULT_MODELS[Task.CAPTIONING] == ModelRef(
+        "salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("clarifai/main/face-detection", ModelRef("clarifai", "main", "face-detection")),
+        ("  salesforce/blip/general-english-image-caption-blip/cdb690f1  ", ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f1")),
+        ("https://clarifai.com/clarifai/main/models/general-image-recognition", ModelRef("clarifai", "main", "general-image-recognition")),
+        ("https://clarifai.com/clarifai/main/models/general-image-detection/versions/1580bb19", ModelRef("clarifai", "main", "general-image-detection", "1580bb19")),
+        ("https://www.clarifai.com/u/a/models/m/", ModelRef("u", "a", "m")),
+        ("clarifai.com/u/a/models/m", ModelRef("u", "a", "m")),
+        ("https://clarifai.com/u/a/models/m?tab=overview", ModelRef("u", "a", "m")),
+    ],
+)
+def test_references_and_urls_parse(text, expected):
+    assert parse_model_ref(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "No model given"),
+        ("general-image-recognition", "is not a model reference"),
+        ("a/b", "is not a model reference"),
+        ("a/b/c/d/e", "is not a model reference"),
+        ("https://example.com/u/a/models/m", "is not a Clarifai model address"),
+        ("ftp://clarifai.com/u/a/models/m", "is not a Clarifai model address"),
+        ("https://clarifai.com/u/a/workflows/w", "does not point at a model"),
+        ("https://clarifai.com/explore/models", "does not point at a model"),
+    ],
+)
+def test_anything_else_gets_a_message_saying_what_to_type(text, says):
+    with pytest.raises(ModelRefError) as caught:
+        parse_model_ref(text)
+    assert says in caught.value.message
+    assert "user/app/model" in caught.value.message or "clarifai.com/{user}" in caught.value.message
+
+
+def test_a_reference_round_trips_through_its_url_and_path():
+    ref = ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f")
+    assert parse_model_ref(ref.url) == ref
+    assert parse_model_ref(ref.path) == ref
+    assert parse_model_ref(ModelRef("u", "a", "m").url) == ModelRef("u", "a", "m")
