@@ -91,6 +91,11 @@ def plan_chunks(
     return chunks
 
 
+def input_sizes(inputs: Sequence[ImageInput]) -> list[int]:
+    """Bytes each input adds to a request (a URL is small)."""
+    return [len(item) if isinstance(item, bytes) else 256 for item in inputs]
+
+
 def decode_mask(data: bytes) -> np.ndarray | None:
     """A boolean mask from an encoded image: pixels > 0 belong to the region.
 
@@ -202,17 +207,28 @@ class ClarifaiClient:
         inputs: Sequence[ImageInput],
         settings: PredictSettings,
         credentials: Credentials,
+        progress: Callable[[int], None] | None = None,
     ) -> list[ImageResult]:
-        """One result per input, in input order. Raises a ClarifaiError when the whole call fails."""
+        """One result per input, in input order. Raises a ClarifaiError when the whole call fails.
+
+        `progress`, if given, is called (from worker threads) with the number of inputs answered so far.
+        """
         if not inputs:
             return []
-        chunks = plan_chunks([len(item) if isinstance(item, bytes) else 256 for item in inputs])
+        chunks = plan_chunks(input_sizes(inputs))
         results: list[ImageResult | None] = [None] * len(inputs)
+        done = 0
+        done_lock = threading.Lock()
 
         def run(chunk: range) -> None:
+            nonlocal done
             chunk_results = self._predict_chunk(model, [inputs[i] for i in chunk], settings, credentials)
             for offset, result in zip(chunk, chunk_results):
                 results[offset] = result
+            with done_lock:
+                done += len(chunk)
+                if progress:
+                    progress(done)
 
         started = time.perf_counter()
         if len(chunks) == 1:

@@ -367,10 +367,10 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
                     raise _InputProblem(30101, f"Format {opened.format} is not supported")
                 if opened.width * opened.height > MAX_IMAGE_PIXELS:
                     raise _InputProblem(30105, f"Image has {opened.width * opened.height} pixels, the limit is {MAX_IMAGE_PIXELS}")
+                size = opened.size
                 opened.draft("RGB", (ANALYSIS_SIDE, ANALYSIS_SIDE))
                 # Clarifai ignores EXIF orientation: so does this server (no exif_transpose).
                 rgb = opened.convert("RGB")
-                size = opened.size
         except _InputProblem:
             raise
         except Image.DecompressionBombError:

@@ -1,0 +1,511 @@
+"""Drawing, checked by pixels: boxes, labels, palette, masks."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components import render
+from components.results import Box, Concept, Prediction, Region
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def detection(name: str, value: float, top: float, left: float, bottom: float, right: float) -> Region:
+    return Region((Concept(name, value),), box=Box(top, left, bottom, right))
+
+
+def segment(name: str, mask: np.ndarray, value: float = 0.5) -> Region:
+    return Region((Concept(name, value),), mask=mask)
+
+
+def blank(width: int, height: int, value: int = 0) -> np.ndarray:
+    return np.full((height, width, 3), value, dtype=np.uint8)
+
+
+def is_color(pixel: np.ndarray, color) -> bool:
+    return tuple(int(v) for v in pixel) == tuple(color)
+
+
+def changed_rect(before: np.ndarray, after: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) exclusive of the pixels that differ."""
+    diff = np.any(before != after, axis=2)
+    if not diff.any():
+        return None
+    rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def mask_reference_blend(image, regions, opacity=0.5, hidden=frozenset()):
+    """The straightforward blend: per mask, a full-frame float blend where the mask is set.
+    Each pixel blends the original picture with the colour of the last mask covering it."""
+    height, width = image.shape[:2]
+    hidden = {render.normalise_name(n) for n in hidden}
+    original = image.astype(np.float64)
+    out = original.copy()
+    for region in regions:
+        name = region.top_concept.name if region.top_concept else ""
+        if render.normalise_name(name) in hidden or region.mask is None:
+            continue
+        mask = np.asarray(region.mask)
+        if mask.ndim != 2 or mask.size == 0:
+            continue
+        mask = cv2.resize((mask > 0).astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+        color = np.array(render.color_for(name), dtype=np.float64)
+        out[mask] = original[mask] * (1 - opacity) + color * opacity
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def random_picture(width: int, height: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+# --- palette ---------------------------------------------------------------------------------
+
+
+def test_palette_has_about_twenty_distinct_colours():
+    assert 18 <= len(render.PALETTE) <= 24
+    assert len(set(render.PALETTE)) == len(render.PALETTE)
+
+
+@pytest.mark.parametrize("color", render.PALETTE)
+def test_every_palette_colour_gets_text_with_at_least_4_5_to_1_contrast(color):
+    text = render.text_color_for(color)
+    assert text in (render.BLACK, render.WHITE)
+    assert render.contrast_ratio(color, text) >= 4.5
+
+
+def test_contrast_ratio_follows_wcag():
+    assert render.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert render.contrast_ratio((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
+    assert render.contrast_ratio((90, 90, 90), (90, 90, 90)) == pytest.approx(1.0)
+    assert render.text_color_for((0, 255, 255)) == render.BLACK  # yellow
+    assert render.text_color_for((117, 0, 0)) == render.WHITE  # navy
+
+
+def test_same_concept_gets_same_colour_whatever_the_case_or_spacing():
+    assert render.color_for("Person") == render.color_for("person") == render.color_for(" PERSON ")
+    assert render.color_for("person") in render.PALETTE
+
+
+def test_concept_colour_is_the_same_in_a_new_process():
+    names = ["person", "dog", "Land vehicle", "sky-other", "café"]
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from components.render import color_for;"
+        "print(repr([color_for(n) for n in sys.argv[2:]]))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "random"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(PROJECT_ROOT), *names],
+        capture_output=True, text=True, env=env, check=True, timeout=60,
+    ).stdout
+    assert out.strip() == repr([render.color_for(n) for n in names])
+
+
+def test_box_colour_depends_on_the_concept_not_its_position_in_the_response():
+    image = blank(400, 300)
+    dog = detection("dog", 0.9, 0.5, 0.5, 0.9, 0.9)
+    cat = detection("cat", 0.8, 0.1, 0.1, 0.4, 0.4)
+    first = render.draw_detections(image, [dog, cat], show_labels=False)
+    second = render.draw_detections(image, [cat, dog], show_labels=False)
+    x0, y0, _, _ = render.box_pixels(dog.box, 400, 300)
+    assert is_color(first[y0 + 20, x0], render.color_for("dog"))
+    assert is_color(second[y0 + 20, x0], render.color_for("dog"))
+
+
+# --- boxes -----------------------------------------------------------------------------------
+
+
+def test_box_edges_land_where_its_fractions_say():
+    image = blank(400, 300)
+    region = detection("person", 0.93, top=0.25, left=0.1, bottom=0.75, right=0.5)
+    drawn = render.draw_detections(image, [region], show_labels=False)
+    color = render.color_for("person")
+    width = render.style_for(400, 300).line_width
+    # left edge x=40, right edge x=200, top y=75, bottom y=225 (fractions of 400 x 300)
+    assert all(is_color(drawn[y, 40], color) for y in range(75, 226))
+    assert all(is_color(drawn[y, 200], color) for y in range(75, 226))
+    assert all(is_color(drawn[75, x], color) for x in range(40, 201))
+    assert all(is_color(drawn[225, x], color) for x in range(40, 201))
+    # nothing outside the box, stroke inside it
+    assert changed_rect(image, drawn) == (40, 75, 201, 226)
+    assert is_color(drawn[150, 40 + width - 1], color)
+    assert is_color(drawn[150, 40 + width], (0, 0, 0))
+
+
+def test_drawing_returns_a_new_array_and_leaves_the_input_alone():
+    image = random_picture(200, 100)
+    before = image.copy()
+    drawn = render.draw_detections(image, [detection("dog", 0.9, 0.1, 0.1, 0.9, 0.9)])
+    assert drawn is not image and not np.shares_memory(drawn, image)
+    assert np.array_equal(image, before)
+    assert not np.array_equal(drawn, image)
+
+
+def test_boxes_under_min_score_and_hidden_concepts_are_not_drawn():
+    image = blank(300, 200)
+    low = detection("dog", 0.2, 0.1, 0.1, 0.5, 0.5)
+    hidden = detection("cat", 0.9, 0.5, 0.5, 0.9, 0.9)
+    assert np.array_equal(render.draw_detections(image, [low], min_score=0.5), image)
+    assert np.array_equal(render.draw_detections(image, [hidden], hidden={"Cat"}), image)
+    assert not np.array_equal(render.draw_detections(image, [low], min_score=0.2), image)
+
+
+def test_line_width_and_text_grow_with_the_picture():
+    def stroke_width(width, height):
+        image = blank(width, height)
+        drawn = render.draw_detections(image, [detection("dog", 0.9, 0.2, 0.2, 0.8, 0.8)], show_labels=False)
+        row = drawn[height // 2]
+        x0 = render.box_pixels(Box(0.2, 0.2, 0.8, 0.8), width, height)[0]
+        run = 0
+        while is_color(row[x0 + run], render.color_for("dog")):
+            run += 1
+        return run
+
+    def label_height(width, height):
+        labels = render.layout_labels([detection("dog", 0.9, 0.2, 0.2, 0.8, 0.8)], width, height)
+        return labels[0].rect[3] - labels[0].rect[1]
+
+    small, large = stroke_width(300, 300), stroke_width(4000, 3000)
+    assert small >= 2
+    assert large >= 3 * small
+    assert label_height(4000, 3000) >= 3 * label_height(300, 300)
+    assert label_height(300, 300) >= 12  # still readable on a small picture
+
+
+def test_text_is_black_on_light_labels_and_white_on_dark_ones():
+    light = next(c for c in render.PALETTE if render.text_color_for(c) == render.BLACK)
+    dark = next(c for c in render.PALETTE if render.text_color_for(c) == render.WHITE)
+    light_name = next(n for n in (f"thing{i}" for i in range(1000)) if render.color_for(n) == light)
+    dark_name = next(n for n in (f"thing{i}" for i in range(1000)) if render.color_for(n) == dark)
+    image = blank(2000, 1500, 128)
+    for name, text in ((light_name, render.BLACK), (dark_name, render.WHITE)):
+        region = detection(name, 0.9, 0.4, 0.4, 0.6, 0.6)
+        drawn = render.draw_detections(image, [region])
+        (label,) = render.layout_labels([region], 2000, 1500)
+        left, top, right, bottom = label.rect
+        inside = drawn[top:bottom, left:right].reshape(-1, 3)
+        assert any(is_color(p, text) for p in inside)  # solid text pixels
+        assert not any(is_color(p, render.WHITE if text == render.BLACK else render.BLACK) for p in inside)
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+def label_border_is_painted(drawn: np.ndarray, label: render.Label) -> bool:
+    left, top, right, bottom = label.rect
+    border = np.concatenate([
+        drawn[top, left:right], drawn[bottom - 1, left:right],
+        drawn[top:bottom, left], drawn[top:bottom, right - 1],
+    ])
+    return bool(np.all(border == np.array(label.color, dtype=np.uint8)))
+
+
+CORNER_BOXES = {
+    "top-left": (0.0, 0.0, 0.15, 0.1),
+    "top-right": (0.0, 0.9, 0.15, 1.0),
+    "bottom-left": (0.85, 0.0, 1.0, 0.1),
+    "bottom-right": (0.85, 0.9, 1.0, 1.0),
+    "outside-right": (0.4, 0.97, 0.6, 1.4),
+    "whole-picture": (0.0, 0.0, 1.0, 1.0),
+}
+
+
+@pytest.mark.parametrize("where", list(CORNER_BOXES))
+@pytest.mark.parametrize("size", [(400, 300), (1920, 1080)])
+def test_label_stays_whole_and_inside_the_picture_at_every_edge(where, size):
+    width, height = size
+    image = blank(width, height, 40)
+    name = "waste container"
+    corner = detection(name, 0.93, *CORNER_BOXES[where])
+    centre = detection(name, 0.93, 0.4, 0.4, 0.6, 0.6)
+
+    def drawn_label(region):
+        boxes_only = render.draw_detections(image, [region], show_labels=False)
+        labelled = render.draw_detections(image, [region])
+        (label,) = render.layout_labels([region], width, height)
+        # every pixel the label changed lies inside its rectangle, and that rectangle is
+        # painted right up to its border: nothing was cut off by the picture's edge
+        left, top, right, bottom = changed_rect(boxes_only, labelled)
+        rl, rt, rr, rb = label.rect
+        assert rl <= left and rt <= top and right <= rr and bottom <= rb
+        assert label_border_is_painted(labelled, label)
+        return label.rect
+
+    rl, rt, rr, rb = drawn_label(corner)
+    assert 0 <= rl < rr <= width and 0 <= rt < rb <= height
+    cl, ct, cr, cb = drawn_label(centre)
+    assert (rr - rl, rb - rt) == (cr - cl, cb - ct)  # same size as a label with room around it
+
+
+def test_label_sits_above_its_box_when_there_is_room():
+    region = detection("dog", 0.9, 0.5, 0.3, 0.8, 0.6)
+    (label,) = render.layout_labels([region], 400, 300)
+    x0, y0, _, _ = render.box_pixels(region.box, 400, 300)
+    assert label.rect[0] == x0 and label.rect[3] == y0
+
+
+def test_labels_of_overlapping_boxes_do_not_overlap():
+    names = []
+    for name in (f"object {i}" for i in range(200)):
+        if render.color_for(name) not in {render.color_for(n) for n in names}:
+            names.append(name)
+        if len(names) == 6:
+            break
+    regions = [
+        detection(name, 0.9 - i * 0.05, 0.3 + i * 0.01, 0.3 + i * 0.01, 0.7, 0.7)
+        for i, name in enumerate(names)
+    ]
+    drawn = render.draw_detections(blank(640, 480), regions)
+    labels = render.layout_labels(regions, 640, 480)
+    assert len(labels) == len(regions)
+    for a, b in itertools.combinations(labels, 2):
+        apart = a.rect[2] <= b.rect[0] or b.rect[2] <= a.rect[0] or a.rect[3] <= b.rect[1] or b.rect[3] <= a.rect[1]
+        assert apart, (a, b)
+    for label in labels:  # each label's own colour all round: none painted over another
+        assert label_border_is_painted(drawn, label)
+
+
+def test_non_ascii_names_still_get_a_label():
+    text = render.label_text(Concept("café", 0.5))
+    assert text == "cafe 0.50"
+    assert render.label_text(Concept("人", 0.25)) == "? 0.25"
+
+
+# --- robustness ------------------------------------------------------------------------------
+
+coordinate = st.one_of(
+    st.floats(min_value=-2, max_value=3, allow_nan=False),
+    st.sampled_from([0.0, 1.0, 0.5, float("nan"), float("inf"), float("-inf")]),
+)
+weird_region = st.builds(
+    lambda name, value, t, l, b, r: detection(name, value, t, l, b, r),
+    st.text(max_size=12),
+    st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1)),
+    coordinate, coordinate, coordinate, coordinate,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    regions=st.lists(weird_region, max_size=25),
+    width=st.integers(1, 120),
+    height=st.integers(1, 120),
+    min_score=st.floats(0, 1),
+)
+def test_weird_boxes_never_raise_and_labels_stay_inside(regions, width, height, min_score):
+    image = random_picture(width, height)
+    before = image.copy()
+    drawn = render.draw_detections(image, regions, min_score=min_score)
+    assert drawn.shape == image.shape and drawn.dtype == np.uint8
+    assert np.array_equal(image, before)
+    for label in render.layout_labels(regions, width, height, min_score):
+        left, top, right, bottom = label.rect
+        assert 0 <= left <= right <= width and 0 <= top <= bottom <= height
+
+
+def test_boxes_that_cannot_be_drawn_are_skipped():
+    for box in [Box(0.5, 0.5, 0.5, 0.9), Box(float("nan"), 0, 1, 1), Box(1.2, 0, 1.5, 1), Box(0, -1, 1, -0.5)]:
+        assert render.box_pixels(box, 100, 100) is None
+    assert render.box_pixels(Box(0.9, 0.8, 0.1, 0.2), 100, 100) == (20, 10, 80, 90)  # inverted
+    assert render.box_pixels(Box(-0.5, -0.5, 2, 2), 100, 50) == (0, 0, 99, 49)  # clipped
+
+
+def test_thousands_of_boxes_draw_quickly():
+    rng = np.random.default_rng(3)
+    regions = [
+        detection(f"thing {i % 40}", float(rng.random()), *np.sort(rng.random(2)), *np.sort(rng.random(2)))
+        for i in range(3000)
+    ]
+    regions = [Region(r.concepts, Box(r.box.top, r.box.bottom, r.box.left, r.box.right)) for r in regions]
+    start = time.perf_counter()
+    drawn = render.draw_detections(random_picture(640, 480), regions)
+    assert time.perf_counter() - start < 3.0
+    assert drawn.shape == (480, 640, 3)
+
+
+# --- masks -----------------------------------------------------------------------------------
+
+
+def ellipse_mask(width, height, centre, axes) -> np.ndarray:
+    mask = np.zeros((height, width), np.uint8)
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
+def test_mask_blend_equals_the_reference_within_one_level():
+    image = random_picture(320, 240, seed=1)
+    regions = [
+        segment("sky", ellipse_mask(320, 240, (80, 60), (60, 40))),
+        segment("road", ellipse_mask(320, 240, (220, 170), (80, 50))),
+        segment("tree", ellipse_mask(320, 240, (150, 120), (50, 50))),  # overlaps both
+    ]
+    for opacity in (0.0, 0.3, 0.5, 1.0):
+        fast = render.blend_masks(image, regions, opacity=opacity)
+        reference = mask_reference_blend(image, regions, opacity=opacity)
+        assert np.abs(fast.astype(int) - reference.astype(int)).max() <= 1
+
+
+def test_pixels_under_no_mask_stay_exactly_the_same():
+    image = random_picture(320, 240, seed=2)
+    mask = ellipse_mask(320, 240, (160, 120), (50, 30))
+    blended = render.blend_masks(image, [segment("sky", mask)], opacity=0.6)
+    assert np.array_equal(blended[~mask], image[~mask])
+    assert np.all(np.any(blended[mask] != image[mask], axis=1) | np.all(image[mask] == render.color_for("sky"), axis=1))
+
+
+def test_later_masks_win_where_masks_overlap():
+    image = blank(100, 100)
+    full = np.ones((100, 100), bool)
+    names = [n for n in (f"part {i}" for i in range(100))]
+    first = names[0]
+    second = next(n for n in names if render.color_for(n) != render.color_for(first))
+    blended = render.blend_masks(image, [segment(first, full), segment(second, full)], opacity=1.0)
+    assert is_color(blended[50, 50], render.color_for(second))
+
+
+def test_small_mask_is_resized_to_the_picture_with_nearest_neighbour():
+    image = blank(640, 480, 255)
+    mask = np.zeros((48, 64), bool)
+    mask[12:25, 16:33] = True  # -> rows 120..249, cols 160..329 on 640 x 480
+    blended = render.blend_masks(image, [segment("car", mask)], opacity=1.0)
+    color = render.color_for("car")
+    assert is_color(blended[120, 160], color) and is_color(blended[249, 329], color)
+    for y, x in [(119, 200), (250, 200), (200, 159), (200, 330)]:
+        assert is_color(blended[y, x], (255, 255, 255))
+    assert changed_rect(image, blended) == (160, 120, 330, 250)
+    assert np.array_equal(blended, mask_reference_blend(image, [segment("car", mask)], opacity=1.0))
+
+
+def test_hidden_concepts_are_not_painted():
+    image = blank(200, 100, 200)
+    sky, road = np.zeros((100, 200), bool), np.zeros((100, 200), bool)
+    sky[:40], road[60:] = True, True
+    blended = render.blend_masks(image, [segment("Sky", sky), segment("road", road)], hidden={"sky"})
+    assert np.array_equal(blended[:40], image[:40])
+    assert not np.array_equal(blended[60:], image[60:])
+    both_hidden = render.blend_masks(image, [segment("Sky", sky), segment("road", road)], hidden={"SKY", "road"})
+    assert np.array_equal(both_hidden, image)
+
+
+def test_unusable_masks_leave_the_picture_unchanged():
+    image = random_picture(60, 40)
+    regions = [
+        segment("a", np.zeros((40, 60), bool)),
+        segment("b", np.zeros((0, 0), bool)),
+        Region((Concept("c", 0.5),), mask=None),
+        Region((Concept("d", 0.5),), box=Box(0.1, 0.1, 0.5, 0.5)),
+        segment("e", np.zeros((5,), bool)),
+    ]
+    blended = render.blend_masks(image, regions)
+    assert np.array_equal(blended, image) and blended is not image
+    assert np.array_equal(render.blend_masks(image, []), image)
+
+
+def test_three_d_and_non_bool_masks_count_pixels_above_zero():
+    image = blank(40, 30)
+    mask = np.zeros((30, 40, 3), np.uint8)
+    mask[10:20, 10:20, 1] = 255
+    as_3d = render.blend_masks(image, [segment("x", mask)], opacity=1.0)
+    flat = render.blend_masks(image, [segment("x", mask[:, :, 1] > 0)], opacity=1.0)
+    assert np.array_equal(as_3d, flat)
+    floats = render.blend_masks(image, [segment("x", (mask[:, :, 1] / 255.0))], opacity=1.0)
+    assert np.array_equal(floats, flat)
+
+
+@st.composite
+def mask_regions(draw):
+    count = draw(st.integers(0, 6))
+    regions = []
+    for _ in range(count):
+        h, w = draw(st.integers(0, 30)), draw(st.integers(0, 30))
+        seed = draw(st.integers(0, 2**16))
+        density = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+        mask = np.random.default_rng(seed).random((h, w)) < density
+        regions.append(segment(draw(st.sampled_from(["sky", "road", "Tree", "", "é"])), mask))
+    return regions
+
+
+@settings(max_examples=120, deadline=None)
+@given(regions=mask_regions(), width=st.integers(1, 50), height=st.integers(1, 50),
+       opacity=st.floats(0, 1), hide=st.sets(st.sampled_from(["sky", "tree"])))
+def test_masks_of_any_size_blend_like_the_reference(regions, width, height, opacity, hide):
+    image = random_picture(width, height, seed=width * height)
+    before = image.copy()
+    fast = render.blend_masks(image, regions, opacity=opacity, hidden=hide)
+    assert np.array_equal(image, before)
+    reference = mask_reference_blend(image, regions, opacity=opacity, hidden=hide)
+    assert np.abs(fast.astype(int) - reference.astype(int)).max(initial=0) <= 1
+
+
+def test_thousands_of_masks_blend_quickly():
+    rng = np.random.default_rng(4)
+    regions = [segment(f"thing {i % 30}", rng.random((24, 32)) < 0.05) for i in range(2000)]
+    image = random_picture(320, 240)
+    start = time.perf_counter()
+    render.blend_masks(image, regions)
+    assert time.perf_counter() - start < 3.0
+
+
+def test_weird_opacity_is_clamped():
+    image = random_picture(20, 10)
+    mask = np.ones((10, 20), bool)
+    assert np.array_equal(render.blend_masks(image, [segment("x", mask)], opacity=-1), image)
+    solid = render.blend_masks(image, [segment("x", mask)], opacity=7)
+    assert is_color(solid[5, 5], render.color_for("x"))
+    render.blend_masks(image, [segment("x", mask)], opacity=float("nan"))
+
+
+# --- annotate --------------------------------------------------------------------------------
+
+
+def test_annotate_draws_masks_then_boxes():
+    image = blank(400, 300)
+    mask = np.ones((300, 400), bool)
+    prediction = Prediction(regions=(
+        segment("floor", mask),
+        detection("dog", 0.9, 0.25, 0.1, 0.75, 0.5),
+    ))
+    annotated = render.annotate(image, prediction, opacity=0.5)
+    assert is_color(annotated[150, 40], render.color_for("dog"))  # box on top of the mask
+    expected_floor = mask_reference_blend(image, [segment("floor", mask)])[10, 390]
+    assert np.array_equal(annotated[10, 390], expected_floor)
+
+
+def test_annotate_without_regions_returns_a_copy():
+    image = random_picture(30, 20)
+    for prediction in (None, Prediction(), Prediction(concepts=(Concept("dog", 0.9),))):
+        out = render.annotate(image, prediction)
+        assert np.array_equal(out, image) and out is not image
+
+
+def test_grey_and_bgra_pictures_are_accepted():
+    grey = np.full((30, 40), 100, np.uint8)
+    bgra = np.full((30, 40, 4), 100, np.uint8)
+    region = detection("dog", 0.9, 0.1, 0.1, 0.9, 0.9)
+    assert render.draw_detections(grey, [region]).shape == (30, 40, 3)
+    assert render.draw_detections(bgra, [region]).shape == (30, 40, 3)
+
+
+def test_masks_that_are_not_pictures_are_ignored():
+    image = random_picture(20, 10)
+    odd = [segment("a", np.array([["x"] * 20] * 10)), segment("b", np.ones((2, 2, 2, 2), bool))]
+    assert np.array_equal(render.blend_masks(image, odd), image)
+
+
+def test_a_single_hidden_name_is_not_read_letter_by_letter():
+    image = blank(20, 10)
+    mask = np.ones((10, 20), bool)
+    assert np.array_equal(render.blend_masks(image, [segment("sky", mask)], hidden="sky"), image)
+    assert not np.array_equal(render.blend_masks(image, [segment("s", mask)], hidden="sky"), image)
