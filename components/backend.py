@@ -1,0 +1,240 @@
+"""Runs a task on prepared images with the chosen backend, through a shared prediction cache.
+
+The cache is process-wide (every session shares it) and keyed by (image digest, backend and
+model, settings, key fingerprint): a rerun or a page switch never calls Clarifai twice for the
+same thing, and no one ever receives a Clarifai result made with another person's key.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import cachetools
+
+from components import errors, offline
+from components.clarifai_client import ClarifaiClient, input_sizes, plan_chunks
+from components.images import PreparedImage
+from components.models import ModelRef, PredictSettings
+from components.results import ImageResult, Task
+from components.settings import Credentials
+
+CLARIFAI = "clarifai"
+OFFLINE = "offline"
+
+Progress = Callable[[int], None]  # called with the number of images finished so far
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything that decides what a prediction run returns."""
+
+    task: Task
+    backend: str  # CLARIFAI | OFFLINE
+    model: ModelRef | None = None  # required for CLARIFAI
+    settings: PredictSettings = PredictSettings()
+    credentials: Credentials | None = None
+
+    @property
+    def model_label(self) -> str:
+        if self.backend == OFFLINE:
+            model = offline.OFFLINE_MODELS.get(self.task)
+            return model.name if model else "no local model"
+        return self.model.path if self.model else ""
+
+    def cache_key(self, image: PreparedImage) -> tuple:
+        if self.backend == OFFLINE:
+            return (image.digest, OFFLINE, self.task.value, self.settings)
+        fingerprint = self.credentials.fingerprint if self.credentials else ""
+        return (image.digest, CLARIFAI, self.model.path, self.settings, fingerprint)
+
+
+@dataclass
+class RunOutcome:
+    plan: RunPlan
+    results: list[ImageResult]  # one per image, in order
+    seconds: float
+    clarifai_calls: int = 0  # predict requests sent for this run
+    from_cache: int = 0  # images answered from the cache
+
+    @property
+    def succeeded(self) -> int:
+        return sum(result.ok for result in self.results)
+
+
+class CallBudget:
+    """A per-session allowance of Clarifai predict calls on the app owner's key."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    def spend(self, calls: int) -> None:
+        with self._lock:
+            if calls > self.remaining:
+                raise errors.BudgetExceededError(
+                    f"This demo allows {self.limit} Clarifai calls per visit and {self.remaining} remain; "
+                    f"this run needs {calls}. Enter your own Clarifai key in the sidebar to keep going, "
+                    "or switch to the offline models."
+                )
+            self.used += calls
+
+
+class PredictionCache:
+    """A thread-safe cache of successful per-image results, bounded in bytes and age."""
+
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024, ttl_s: float = 3600):
+        self._cache = cachetools.TTLCache(maxsize=max_bytes, ttl=ttl_s, getsizeof=_approximate_size)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> ImageResult | None:
+        with self._lock:
+            return self._cache.get(key)
+
+    def put(self, key: tuple, result: ImageResult) -> None:
+        if not result.ok:
+            return  # failures may be passing; never remember them
+        with self._lock:
+            try:
+                self._cache[key] = result
+            except ValueError:  # larger than the whole cache
+                pass
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._cache)
+
+
+def _approximate_size(result: ImageResult) -> int:
+    prediction = result.prediction
+    masks = sum(r.mask.nbytes for r in prediction.regions if r.mask is not None) if prediction else 0
+    return 4096 + 2 * masks + 256 * (len(prediction.regions) + len(prediction.concepts) if prediction else 0)
+
+
+PREDICTION_CACHE = PredictionCache()
+
+
+def check_model_type(client: ClarifaiClient, plan: RunPlan) -> None:
+    """Refuses a model whose type does not fit the task, with a message saying what would."""
+    info = client.get_model(plan.model, plan.credentials)
+    if info.model_type_id not in plan.task.model_types:
+        wanted = " or ".join(plan.task.model_types)
+        raise errors.ModelTypeError(
+            f"“{plan.model.path}” is a {info.model_type_id or 'model of unknown type'} model; the "
+            f"{plan.task.title} page needs a {wanted} model. Pick another model in the sidebar."
+        )
+
+
+def run_predictions(
+    plan: RunPlan,
+    images: Sequence[PreparedImage],
+    *,
+    client: ClarifaiClient | None = None,
+    cache: PredictionCache = PREDICTION_CACHE,
+    budget: CallBudget | None = None,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """One result per image, in order. Raises an AppError when the whole run cannot happen."""
+    started = time.perf_counter()
+    results: list[ImageResult | None] = [cache.get(plan.cache_key(image)) for image in images]
+    missing = [i for i, result in enumerate(results) if result is None]
+    from_cache = len(images) - len(missing)
+    calls = 0
+    if missing:
+        todo = [images[i] for i in missing]
+        if plan.backend == OFFLINE:
+            fresh = _run_offline(plan, todo, from_cache, progress)
+        else:
+            fresh, calls = _run_clarifai(plan, todo, client, budget, _offset(progress, from_cache))
+        for index, result in zip(missing, fresh):
+            results[index] = result
+            cache.put(plan.cache_key(images[index]), result)
+    if progress:
+        progress(len(images))
+    return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache)
+
+
+def _run_offline(plan: RunPlan, images: list[PreparedImage], done_before: int, progress: Progress | None) -> list[ImageResult]:
+    results = []
+    for count, image in enumerate(images, start=1):
+        if image.data is None:
+            results.append(ImageResult(error=_needs_pixels_error()))
+        else:
+            [result] = offline.predict_offline(plan.task, [image.pixels()], plan.settings)
+            results.append(result)
+        if progress:
+            progress(done_before + count)
+    return results
+
+
+def _run_clarifai(
+    plan: RunPlan,
+    images: list[PreparedImage],
+    client: ClarifaiClient | None,
+    budget: CallBudget | None,
+    progress: Progress | None,
+) -> tuple[list[ImageResult], int]:
+    if plan.credentials is None:
+        raise errors.KeyMissingError(
+            "Clarifai needs a key. Enter your personal access token (PAT) in the sidebar, "
+            "or choose the offline models."
+        )
+    if plan.model is None:
+        raise errors.ModelRefError("Choose a model in the sidebar.")
+    if client is None:
+        raise ValueError("a Clarifai run needs a client")
+    inputs = [image.data if image.data is not None else image.url for image in images]
+    check_model_type(client, plan)
+    calls = len(plan_chunks(input_sizes(inputs)))
+    if budget is not None:
+        budget.spend(calls)
+    return client.predict(plan.model, inputs, plan.settings, plan.credentials, progress), calls
+
+
+def _offset(progress: Progress | None, already_done: int) -> Progress | None:
+    return (lambda done: progress(already_done + done)) if progress else None
+
+
+def _needs_pixels_error() -> errors.AppError:
+    return errors.OfflineUnsupportedError(
+        "The offline models need the picture itself, but this URL is set to be fetched by Clarifai. "
+        "Turn off “Let Clarifai fetch URLs” in the sidebar, or choose the Clarifai backend."
+    )
+
+
+@dataclass
+class TaskRun:
+    plan: RunPlan
+    outcome: RunOutcome | None = None
+    error: errors.AppError | None = None
+
+
+def run_tasks_concurrently(
+    plans: Sequence[RunPlan],
+    images: Sequence[PreparedImage],
+    *,
+    client: ClarifaiClient | None = None,
+    budget: CallBudget | None = None,
+) -> list[TaskRun]:
+    """Several tasks on the same images at once; a task that fails does not stop the others."""
+
+    def run(plan: RunPlan) -> TaskRun:
+        try:
+            return TaskRun(plan, run_predictions(plan, images, client=client, budget=budget))
+        except errors.AppError as error:
+            return TaskRun(plan, error=error)
+
+    with ThreadPoolExecutor(max_workers=max(len(plans), 1)) as pool:
+        return list(pool.map(run, plans))

@@ -1,0 +1,232 @@
+"""The sidebar every page shows: backend, key, model, prediction settings, image handling."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from components import errors, ui_state
+from components.backend import CLARIFAI, OFFLINE, CallBudget, RunPlan
+from components.images import DEFAULT_MAX_SIDE, PrepareOptions
+from components.models import DEFAULT_MODELS, MODEL_FORMAT_HELP, ModelRef, PredictSettings, parse_model_ref
+from components.offline import OFFLINE_MODELS
+from components.results import Task
+from components.settings import Credentials, DemoPolicy, resolve_credentials
+
+APP_TITLE = "Clarifai Vision Playground"
+BACKEND_LABELS = {CLARIFAI: "Clarifai API", OFFLINE: "Offline · local OpenCV models"}
+MODEL_SOURCES = {"default": "Default model", "typed": "Type or paste a model", "browse": "Browse Clarifai's models"}
+DEFAULT_MAX_CONCEPTS = 20
+PAGES = (
+    ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/1_Classification.py", "Classification", ":material/label:"),
+    ("pages/2_Detection.py", "Detection", ":material/select_all:"),
+    ("pages/3_Segmentation.py", "Segmentation", ":material/texture:"),
+    ("pages/4_Captioning.py", "Captioning", ":material/short_text:"),
+    ("pages/5_All_tasks.py", "All tasks", ":material/dashboard:"),
+)
+
+
+@dataclass(frozen=True)
+class SidebarChoice:
+    backend: str
+    credentials: Credentials | None
+    settings: PredictSettings
+    prepare_options: PrepareOptions
+    policy: DemoPolicy
+    budget: CallBudget | None
+    models: dict[Task, ModelRef | None] = field(default_factory=dict)
+    model_problems: dict[Task, str] = field(default_factory=dict)
+
+    def plan(self, task: Task) -> RunPlan:
+        return RunPlan(task, self.backend, self.models.get(task), self.settings, self.credentials)
+
+
+def render_sidebar(task: Task | None) -> SidebarChoice:
+    """Draws the sidebar for a page (`task` None on pages without a model of their own)."""
+    policy = ui_state.demo_policy()
+    secrets = ui_state.app_secrets()
+    owner_key_present = resolve_credentials(None, secrets, os.environ) is not None
+    with st.sidebar:
+        st.markdown(f"### :material/visibility: {APP_TITLE}")
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+        backend = st.radio(
+            "Backend",
+            options=[CLARIFAI, OFFLINE],
+            index=0 if owner_key_present and not policy.require_visitor_key else 1,
+            format_func=BACKEND_LABELS.get,
+            key="backend",
+            persist_state="session",
+            help="Offline runs small OpenCV models on this server: no key, no network, and not Clarifai's models.",
+        )
+        credentials = None
+        budget = None
+        if backend == CLARIFAI:
+            credentials, budget = _key_section(policy, secrets)
+        models, problems = _chosen_models()
+        if task is not None:
+            if backend == CLARIFAI:
+                _model_section(task, credentials, problems)
+            elif task in OFFLINE_MODELS:
+                model = OFFLINE_MODELS[task]
+                st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
+            else:
+                st.warning("There is no local model for this task: choose the Clarifai API and add a key.", icon=":material/cloud_off:")
+        settings = _settings_section()
+        options = _image_options_section()
+        st.caption(f"Endpoint: {ui_state.endpoint().label}")
+    return SidebarChoice(backend, credentials, settings, options, policy, budget, models, problems)
+
+
+def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallBudget | None]:
+    typed = st.text_input(
+        "Clarifai key (personal access token)",
+        type="password",
+        key="pat",
+        persist_state="session",
+        placeholder="Paste your PAT",
+        help="Create one on clarifai.com under Settings → Secrets. It stays in this browser session "
+        "and is sent only to Clarifai, with each call.",
+    )
+    credentials = resolve_credentials(typed, secrets, os.environ, allow_owner_key=not policy.require_visitor_key)
+    budget = None
+    if credentials is None:
+        if policy.require_visitor_key:
+            st.warning("This demo needs your own Clarifai key. Paste it above, or switch to Offline.", icon=":material/key:")
+        else:
+            st.warning("No Clarifai key yet. Paste your PAT above, or switch to Offline.", icon=":material/key:")
+    elif credentials.from_app_owner:
+        budget = ui_state.call_budget(policy)
+        note = "Using this app's Clarifai key."
+        if budget is not None:
+            note += f" {budget.remaining} of {budget.limit} Clarifai calls left for this visit."
+        st.caption(":material/key: " + note)
+    else:
+        st.caption(":material/check_circle: Using your key for this session's calls.")
+    return credentials, budget
+
+
+def _chosen_models() -> tuple[dict[Task, ModelRef | None], dict[Task, str]]:
+    """Each task's model as chosen in the sidebar (on any page), from session state."""
+    models: dict[Task, ModelRef | None] = {}
+    problems: dict[Task, str] = {}
+    for task in Task:
+        source = st.session_state.get(f"model_source_{task.value}", "default")
+        if source == "typed":
+            try:
+                models[task] = parse_model_ref(st.session_state.get(f"model_text_{task.value}", ""))
+            except errors.ModelRefError as error:
+                models[task] = None
+                problems[task] = error.message
+        elif source == "browse" and st.session_state.get(f"model_pick_{task.value}"):
+            models[task] = parse_model_ref(st.session_state[f"model_pick_{task.value}"])
+        else:
+            models[task] = DEFAULT_MODELS[task]
+    return models, problems
+
+
+def _model_section(task: Task, credentials: Credentials | None, problems: dict[Task, str]) -> None:
+    source = st.radio(
+        f"{task.title} model",
+        options=list(MODEL_SOURCES),
+        format_func=MODEL_SOURCES.get,
+        key=f"model_source_{task.value}",
+        persist_state="session",
+    )
+    if source == "default":
+        model = DEFAULT_MODELS[task]
+        st.caption(f"[{model.user_id}/{model.app_id}/{model.model_id}]({model.url})")
+    elif source == "typed":
+        st.text_input(
+            "Model",
+            key=f"model_text_{task.value}",
+            persist_state="session",
+            placeholder="user/app/model or a clarifai.com model link",
+            help=MODEL_FORMAT_HELP,
+        )
+        if task in problems and st.session_state.get(f"model_text_{task.value}"):
+            st.error(problems[task], icon=":material/error:")
+    else:
+        _browse_models(task, credentials)
+
+
+def _browse_models(task: Task, credentials: Credentials | None) -> None:
+    listed_key = f"model_list_{task.value}"
+    default = DEFAULT_MODELS[task]
+    if st.button(f"Load {task.title.lower()} models from {default.user_id}/{default.app_id}", key=f"load_models_{task.value}"):
+        if credentials is None:
+            st.error("Loading Clarifai's models needs a key.", icon=":material/key:")
+        else:
+            try:
+                found = []
+                for type_id in task.model_types:
+                    found += ui_state.client().list_models(default.user_id, default.app_id, type_id, credentials)
+                st.session_state[listed_key] = {info.ref.path: info.name for info in found}
+            except errors.AppError as error:
+                st.error(str(error), icon=":material/error:")
+    listed = st.session_state.get(listed_key) or {}
+    if listed:
+        st.selectbox(
+            "Model",
+            options=list(listed),
+            format_func=lambda path: f"{listed[path]} · {path.split('/')[2]}",
+            key=f"model_pick_{task.value}",
+            persist_state="session",
+        )
+    else:
+        st.caption("Press the button to list the models Clarifai offers for this task.")
+
+
+def _settings_section() -> PredictSettings:
+    with st.expander("Prediction settings", icon=":material/tune:"):
+        min_value = st.slider(
+            "Minimum score",
+            0.0,
+            1.0,
+            0.0,
+            0.01,
+            key="min_value",
+            persist_state="session",
+            help="The model leaves out concepts scoring below this (Clarifai's min_value).",
+        )
+        max_concepts = st.number_input(
+            "Most concepts per image",
+            1,
+            200,
+            DEFAULT_MAX_CONCEPTS,
+            key="max_concepts",
+            persist_state="session",
+            help="Clarifai's max_concepts.",
+        )
+        selected = st.text_input(
+            "Only these concepts",
+            key="select_concepts",
+            persist_state="session",
+            placeholder="e.g. dog, cat, person",
+            help="Comma-separated concept names (Clarifai's select_concepts). Empty means all.",
+        )
+    names = tuple(dict.fromkeys(name.strip() for name in selected.split(",") if name.strip()))
+    return PredictSettings(min_value=min_value or None, max_concepts=int(max_concepts), select_concepts=names)
+
+
+def _image_options_section() -> PrepareOptions:
+    with st.expander("Image handling", icon=":material/photo_size_select_large:"):
+        downscale = st.toggle(
+            f"Shrink large images to {DEFAULT_MAX_SIDE} px",
+            value=True,
+            key="downscale",
+            persist_state="session",
+            help="Sends far fewer bytes; boxes still land right. Applies to images added from now on.",
+        )
+        clarifai_fetches = st.toggle(
+            "Let Clarifai fetch image URLs",
+            value=False,
+            key="clarifai_fetches_urls",
+            persist_state="session",
+            help="The app then does not download URLs: it cannot fix their orientation or draw on them.",
+        )
+    return PrepareOptions(max_side=DEFAULT_MAX_SIDE if downscale else None, clarifai_fetches_urls=clarifai_fetches)

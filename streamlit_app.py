@@ -1,0 +1,62 @@
+"""Home: what the app does, how it is set up, samples, and the way to each task."""
+
+import streamlit as st
+
+from components import backend, ui_state
+from components.models import DEFAULT_MODELS
+from components.offline import OFFLINE_MODELS
+from components.results import Task
+from components.ui_inputs import chosen_images_panel, sample_buttons
+from components.ui_page import TASK_BLURBS, TASK_ICONS, configure_page
+from components.ui_sidebar import APP_TITLE, render_sidebar
+
+TASK_PAGES = {
+    Task.CLASSIFICATION: "pages/1_Classification.py",
+    Task.DETECTION: "pages/2_Detection.py",
+    Task.SEGMENTATION: "pages/3_Segmentation.py",
+    Task.CAPTIONING: "pages/4_Captioning.py",
+}
+
+configure_page("Home")
+choice = render_sidebar(None)
+
+st.title(f":material/visibility: {APP_TITLE}")
+st.markdown(
+    "Try Clarifai's image models on your own pictures: upload photos or paste image URLs, pick a task "
+    "and a model, and see concepts, boxes, masks and captions drawn right on the picture.  \n"
+    "With no Clarifai key, small local OpenCV models stand in, so everything but captions works offline."
+)
+
+st.subheader("Setup")
+backend_column, key_column, endpoint_column = st.columns(3)
+backend_column.metric("Backend", "Clarifai API" if choice.backend == backend.CLARIFAI else "Offline (OpenCV)", border=True)
+if choice.credentials is None:
+    key_text = "None" if choice.backend == backend.CLARIFAI else "Not needed"
+else:
+    key_text = {"sidebar": "Yours (sidebar)", "secrets": "App's (secrets)", "environment": "App's (environment)"}[choice.credentials.source]
+key_column.metric("Clarifai key", key_text, border=True)
+endpoint_column.metric("Endpoint", ui_state.endpoint().base, "plaintext" if ui_state.endpoint().insecure else "TLS", delta_color="off", border=True)
+if choice.budget is not None:
+    st.caption(f":material/savings: This demo allows {choice.budget.limit} Clarifai calls per visit; {choice.budget.remaining} left.")
+
+lines = ["| Task | Clarifai default | Offline stand-in |", "|---|---|---|"]
+for task in Task:
+    model = DEFAULT_MODELS[task]
+    stand_in = OFFLINE_MODELS[task].name if task in OFFLINE_MODELS else "none: captions need Clarifai"
+    lines.append(f"| {task.title} | [{model.user_id}/{model.app_id}/{model.model_id}]({model.url}) | {stand_in} |")
+st.markdown("\n".join(lines))
+
+st.subheader("Tasks")
+task_columns = st.columns(5)
+for column, task in zip(task_columns, Task):
+    with column.container(border=True, height="stretch"):
+        st.page_link(TASK_PAGES[task], label=task.title, icon=TASK_ICONS[task])
+        st.caption(TASK_BLURBS[task])
+with task_columns[4].container(border=True, height="stretch"):
+    st.page_link("pages/5_All_tasks.py", label="All tasks", icon=":material/dashboard:")
+    st.caption("All four at once on the same images, drawn together.")
+
+st.subheader("Samples")
+sample_buttons(choice.prepare_options)
+if chosen_images_panel():
+    st.caption("These images are kept while you move between pages: open a task above and press Predict.")

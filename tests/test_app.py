@@ -1,0 +1,353 @@
+"""Every page under Streamlit's AppTest, offline and against the local Clarifai server."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from components.backend import PREDICTION_CACHE
+from tests.conftest import PROJECT_ROOT, TEST_KEY
+from tests.fake_clarifai import Fault
+from tests.helpers import png_bytes, scene_with_square
+
+PAGES = {
+    "home": "streamlit_app.py",
+    "classification": "pages/1_Classification.py",
+    "detection": "pages/2_Detection.py",
+    "segmentation": "pages/3_Segmentation.py",
+    "captioning": "pages/4_Captioning.py",
+    "all": "pages/5_All_tasks.py",
+}
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    PREDICTION_CACHE.clear()
+    yield
+    PREDICTION_CACHE.clear()
+
+
+@pytest.fixture
+def offline_env(monkeypatch):
+    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
+    monkeypatch.delenv("CLARIFAI_GRPC_BASE", raising=False)
+    monkeypatch.delenv("CLARIFAI_GRPC_INSECURE", raising=False)
+
+
+@pytest.fixture
+def clarifai_env(monkeypatch, clarifai_server, fake_clarifai):
+    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
+    monkeypatch.setenv("CLARIFAI_GRPC_BASE", clarifai_server.address)
+    monkeypatch.setenv("CLARIFAI_GRPC_INSECURE", "true")
+    return fake_clarifai
+
+
+def open_page(name: str, key: str | None = None, **secrets) -> AppTest:
+    """Opens the app at its entry file, as a browser does, then goes to the page."""
+    at = AppTest.from_file(str(PROJECT_ROOT / PAGES["home"]), default_timeout=TIMEOUT)
+    if key:
+        at.secrets["CLARIFAI_PAT"] = key
+    for secret, value in secrets.items():
+        at.secrets[secret] = value
+    at.run()
+    if name != "home":
+        at.switch_page(PAGES[name]).run()
+    return at
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in files])
+    return at.run()
+
+
+def predict(at: AppTest) -> AppTest:
+    return at.button(key="predict").click().run()
+
+
+def page_text(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader", "code"):
+        parts += [str(element.value) for element in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def no_traceback(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def photo(testdata, name: str) -> tuple[str, bytes]:
+    folder = "exif" if name.startswith("Landscape") else "photos"
+    return name, (testdata / folder / name).read_bytes()
+
+
+# --- offline, no key, no network -----------------------------------------------------------------
+
+
+def test_home_explains_the_app_and_shows_setup_with_no_key(offline_env):
+    at = open_page("home")
+    no_traceback(at)
+    text = page_text(at)
+    assert "Try Clarifai's image models" in text
+    assert [m.value for m in at.metric] == ["Offline (OpenCV)", "Not needed", "api.clarifai.com"]
+    assert "clarifai/main/general-image-recognition" in text
+    labels = [link.label for link in at.sidebar.get("page_link")]
+    assert labels == ["Home", "Classification", "Detection", "Segmentation", "Captioning", "All tasks"]
+
+
+def test_offline_classification_names_colours_and_says_it_is_local(offline_env, testdata):
+    at = upload(open_page("classification"), photo(testdata, "coffee.png"))
+    at = predict(at)
+    no_traceback(at)
+    assert "Local OpenCV model" in page_text(at)
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["concept", "score"]
+    assert table["score"].is_monotonic_decreasing
+    assert "Clarifai API" not in page_text(at).split("Results")[-1]
+
+
+def test_offline_detection_finds_the_face(offline_env, testdata):
+    at = predict(upload(open_page("detection"), photo(testdata, "astronaut.png")))
+    no_traceback(at)
+    regions = at.dataframe[-1].value
+    assert "face" in list(regions["concept"])
+    assert len(at.image) >= 1
+
+
+def test_offline_segmentation_shares_sum_to_one(offline_env, testdata):
+    at = predict(upload(open_page("segmentation"), photo(testdata, "chelsea.png")))
+    no_traceback(at)
+    shares = at.dataframe[-1].value
+    assert shares.columns[0] == "concept"
+    assert shares.iloc[:, 1].sum() == pytest.approx(1.0, abs=0.01)
+    assert at.get("pills"), "a toggle per segment"
+
+
+def test_offline_captioning_says_it_needs_clarifai(offline_env, testdata):
+    at = predict(upload(open_page("captioning"), photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert any("Captioning needs a Clarifai model" in e.value for e in at.error)
+
+
+def test_offline_all_tasks_runs_three_tasks(offline_env, testdata):
+    at = predict(upload(open_page("all"), photo(testdata, "astronaut.png")))
+    no_traceback(at)
+    text = page_text(at)
+    for title in ("Classification", "Detection", "Segmentation"):
+        assert f"**{title}** — **1 image(s)** · 1 with results" in text
+    assert "Captions need a Clarifai model" in text
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def test_bad_files_get_their_own_message_and_the_good_ones_still_run(offline_env, testdata):
+    broken = testdata / "broken"
+    at = upload(
+        open_page("classification"),
+        ("empty.jpg", (broken / "empty.jpg").read_bytes()),
+        ("truncated_jpeg.jpg", (broken / "truncated_jpeg.jpg").read_bytes()),
+        ("hopper.heif", (testdata / "formats" / "hopper.heif").read_bytes()),
+        photo(testdata, "coffee.png"),
+    )
+    no_traceback(at)
+    messages = [e.value for e in at.error]
+    assert any("empty.jpg" in m for m in messages)
+    assert any("truncated_jpeg.jpg" in m for m in messages)
+    assert any("HEIF" in m for m in messages)
+    assert "1 image(s) chosen" in page_text(at)
+    at = predict(at)
+    no_traceback(at)
+    assert "1 with results" in page_text(at)
+
+
+def test_a_refused_url_says_why_and_nothing_is_lost(offline_env, testdata):
+    at = upload(open_page("detection"), photo(testdata, "astronaut.png"))
+    at.text_area(key="url_text").input("http://169.254.169.254/latest/meta-data\nftp://example.com/a.jpg")
+    at = at.button[0].click().run()  # the form's submit button
+    no_traceback(at)
+    messages = " ".join(e.value for e in at.error)
+    assert "169.254.169.254" in messages
+    assert "ftp" in messages.lower()
+    assert "1 image(s) chosen" in page_text(at)
+
+
+# --- against the local Clarifai server -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["classification", "detection", "segmentation", "captioning"])
+def test_each_page_predicts_through_clarifai_with_upright_bytes(clarifai_env, testdata, page):
+    at = open_page(page, key=TEST_KEY)
+    at = predict(upload(at, photo(testdata, "coffee.png"), photo(testdata, "Landscape_6.jpg")))
+    no_traceback(at)
+    [call] = clarifai_env.calls_to("PostModelOutputs")
+    assert call.metadata["authorization"] == f"Key {TEST_KEY}"
+    sent = Image.open(io.BytesIO(call.images[1]))
+    assert sent.width > sent.height, "the EXIF-6 photo went out upright"
+    assert "2 with results" in page_text(at)
+    assert "Clarifai" in page_text(at)
+
+
+def test_classification_shows_the_concepts_clarifai_returned(clarifai_env, testdata):
+    at = predict(upload(open_page("classification", key=TEST_KEY), photo(testdata, "Landscape_6.jpg")))
+    concepts = at.dataframe[-1].value
+    assert concepts.iloc[0]["concept"] == "landscape"  # the fake saw an upright picture
+
+
+def test_detection_draws_and_lists_the_box(clarifai_env):
+    image = png_bytes(scene_with_square(box=(0.1, 0.2, 0.5, 0.6)))
+    at = predict(upload(open_page("detection", key=TEST_KEY), ("square.png", image)))
+    regions = at.dataframe[-1].value
+    assert list(regions["concept"]) == ["red"]
+    corners = [int(n) for n in regions.iloc[0]["box"].replace("–", ",").split(",")]
+    assert corners == pytest.approx([80, 30, 240, 150], abs=2)  # the square sits at x 80–240, y 30–150
+
+
+def test_captions_show_as_copyable_text(clarifai_env, testdata):
+    at = predict(upload(open_page("captioning", key=TEST_KEY), photo(testdata, "Landscape_6.jpg")))
+    [code] = at.code
+    assert code.value.startswith("a landscape picture (1024x683)")
+
+
+def test_all_tasks_runs_four_models_at_once(clarifai_env, testdata):
+    at = predict(upload(open_page("all", key=TEST_KEY), photo(testdata, "coffee.png")))
+    no_traceback(at)
+    models = {call.request.model_id for call in clarifai_env.calls_to("PostModelOutputs")}
+    assert len(models) == 4
+    text = page_text(at)
+    assert "“a landscape picture" in text
+    assert "segment(s)" in text
+
+
+def test_a_wrong_key_gets_a_message_and_the_images_stay(clarifai_env, testdata):
+    at = open_page("detection")
+    at.radio(key="backend").set_value("clarifai").run()
+    at.text_input(key="pat").input("definitely-wrong").run()
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert any("Clarifai refused the key" in e.value for e in at.error)
+    assert "1 image(s) chosen" in page_text(at)
+    assert "definitely-wrong" not in page_text(at)
+
+
+def test_no_key_with_the_clarifai_backend_says_what_to_do(clarifai_env, testdata):
+    at = open_page("classification")
+    at.radio(key="backend").set_value("clarifai").run()
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert any("needs a key" in e.value for e in at.error)
+
+
+def test_a_retired_model_asks_for_another(clarifai_env, testdata):
+    clarifai_env.retire("general-image-recognition")
+    at = predict(upload(open_page("classification", key=TEST_KEY), photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert any("Pick another model" in e.value for e in at.error)
+
+
+def test_a_model_of_the_wrong_type_is_refused(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY)
+    at.radio(key="model_source_classification").set_value("typed").run()
+    at.text_input(key="model_text_classification").input("https://clarifai.com/clarifai/main/models/face-detection").run()
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert any("needs a visual-classifier model" in e.value for e in at.error)
+    assert not clarifai_env.calls_to("PostModelOutputs")
+
+
+def test_a_typed_model_that_is_not_a_reference_disables_predict(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY)
+    at.radio(key="model_source_classification").set_value("typed").run()
+    at = at.text_input(key="model_text_classification").input("not a model").run()
+    no_traceback(at)
+    assert any("is not a model reference" in e.value for e in at.sidebar.error)
+    assert at.button(key="predict").disabled
+
+
+def test_models_can_be_listed_and_picked(clarifai_env, testdata):
+    at = open_page("detection", key=TEST_KEY)
+    at.radio(key="model_source_detection").set_value("browse").run()
+    at = at.sidebar.button[0].click().run()
+    picker = at.selectbox(key="model_pick_detection")
+    assert set(picker.options) >= {"Face Detection · face-detection", "Image Detection · general-image-detection"}
+    at = picker.select_index(picker.options.index("Face Detection · face-detection")).run()
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert clarifai_env.calls_to("PostModelOutputs")[-1].request.model_id == "face-detection"
+
+
+def test_an_unreachable_endpoint_says_so(monkeypatch, testdata):
+    monkeypatch.setenv("CLARIFAI_GRPC_BASE", "127.0.0.1:9")
+    monkeypatch.setenv("CLARIFAI_GRPC_INSECURE", "true")
+    at = predict(upload(open_page("classification", key=TEST_KEY), photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert any("Could not reach Clarifai" in e.value for e in at.error)
+
+
+def test_mixed_results_show_each_images_error_in_its_place(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY)
+    at = upload(at, photo(testdata, "coffee.png"), photo(testdata, "chelsea.png"))
+    clarifai_env.fail_next(Fault.fewer_outputs(1))
+    at = predict(at)
+    no_traceback(at)
+    assert "1 with results" in page_text(at) and "1 failed" in page_text(at)
+    assert any("no result for this image" in e.value for e in at.error)
+
+
+# --- state, caching and the key ------------------------------------------------------------------
+
+
+def test_images_and_settings_survive_a_page_switch(offline_env, testdata):
+    at = upload(open_page("detection"), photo(testdata, "astronaut.png"))
+    at.sidebar.slider(key="min_value").set_value(0.4).run()
+    at.switch_page("pages/3_Segmentation.py").run()
+    no_traceback(at)
+    assert "1 image(s) chosen" in page_text(at)
+    assert at.sidebar.slider(key="min_value").value == pytest.approx(0.4)
+    at.switch_page("pages/2_Detection.py").run()
+    assert "1 image(s) chosen" in page_text(at)
+
+
+def test_reruns_and_display_controls_never_call_clarifai_again(clarifai_env):
+    image = png_bytes(scene_with_square())
+    at = predict(upload(open_page("detection", key=TEST_KEY), ("square.png", image)))
+    assert len(clarifai_env.calls_to("PostModelOutputs")) == 1
+    at.slider(key="detection_min_score").set_value(1.0).run()
+    assert "0 box(es) shown, 1 below the threshold" in page_text(at)
+    at = predict(at)
+    assert len(clarifai_env.calls_to("PostModelOutputs")) == 1
+    assert "1 from cache" in page_text(at)
+
+
+def test_the_owners_key_has_a_per_visit_budget(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY, CLARIFAI_DEMO_CALL_BUDGET=1)
+    assert "1 of 1 Clarifai calls left" in " ".join(c.value for c in at.sidebar.caption)
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    assert "0 of 1 Clarifai calls left" in " ".join(c.value for c in at.sidebar.caption)
+    at = predict(upload(at, photo(testdata, "chelsea.png")))
+    no_traceback(at)
+    assert any("allows 1 Clarifai calls per visit" in e.value for e in at.error)
+    assert len(clarifai_env.calls_to("PostModelOutputs")) == 1
+
+
+def test_visitors_can_be_made_to_bring_their_own_key(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY, CLARIFAI_DEMO_REQUIRE_VISITOR_KEY=True)
+    assert at.radio(key="backend").value == "offline"
+    at.radio(key="backend").set_value("clarifai").run()
+    assert any("needs your own Clarifai key" in w.value for w in at.sidebar.warning)
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    assert not clarifai_env.calls_to("PostModelOutputs")
+
+
+def test_the_key_never_shows_on_any_page(clarifai_env, testdata):
+    for page in PAGES:
+        at = open_page(page, key=TEST_KEY)
+        if page != "home":
+            at = predict(upload(at, photo(testdata, "coffee.png")))
+        no_traceback(at)
+        rendered = str(at._tree)
+        assert TEST_KEY not in rendered, page

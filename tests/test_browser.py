@@ -1,0 +1,230 @@
+"""The running app in headless Chromium, against the local Clarifai server.
+
+Screenshots are saved to tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, TEST_KEY
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+TASK_PAGES = {
+    "Classification": "landscape",  # a concept the local server returns for the upright photo
+    "Detection": "box(es) shown",
+    "Segmentation": "Segments shown",
+    "Captioning": "a landscape picture (1024x683)",
+}
+
+
+def _require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium is required for browser tests but was not found at {CHROMIUM}")
+        pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(clarifai_server):
+    """`streamlit run` on a free port, pointed at the local Clarifai server, with an owner key."""
+    _require_chromium()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLARIFAI_GRPC_BASE": clarifai_server.address,
+        "CLARIFAI_GRPC_INSECURE": "true",
+        "CLARIFAI_PAT": TEST_KEY,
+    }
+    log = (ARTIFACTS / "streamlit.log") if ARTIFACTS.mkdir(exist_ok=True) is None else None
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("streamlit did not start; see tests/artifacts/streamlit.log")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert TEST_KEY not in log.read_text(), "the key appeared in the app's log"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, clarifai_server):
+    clarifai_server.servicer.reset()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def settle(page) -> None:
+    """Waits until the script has finished running and the page has drawn."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_timeout(400)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+
+
+def screenshot(page, name: str) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
+    page.set_viewport_size({"width": 1400, "height": min(max(int(height) + 40, 1000), 6000)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=path)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    return path
+
+
+def upload_photos(page, testdata) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        [str(testdata / "photos" / "coffee.png"), str(testdata / "exif" / "Landscape_6.jpg")]
+    )
+    page.get_by_text("2 image(s) chosen").wait_for(timeout=60_000)
+    settle(page)
+
+
+def predict(page) -> None:
+    page.get_by_role("button", name=re.compile(r"^Predict \d+ images?")).click()
+    page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
+    settle(page)
+
+
+def visible_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+@pytest.mark.parametrize("title", list(TASK_PAGES))
+def test_each_task_page_uploads_predicts_and_draws(app_url, page, testdata, clarifai_server, title):
+    page.goto(f"{app_url}/{title}")
+    settle(page)
+    upload_photos(page, testdata)
+    predict(page)
+    text = visible_text(page)
+    assert "2 with results" in text
+    assert TASK_PAGES[title] in text
+    pictures = page.locator('[data-testid="stMain"] [data-testid="stImage"] img')
+    assert pictures.count() >= 4  # two thumbnails and two result pictures
+    assert all(pictures.nth(i).evaluate("img => img.naturalWidth > 0") for i in range(pictures.count()))
+    sent = clarifai_server.servicer.calls_to("PostModelOutputs")[-1].images
+    assert len(sent) == 2
+    screenshot(page, f"page-{title.lower()}")
+
+
+def test_all_tasks_page_shows_boxes_masks_concepts_and_caption_together(app_url, page, testdata):
+    page.goto(f"{app_url}/All_tasks")
+    settle(page)
+    upload_photos(page, testdata)
+    predict(page)
+    text = visible_text(page)
+    assert "“a landscape picture (1024x683)" in text
+    assert "segment(s)" in text
+    screenshot(page, "page-all-tasks")
+
+
+def test_images_survive_a_page_switch(app_url, page, testdata):
+    page.goto(f"{app_url}/Detection")
+    settle(page)
+    upload_photos(page, testdata)
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Segmentation").click()
+    settle(page)
+    assert "/Segmentation" in page.url
+    assert "2 image(s) chosen" in visible_text(page)
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home").click()
+    settle(page)
+    assert "2 image(s) chosen" in visible_text(page)
+    screenshot(page, "page-home")
+
+
+def test_the_key_never_reaches_the_page(app_url, page, testdata):
+    page.goto(f"{app_url}/Classification")
+    settle(page)
+    upload_photos(page, testdata)
+    predict(page)
+    assert TEST_KEY not in page.content()
+    assert TEST_KEY not in page.url
+
+
+def test_a_typed_key_stays_inside_its_password_field(app_url, page, testdata, clarifai_server):
+    typed = TEST_KEY  # the local server accepts it; typed in the sidebar it takes precedence
+    page.goto(f"{app_url}/Captioning")
+    settle(page)
+    field = page.get_by_role("textbox", name="Clarifai key (personal access token)")
+    assert field.get_attribute("type") == "password"
+    field.fill(typed)
+    field.press("Enter")
+    settle(page)
+    upload_photos(page, testdata)
+    predict(page)
+    assert "Using your key" in page.locator('[data-testid="stSidebar"]').inner_text()
+    html = page.evaluate(
+        """() => { const copy = document.documentElement.cloneNode(true);
+                   copy.querySelectorAll('input[type=password]').forEach(i => i.removeAttribute('value'));
+                   return copy.outerHTML; }"""
+    )
+    assert typed not in html
+    assert typed not in page.url
+
+
+def test_a_broken_file_gets_a_message_and_the_rest_still_works(app_url, page, testdata):
+    page.goto(f"{app_url}/Classification")
+    settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        [str(testdata / "broken" / "truncated_jpeg.jpg"), str(testdata / "photos" / "chelsea.png")]
+    )
+    page.get_by_text("1 image(s) chosen").wait_for(timeout=60_000)
+    settle(page)
+    assert "truncated_jpeg.jpg" in visible_text(page)
+    predict(page)
+    assert "1 with results" in visible_text(page)
+    assert not page.locator('[data-testid="stException"]').count()
+    screenshot(page, "bad-file")
