@@ -91,8 +91,8 @@ class CallBudget:
 class PredictionCache:
     """A thread-safe cache of successful per-image results, bounded in bytes and age."""
 
-    def __init__(self, max_bytes: int = 256 * 1024 * 1024, ttl_s: float = 3600):
-        self._cache = cachetools.TTLCache(maxsize=max_bytes, ttl=ttl_s, getsizeof=_approximate_size)
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024, ttl_s: float = 3600, timer: Callable[[], float] = time.monotonic):
+        self._cache = cachetools.TTLCache(maxsize=max_bytes, ttl=ttl_s, timer=timer, getsizeof=_approximate_size)
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> ImageResult | None:
@@ -115,6 +115,11 @@ class PredictionCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._cache)
+
+    @property
+    def size_bytes(self) -> int:
+        with self._lock:
+            return int(self._cache.currsize)
 
 
 def _approximate_size(result: ImageResult) -> int:
@@ -227,14 +232,33 @@ def run_tasks_concurrently(
     *,
     client: ClarifaiClient | None = None,
     budget: CallBudget | None = None,
+    progress: Progress | None = None,
 ) -> list[TaskRun]:
-    """Several tasks on the same images at once; a task that fails does not stop the others."""
+    """Several tasks on the same images at once; a task that fails does not stop the others.
 
-    def run(plan: RunPlan) -> TaskRun:
+    `progress` gets the number of (task, image) pairs finished so far.
+    """
+    finished = [0] * len(plans)
+    lock = threading.Lock()
+
+    def reporter(index: int) -> Progress:
+        def report(done: int) -> None:
+            with lock:
+                finished[index] = done
+                total = sum(finished)
+            if progress:
+                progress(total)
+
+        return report
+
+    def run(index: int) -> TaskRun:
+        plan = plans[index]
         try:
-            return TaskRun(plan, run_predictions(plan, images, client=client, budget=budget))
+            outcome = run_predictions(plan, images, client=client, budget=budget, progress=reporter(index))
+            return TaskRun(plan, outcome)
         except errors.AppError as error:
+            reporter(index)(len(images))
             return TaskRun(plan, error=error)
 
     with ThreadPoolExecutor(max_workers=max(len(plans), 1)) as pool:
-        return list(pool.map(run, plans))
+        return list(pool.map(run, range(len(plans))))

@@ -38,9 +38,12 @@ def all_tasks_page() -> None:
     if predict_button(images, choice, tasks):
         plans = [choice.plan(task) for task in tasks]
         task_runs = run_with_progress(
-            lambda progress: backend.run_tasks_concurrently(plans, images, client=client_for(choice), budget=choice.budget),
-            len(images),
+            lambda progress: backend.run_tasks_concurrently(
+                plans, images, client=client_for(choice), budget=choice.budget, progress=progress
+            ),
+            len(images) * len(plans),
             f"Running {len(plans)} models",
+            unit="predictions",
         )
         ui_state.save_page_run(PAGE_KEY, PageRun(images=list(images), task_runs=task_runs))
         refresh_if_budget_spent(choice, sum(r.outcome.clarifai_calls for r in task_runs if r.outcome))

@@ -125,7 +125,7 @@ def refresh_if_budget_spent(choice: SidebarChoice, calls: int) -> None:
         st.rerun()
 
 
-def run_with_progress(work: Callable[[backend.Progress], T], total: int, label: str) -> T:
+def run_with_progress(work: Callable[[backend.Progress], T], total: int, label: str, unit: str = "image(s)") -> T:
     """Runs `work` off the script thread, showing its progress; re-raises what it raised."""
     done = 0
     lock = threading.Lock()
@@ -142,7 +142,7 @@ def run_with_progress(work: Callable[[backend.Progress], T], total: int, label: 
         while not future.done():
             with lock:
                 fraction = done / total if total else 0.0
-            bar.progress(min(fraction, 1.0), text=f"{label}: {done} of {total} image(s) · {time.perf_counter() - started:.1f} s")
+            bar.progress(min(fraction, 1.0), text=f"{label}: {done} of {total} {unit} · {time.perf_counter() - started:.1f} s")
             time.sleep(0.1)
     bar.empty()
     return future.result()
