@@ -128,7 +128,8 @@ def chosen_images_panel() -> list[PreparedImage]:
     chosen = list(ui_state.images().values())
     problems = ui_state.problems()
     for problem in problems:
-        st.error(f"**{problem.name}**: {problem.message}", icon=":material/broken_image:")
+        named = problem.message if problem.name in problem.message else f"**{problem.name}**: {problem.message}"
+        st.error(named, icon=":material/broken_image:")
     if not chosen:
         if not problems:
             st.info("No images yet: upload some, paste image URLs, or pick a sample above.", icon=":material/image:")
