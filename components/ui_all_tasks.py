@@ -16,7 +16,7 @@ from components.ui_page import (
     refresh_if_budget_spent,
     run_with_progress,
 )
-from components.ui_results import View, annotated_display, run_summary, show_error
+from components.ui_results import View, annotated_display, horizontal_bars, run_summary, show_error
 from components.ui_sidebar import SidebarChoice, render_sidebar
 from components.ui_state import PageRun
 
@@ -107,7 +107,7 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], view:
         if concepts and concepts.ok:
             frame = charts.concepts_frame(concepts.prediction.concepts, 0.0, 8)
             if not frame.empty:
-                st.bar_chart(frame, x="concept", y="score", horizontal=True, sort="-score", height=48 + 26 * len(frame), x_label="", y_label="score")
+                horizontal_bars(frame, "score", "score")
         counts = []
         if Task.DETECTION in results and results[Task.DETECTION].ok:
             shown = charts.regions_frame(results[Task.DETECTION].prediction.regions, image.width or 1, image.height or 1, view.min_score)

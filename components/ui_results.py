@@ -199,16 +199,7 @@ def concepts_view(image: PreparedImage, prediction: Prediction, view: View) -> N
         return
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     with chart_tab:
-        st.bar_chart(
-            frame,
-            x="concept",
-            y="score",
-            horizontal=True,
-            sort="-score",
-            height=_chart_height(len(frame)),
-            x_label="",
-            y_label="score",
-        )
+        horizontal_bars(frame, "score", "score")
     with table_tab:
         st.dataframe(frame, hide_index=True, width="stretch", column_config={"score": _score_column("Score")})
 
@@ -241,17 +232,7 @@ def segments_view(image: PreparedImage, prediction: Prediction, view: View) -> N
         st.caption("No segments.")
         return
     frame = frame[~frame["concept"].isin(view.hidden)]
-    st.bar_chart(
-        frame,
-        x="concept",
-        y="share",
-        color="color",
-        horizontal=True,
-        sort="-share",
-        height=_chart_height(len(frame)),
-        x_label="",
-        y_label="share of the image",
-    )
+    horizontal_bars(frame, "share", "share of the image", color="color")
     st.dataframe(
         frame.drop(columns=["color"]),
         hide_index=True,
@@ -277,8 +258,19 @@ def _score_column(label: str, percent: bool = False):
     return st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="percent" if percent else "%.2f")
 
 
-def _chart_height(rows: int) -> int:
-    return 48 + 26 * max(rows, 1)
+def horizontal_bars(frame, value: str, value_label: str, color: str | None = None) -> None:
+    """One bar per concept, largest first (a column of hex colours may colour them)."""
+    st.bar_chart(
+        frame,
+        x="concept",
+        y=value,
+        color=color,
+        horizontal=True,
+        sort=f"-{value}",
+        height=48 + 26 * max(len(frame), 1),
+        x_label="",
+        y_label=value_label,
+    )
 
 
 def _short(name: str, limit: int = 60) -> str:

@@ -235,30 +235,30 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
                 return model
         return 21200
 
-    def _apply_fault(self, fault: Fault | None, context, response_type):
-        """Returns a response to send instead of the real one, or None to carry on."""
-        if fault is None:
-            return None
-        if fault.kind == "rpc":
+    def _begin(self, method: str, request, context, response_type):
+        """Records the call, applies a scripted fault, checks the key.
+
+        Returns (fault, response): a response to send at once, or None to carry on.
+        """
+        self._record(method, request, context)
+        fault = self._take_fault(method)
+        if fault is not None and fault.kind == "rpc":
             context.abort(fault.rpc_code, f"fake {fault.rpc_code.name}")
-        if fault.kind == "slow":
+        if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
-            return None
-        if fault.kind == "status":
-            return response_type(status=_status(fault.status_code))
-        return None
+        if fault is not None and fault.kind == "status":
+            return fault, response_type(status=_status(fault.status_code))
+        auth = self._auth_problem(context)
+        if auth:
+            return fault, response_type(status=_status(auth))
+        return fault, None
 
     # --- V2 methods --------------------------------------------------------------------
 
     def PostModelOutputs(self, request, context):
-        self._record("PostModelOutputs", request, context)
-        fault = self._take_fault("PostModelOutputs")
-        early = self._apply_fault(fault, context, service_pb2.MultiOutputResponse)
+        fault, early = self._begin("PostModelOutputs", request, context, service_pb2.MultiOutputResponse)
         if early is not None:
             return early
-        auth = self._auth_problem(context)
-        if auth:
-            return service_pb2.MultiOutputResponse(status=_status(auth))
         model = self._find_model(request.user_app_id, request.model_id, request.version_id, context)
         if isinstance(model, int):
             return service_pb2.MultiOutputResponse(status=_status(model))
@@ -284,26 +284,18 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         return service_pb2.MultiOutputResponse(status=top, outputs=outputs)
 
     def GetModel(self, request, context):
-        self._record("GetModel", request, context)
-        early = self._apply_fault(self._take_fault("GetModel"), context, service_pb2.SingleModelResponse)
+        _, early = self._begin("GetModel", request, context, service_pb2.SingleModelResponse)
         if early is not None:
             return early
-        auth = self._auth_problem(context)
-        if auth:
-            return service_pb2.SingleModelResponse(status=_status(auth))
         model = self._find_model(request.user_app_id, request.model_id, request.version_id, context)
         if isinstance(model, int):
             return service_pb2.SingleModelResponse(status=_status(model))
         return service_pb2.SingleModelResponse(status=_status(10000), model=_model_proto(model))
 
     def ListModels(self, request, context):
-        self._record("ListModels", request, context)
-        early = self._apply_fault(self._take_fault("ListModels"), context, service_pb2.MultiModelResponse)
+        _, early = self._begin("ListModels", request, context, service_pb2.MultiModelResponse)
         if early is not None:
             return early
-        auth = self._auth_problem(context)
-        if auth:
-            return service_pb2.MultiModelResponse(status=_status(auth))
         key = dict(context.invocation_metadata()).get("authorization", "")[4:]
         found = [
             m
