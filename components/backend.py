@@ -7,6 +7,7 @@ same thing, and no one ever receives a Clarifai result made with another person'
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ from components.images import PreparedImage
 from components.models import ModelRef, PredictSettings
 from components.results import ImageResult, Task
 from components.settings import Credentials
+
+log = logging.getLogger(__name__)
 
 CLARIFAI = "clarifai"
 OFFLINE = "offline"
@@ -257,8 +260,12 @@ def run_tasks_concurrently(
             outcome = run_predictions(plan, images, client=client, budget=budget, progress=reporter(index))
             return TaskRun(plan, outcome)
         except errors.AppError as error:
-            reporter(index)(len(images))
-            return TaskRun(plan, error=error)
+            failure = error
+        except Exception as error:  # one task's surprise must not end the others
+            log.exception("unexpected failure in a %s run", plan.task.value)
+            failure = errors.UnexpectedError.from_exception(error)
+        reporter(index)(len(images))
+        return TaskRun(plan, error=failure)
 
     with ThreadPoolExecutor(max_workers=max(len(plans), 1)) as pool:
         return list(pool.map(run, range(len(plans))))

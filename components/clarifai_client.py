@@ -6,6 +6,7 @@ Inputs are image file bytes or image URLs; outputs are the plain types of `resul
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import threading
@@ -21,6 +22,7 @@ import numpy as np
 from clarifai_grpc.channel.clarifai_channel import ClarifaiChannel
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2, service_pb2_grpc
 from google.protobuf import json_format
+from PIL import Image
 
 from components import errors
 from components.clarifai_status import (
@@ -43,7 +45,8 @@ MAX_INPUTS_PER_CALL = 128
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # Clarifai refuses requests of 128 MB
 # Big single messages serialise slowly; chunks of about this size sent concurrently are faster.
 TARGET_CHUNK_BYTES = 8 * 1024 * 1024
-MAX_CONCURRENT_CALLS = 4  # stays under Clarifai's default 15 requests per second
+MAX_CONCURRENT_CALLS = 4  # per process: under Clarifai's default 15 requests per second
+MAX_MASK_PIXELS = 85_000_000  # a mask is never bigger than the largest image Clarifai takes
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,18 @@ def decode_mask(data: bytes) -> np.ndarray | None:
     """
     if not data:
         return None
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        with Image.open(io.BytesIO(data)) as header:  # reads the size only
+            if header.width * header.height > MAX_MASK_PIXELS:
+                return None
+    except Image.DecompressionBombError:
+        return None
+    except Exception:  # not an image Pillow knows; OpenCV may still read it
+        pass
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # e.g. a header declaring more pixels than OpenCV will allocate
+        return None
     if image is None or image.size == 0:
         return None
     if image.ndim == 2:
@@ -174,6 +188,18 @@ def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "[key]") if secret and text else text
 
 
+def _status_without_key(output: resources_pb2.Output, secret: str) -> resources_pb2.Output:
+    """The output with any echo of the key in its status redacted (the raw output is exported)."""
+    status = output.status
+    if not secret or (secret not in status.description and secret not in status.details):
+        return output
+    copy = resources_pb2.Output()
+    copy.CopyFrom(output)
+    copy.status.description = _redact(status.description, secret)
+    copy.status.details = _redact(status.details, secret)
+    return copy
+
+
 class ClarifaiClient:
     """Talks to one Clarifai endpoint. Thread-safe; share one per process."""
 
@@ -193,6 +219,7 @@ class ClarifaiClient:
         else:
             self._channel = ClarifaiChannel.get_grpc_channel(base=endpoint.base)
         self._stub = service_pb2_grpc.V2Stub(self._channel)
+        self._in_flight = threading.BoundedSemaphore(MAX_CONCURRENT_CALLS)
         self._info_cache: cachetools.TTLCache = cachetools.TTLCache(maxsize=256, ttl=600)
         self._info_lock = threading.Lock()
 
@@ -253,10 +280,14 @@ class ClarifaiClient:
         settings: PredictSettings,
         credentials: Credentials,
     ) -> list[ImageResult]:
-        request = self._predict_request(model, inputs, settings)
-        response = self._call(
-            self._stub.PostModelOutputs, request, credentials, self.policy.predict_timeout_s, model
-        )
+        # Requests in flight are capped across every session of the process: each holds its
+        # images several times over while it is built and sent.
+        with self._in_flight:
+            request = self._predict_request(model, inputs, settings)
+            response = self._call(
+                self._stub.PostModelOutputs, request, credentials, self.policy.predict_timeout_s, model
+            )
+            del request
         return self._results_from_response(response, len(inputs), model, credentials)
 
     @staticmethod
@@ -302,7 +333,8 @@ class ClarifaiClient:
             elif output.status.code not in (SUCCESS, 0):
                 results.append(ImageResult(error=self._status_error(output.status, model, credentials)))
             else:
-                results.append(ImageResult(prediction=prediction_from_output(output, label)))
+                prediction = prediction_from_output(_status_without_key(output, credentials.pat), label)
+                results.append(ImageResult(prediction=prediction))
         return results
 
     # --- model information -------------------------------------------------------------

@@ -104,3 +104,16 @@ class BudgetExceededError(ClarifaiError):
 
 class OfflineUnsupportedError(AppError):
     title = "Needs a Clarifai model"
+
+
+class UnexpectedError(AppError):
+    """Stands in for an exception nobody foresaw, so the page shows a message, not a traceback."""
+
+    title = "Unexpected problem"
+
+    @classmethod
+    def from_exception(cls, error: BaseException) -> UnexpectedError:
+        return cls(
+            f"The run stopped on an unexpected {type(error).__name__}. Your images and settings are kept: "
+            "press Predict to try again, or try fewer images or another model."
+        )

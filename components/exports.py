@@ -177,7 +177,7 @@ def concepts_csv(items: Iterable[ExportItem]) -> str:
     one per region concept (region = its 1-based number in the response; empty for
     image-level concepts). Items without a prediction have no rows."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; a bare "\r" in a field gets quoted too
     writer.writerow(["image", "concept", "score", "region"])
     for item in items:
         if item.prediction is None:
@@ -194,7 +194,7 @@ def concepts_csv(items: Iterable[ExportItem]) -> str:
 def captions_csv(items: Iterable[ExportItem]) -> str:
     """CSV with columns image, caption, error: one row per item."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; a bare "\r" in a field gets quoted too
     writer.writerow(["image", "caption", "error"])
     for item in items:
         caption = item.prediction.caption if item.prediction is not None else ""

@@ -196,7 +196,7 @@ def _prepare_bytes(name: str, data: bytes, options: PrepareOptions, source: str,
         notes.append(f"downscaled from {w0}×{h0} to {w1}×{h1}")
 
     mime, encoded = _encode(picture, lossless_source=decoded.source_format in _LOSSLESS_FORMATS)
-    if len(encoded) > MAX_FILE_BYTES:
+    if len(encoded) >= MAX_FILE_BYTES:  # Clarifai: under 20 MB
         raise ImageError(
             f"{label} is still {_megabytes(len(encoded))} after re-encoding at full size; images "
             "must be under 20 MB. Turn on downscaling or use a smaller picture."
@@ -223,7 +223,7 @@ def _check_file_size(label: str, data: bytes) -> None:
             f"{label} is empty (0 bytes). Choose the file again; if it is still empty, the copy "
             "on your device is broken."
         )
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) >= MAX_FILE_BYTES:  # "under 20 MB": exactly 20 MB is refused too
         raise ImageError(
             f"{label} is {_megabytes(len(data))}; images must be under 20 MB. Save a smaller or "
             "more compressed copy (for example a JPEG) and try again."
@@ -407,7 +407,14 @@ def _sniff_other_kind(head: bytes) -> str:
 
 
 def _frames_note(image: Image.Image) -> str:
-    frames = getattr(image, "n_frames", 1)
+    try:
+        frames = getattr(image, "n_frames", 1)  # seeks through every frame (TIFF: every page)
+    except Exception:  # a damaged later frame or page must not stop the first one
+        try:
+            image.seek(0)
+        except Exception:
+            pass  # the load that follows reports the damage as an ImageError
+        return ""
     if frames <= 1:
         return ""
     unit = "page" if image.format == "TIFF" else "frame"

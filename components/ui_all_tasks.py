@@ -16,7 +16,7 @@ from components.ui_page import (
     refresh_if_budget_spent,
     run_with_progress,
 )
-from components.ui_results import View, annotated_display, horizontal_bars, run_summary, show_error
+from components.ui_results import View, annotated_display, display_jpeg, horizontal_bars, run_summary, show_error
 from components.ui_sidebar import SidebarChoice, render_sidebar
 from components.ui_state import PageRun
 
@@ -93,7 +93,7 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], view:
             st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{image.url}", icon=":material/link:")
         else:
             combined = Prediction(regions=tuple(drawn))
-            st.image(annotated_display(image, combined, view), channels="BGR", width="stretch")
+            st.image(display_jpeg(annotated_display(image, combined, view)), width="stretch")
     with text_side:
         st.markdown(f"**{image.name if len(image.name) < 60 else '…' + image.name[-59:]}**")
         for task, result in results.items():

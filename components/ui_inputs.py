@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
 from PIL import Image
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components import ui_state
 from components.errors import ImageError
@@ -37,21 +39,45 @@ def image_picker(options: PrepareOptions) -> None:
 
 def _uploader(options: PrepareOptions) -> None:
     generation = st.session_state.setdefault("uploader_generation", 0)
-    files = st.file_uploader(
+    key = f"uploader_{generation}"
+    st.file_uploader(
         "Images (JPEG, PNG, WebP, BMP, TIFF, GIF, AVIF, MPO; each under 20 MB)",
         type=UPLOAD_TYPES,
         accept_multiple_files=True,
-        key=f"uploader_{generation}",
+        key=key,
+        on_change=_take_uploads,
+        args=(key, options),
     )
-    if files:
-        with st.spinner(f"Preparing {len(files)} image(s)…"):
-            _add_prepared(
-                [file.name for file in files],
-                [lambda file=file: prepare_upload(file.name, file.getvalue(), options) for file in files],
-            )
-        # A fresh uploader: the chosen images are kept in session state, not in the widget.
-        st.session_state["uploader_generation"] = generation + 1
-        st.rerun()
+
+
+def _take_uploads(key: str, options: PrepareOptions) -> None:
+    """Prepares new uploads, then lets Streamlit forget them.
+
+    Runs as the uploader's callback: reading the files from session state here avoids the copy
+    the widget's return value would make, and each file is released once prepared, so a batch
+    of phone photos is not held in memory twice or for the rest of the session.
+    """
+    files = list(st.session_state.get(key) or [])
+
+    def prepare_and_release(file: UploadedFile) -> PreparedImage:
+        try:
+            return prepare_upload(file.name, file.getvalue(), options)
+        finally:
+            _release(file)
+
+    _add_prepared([file.name for file in files], [lambda file=file: prepare_and_release(file) for file in files])
+    for file in files:  # those over the per-run limit were never prepared
+        _release(file)
+    # A fresh uploader: chosen images are kept in session state, not in the widget.
+    st.session_state["uploader_generation"] = st.session_state.get("uploader_generation", 0) + 1
+
+
+def _release(file: UploadedFile) -> None:
+    context = get_script_run_ctx()
+    manager = getattr(context, "uploaded_file_mgr", None)
+    if manager is not None and hasattr(manager, "remove_file"):
+        manager.remove_file(session_id=context.session_id, file_id=file.file_id)
+    file.close()
 
 
 def _url_form(options: PrepareOptions) -> None:

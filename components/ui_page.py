@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import TypeVar
 import streamlit as st
 
 from components import backend, ui_state
-from components.errors import AppError
+from components.errors import AppError, UnexpectedError
 from components.images import PreparedImage
 from components.offline import OFFLINE_MODELS
 from components.results import Task
@@ -21,6 +22,7 @@ from components.ui_sidebar import APP_TITLE, SidebarChoice, render_sidebar
 from components.ui_state import PageRun
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 TASK_BLURBS = {
     Task.CLASSIFICATION: "What is in the picture: concepts with scores, as a sorted chart and a table.",
@@ -113,6 +115,10 @@ def _run_and_store(
         outcome = run_with_progress(work, len(images), "Predicting")
     except AppError as error:
         st.session_state[f"run_error_{page_key}"] = error
+        return
+    except Exception as error:  # the page shows a message instead of a traceback
+        log.exception("unexpected failure in a prediction run")
+        st.session_state[f"run_error_{page_key}"] = UnexpectedError.from_exception(error)
         return
     st.session_state[f"run_error_{page_key}"] = None
     ui_state.save_page_run(page_key, PageRun(images=list(images), outcome=outcome))

@@ -19,13 +19,14 @@ import streamlit as st
 
 from components import charts, exports, render
 from components.backend import RunOutcome
-from components.errors import AppError
+from components.errors import AppError, ImageError
 from components.images import PreparedImage
 from components.results import ImageResult, Prediction, Task
 from components.ui_state import PageRun
 
 PAGE_SIZE = 8
 DISPLAY_SIDE = 1200  # pictures are drawn at most this big for the browser
+DISPLAY_JPEG_QUALITY = 90
 
 
 # --- the page's results section ---------------------------------------------------------------
@@ -163,7 +164,7 @@ def _picture(task: Task, image: PreparedImage, prediction: Prediction | None, vi
         st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{image.url}", icon=":material/link:")
         return
     if prediction is not None and task in (Task.DETECTION, Task.SEGMENTATION):
-        st.image(annotated_display(image, prediction, view, task), channels="BGR", width="stretch")
+        st.image(display_jpeg(annotated_display(image, prediction, view, task)), width="stretch")
     else:
         st.image(image.preview, width="stretch")
     if image.notes:
@@ -178,6 +179,14 @@ def annotated_display(image: PreparedImage, prediction: Prediction, view: View, 
     if task == Task.DETECTION or task is None:
         picture = render.draw_detections(picture, prediction.regions, view.min_score, view.hidden)
     return picture
+
+
+def display_jpeg(picture_bgr: np.ndarray) -> bytes:
+    """A drawn picture as JPEG for the browser: Streamlit would encode an array at quality 100."""
+    ok, encoded = cv2.imencode(".jpg", picture_bgr, [cv2.IMWRITE_JPEG_QUALITY, DISPLAY_JPEG_QUALITY])
+    if not ok:
+        raise ImageError("The annotated picture could not be encoded for display.")
+    return encoded.tobytes()
 
 
 @lru_cache(maxsize=16)

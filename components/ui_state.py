@@ -15,8 +15,11 @@ import streamlit as st
 from components.backend import CallBudget, RunOutcome, TaskRun
 from components.clarifai_client import ClarifaiClient, get_client
 from components.images import PreparedImage
+from components.memory import return_large_blocks_to_the_system
 from components.results import Task
 from components.settings import DemoPolicy, Endpoint
+
+return_large_blocks_to_the_system()
 
 IMAGES = "images"  # dict[str, PreparedImage], keyed by digest, in the order added
 PROBLEMS = "image_problems"  # list[ImageProblem]

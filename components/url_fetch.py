@@ -110,8 +110,8 @@ def check_address(ip: str) -> str | None:
             reason = _address_category(embedded)
             if reason:
                 return f"{reason[:-1]} inside the IPv6 address {text})"
-            if address.ipv4_mapped is not None:
-                return None  # ::ffff:a.b.c.d is a.b.c.d on the wire
+            if address.ipv4_mapped is not None or address in _NAT64:
+                return None  # ::ffff:a.b.c.d and 64:ff9b::a.b.c.d reach a.b.c.d, which is public
     return _address_category(address)
 
 

@@ -351,3 +351,16 @@ def test_the_key_never_shows_on_any_page(clarifai_env, testdata):
         no_traceback(at)
         rendered = str(at._tree)
         assert TEST_KEY not in rendered, page
+
+
+def test_an_unforeseen_exception_shows_a_message_and_keeps_the_images(offline_env, testdata, monkeypatch):
+    from components import backend
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(backend, "run_predictions", explode)
+    at = predict(upload(open_page("classification"), photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert any("unexpected RuntimeError" in e.value for e in at.error)
+    assert "1 image(s) chosen" in page_text(at)

@@ -155,3 +155,21 @@ def test_offline_models_need_pixels_not_just_a_url():
     assert isinstance(outcome.results[0].error, errors.OfflineUnsupportedError)
     assert "Let Clarifai fetch URLs" in outcome.results[0].error.message
     assert outcome.results[1].ok
+
+
+def test_an_unforeseen_exception_in_one_task_becomes_a_message_for_that_task(monkeypatch):
+    from components import offline
+
+    real = offline.predict_offline
+
+    def explode_on_detection(task, pictures, settings):
+        if task == Task.DETECTION:
+            raise RuntimeError("boom")
+        return real(task, pictures, settings)
+
+    monkeypatch.setattr(offline, "predict_offline", explode_on_detection)
+    plans = [RunPlan(Task.CLASSIFICATION, OFFLINE), RunPlan(Task.DETECTION, OFFLINE)]
+    runs = run_tasks_concurrently(plans, images(1))
+    assert runs[0].outcome is not None and runs[0].outcome.succeeded == 1
+    assert isinstance(runs[1].error, errors.UnexpectedError)
+    assert "unexpected RuntimeError" in runs[1].error.message and "boom" not in runs[1].error.message

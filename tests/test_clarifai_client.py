@@ -520,3 +520,15 @@ def test_decode_mask_handles_sizes_channels_and_depths():
     assert decode_mask(png_bytes(small)).shape == (5, 7)
     assert decode_mask(b"") is None
     assert decode_mask(b"\x89PNG\r\n\x1a\n broken") is None
+
+
+def test_a_mask_declaring_a_huge_size_is_not_decoded():
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 0, 0, 0, 0)  # 400 megapixels, grey
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    assert decode_mask(png) is None

@@ -93,6 +93,7 @@ REFUSED_ADDRESSES = {
 }
 
 PUBLIC_ADDRESSES = [
+    "64:ff9b::808:808",  # NAT64 of 8.8.8.8: a public IPv4 host reached from an IPv6-only server
     "8.8.8.8",
     "1.1.1.1",
     "93.184.216.34",
