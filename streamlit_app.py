@@ -35,7 +35,8 @@ if choice.credentials is None:
 else:
     key_text = {"sidebar": "Yours (sidebar)", "secrets": "App's (secrets)", "environment": "App's (environment)"}[choice.credentials.source]
 key_column.metric("Clarifai key", key_text, border=True)
-endpoint_column.metric("Endpoint", ui_state.endpoint().base, "plaintext" if ui_state.endpoint().insecure else "TLS", delta_color="off", border=True)
+endpoint = ui_state.endpoint()
+endpoint_column.metric(f"Endpoint ({'plaintext' if endpoint.insecure else 'TLS'})", endpoint.base, border=True)
 if choice.budget is not None:
     st.caption(f":material/savings: This demo allows {choice.budget.limit} Clarifai calls per visit; {choice.budget.remaining} left.")
 

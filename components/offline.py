@@ -350,7 +350,8 @@ class _Detector:
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector("face", "haarcascade_frontalface_alt2.xml", 1.1, 1 / 30, 4, False),
     _Detector("cat face", "haarcascade_frontalcatface.xml", 1.15, 1 / 15, 4, True),
-    _Detector("person", "haarcascade_fullbody.xml", 1.15, 1 / 20, 4, False),
+    # The full-body cascade fires on upright rounded shapes (balloons, bottles): ask for more agreement.
+    _Detector("person", "haarcascade_fullbody.xml", 1.15, 1 / 20, 8, False),
     _Detector("licence plate", "haarcascade_russian_plate_number.xml", 1.15, 1 / 30, 4, False),
 )
 DETECTION_CONCEPTS: tuple[str, ...] = tuple(d.concept for d in _DETECTORS)
@@ -362,6 +363,7 @@ CLOSE_UP_MIN_SIZE = 0.4  # of the longer side
 CLOSE_UP_SCALE_STEP = 1.05  # the close-up view is tiny, so a fine pyramid is cheap
 CLOSE_UP_MIN_NEIGHBORS = 2
 CONFIDENCE_SCALE = 0.1
+MAX_CONFIDENCE = 0.99  # a Haar cascade is never certain
 NMS_OVERLAP = 0.3
 
 
@@ -494,7 +496,7 @@ def _confidence(cascade: _Cascade, weight: float) -> float:
     """
     span = max(cascade.last_stage_best_sum - cascade.last_stage_threshold, 1e-6)
     margin = max(weight - cascade.last_stage_threshold, 0.0) / span
-    return float(1.0 - math.exp(-margin / CONFIDENCE_SCALE))
+    return min(float(1.0 - math.exp(-margin / CONFIDENCE_SCALE)), MAX_CONFIDENCE)
 
 
 def _clipped_box(hit: _Hit) -> Box:

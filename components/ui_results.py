@@ -27,6 +27,7 @@ from components.ui_state import PageRun
 PAGE_SIZE = 8
 DISPLAY_SIDE = 1200  # pictures are drawn at most this big for the browser
 DISPLAY_JPEG_QUALITY = 90
+LOCAL_DETECTOR_HINT = "The local detector looks only for faces, cat faces, people and licence plates."
 
 
 # --- the page's results section ---------------------------------------------------------------
@@ -217,7 +218,10 @@ def detections_view(image: PreparedImage, prediction: Prediction, view: View) ->
     frame = charts.regions_frame(prediction.regions, image.width, image.height, view.min_score)
     total = sum(1 for r in prediction.regions if r.box is not None)
     hidden = total - len(frame)
-    st.caption(f"{len(frame)} box(es) shown" + (f", {hidden} below the threshold" if hidden else ""))
+    if total == 0:
+        st.caption("No objects found." + (f" {LOCAL_DETECTOR_HINT}" if prediction.raw is None else ""))
+    else:
+        st.caption(f"{len(frame)} box(es) shown" + (f", {hidden} below the threshold" if hidden else ""))
     if not frame.empty:
         table = frame[["concept", "score"]].assign(
             box=[f"{x0},{y0} – {x1},{y1}" for x0, y0, x1, y1 in frame[["x0", "y0", "x1", "y1"]].itertuples(index=False)]
