@@ -21,6 +21,7 @@ from components import charts, exports, render
 from components.backend import RunOutcome
 from components.errors import AppError, ImageError
 from components.images import PreparedImage
+from components.offline import OFFLINE_MODELS
 from components.results import ImageResult, Prediction, Task
 from components.ui_state import PageRun
 
@@ -219,7 +220,8 @@ def detections_view(image: PreparedImage, prediction: Prediction, view: View) ->
     total = sum(1 for r in prediction.regions if r.box is not None)
     hidden = total - len(frame)
     if total == 0:
-        st.caption("No objects found." + (f" {LOCAL_DETECTOR_HINT}" if prediction.raw is None else ""))
+        local = prediction.model_label == OFFLINE_MODELS[Task.DETECTION].name
+        st.caption("No objects found." + (f" {LOCAL_DETECTOR_HINT}" if local else ""))
     else:
         st.caption(f"{len(frame)} box(es) shown" + (f", {hidden} below the threshold" if hidden else ""))
     if not frame.empty:

@@ -364,3 +364,9 @@ def test_an_unforeseen_exception_shows_a_message_and_keeps_the_images(offline_en
     no_traceback(at)
     assert any("unexpected RuntimeError" in e.value for e in at.error)
     assert "1 image(s) chosen" in page_text(at)
+
+
+def test_offline_detection_that_finds_nothing_says_what_it_looks_for(offline_env, testdata):
+    at = predict(upload(open_page("detection"), photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert "No objects found. The local detector looks only for faces" in page_text(at)
