@@ -95,9 +95,10 @@ def _url_form(options: PrepareOptions) -> None:
 
 def add_urls(text: str, options: PrepareOptions) -> None:
     urls, line_problems = parse_url_lines(text)
-    ui_state.problems().extend(ImageProblem("URL list", error.message) for error in line_problems)
+    for error in line_problems:
+        _add_problem(ImageProblem("URL list", error.message))
     if not urls and not line_problems:
-        ui_state.problems().append(ImageProblem("URL list", "No URLs given: paste one image address per line."))
+        _add_problem(ImageProblem("URL list", "No URLs given: paste one image address per line."))
     if urls:
         with st.spinner(f"Fetching {len(urls)} image(s)…"):
             _add_prepared(urls, [lambda url=url: prepare_url(url, options) for url in urls])
@@ -125,7 +126,7 @@ def _add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImag
     chosen = ui_state.images()
     room = MAX_IMAGES_PER_RUN - len(chosen)
     if len(jobs) > room:
-        ui_state.problems().append(
+        _add_problem(
             ImageProblem(
                 f"{len(jobs) - max(room, 0)} image(s)",
                 f"Up to {MAX_IMAGES_PER_RUN} images go in one run and {len(chosen)} are chosen already, so "
@@ -144,9 +145,15 @@ def _add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImag
         outcomes = list(pool.map(attempt, jobs))
     for name, outcome in zip(names, outcomes):
         if isinstance(outcome, ImageError):
-            ui_state.problems().append(ImageProblem(name, outcome.message))
+            _add_problem(ImageProblem(name, outcome.message))
         else:
             chosen.setdefault(outcome.digest, outcome)
+
+
+def _add_problem(problem: ImageProblem) -> None:
+    """Records a problem once, however often the same input is submitted."""
+    if problem not in ui_state.problems():
+        ui_state.problems().append(problem)
 
 
 def chosen_images_panel() -> list[PreparedImage]:

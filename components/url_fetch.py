@@ -166,7 +166,7 @@ def _address_category(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
 def check_url_syntax(url: str) -> str:
     """The URL, stripped, if it is an http(s) address the app could fetch; else UrlRefusedError."""
     text = url.strip()
-    shown = shorten_url(text)
+    shown = f"“{shorten_url(text)}”"
     if not text:
         raise UrlRefusedError("The image address is empty: paste a link starting with https://.", "syntax")
     if len(text) > MAX_URL_LENGTH:

@@ -370,3 +370,12 @@ def test_offline_detection_that_finds_nothing_says_what_it_looks_for(offline_env
     at = predict(upload(open_page("detection"), photo(testdata, "coffee.png")))
     no_traceback(at)
     assert "No objects found. The local detector looks only for faces" in page_text(at)
+
+
+def test_submitting_the_same_bad_urls_twice_shows_each_message_once(offline_env):
+    at = open_page("classification")
+    at.text_area(key="url_text").input("ftp://example.com/a.jpg")
+    at = at.button[0].click().run()
+    at = at.button[0].click().run()
+    no_traceback(at)
+    assert sum("ftp:" in e.value for e in at.error) == 1
