@@ -67,15 +67,17 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
         budget = None
         if backend == CLARIFAI:
             credentials, budget = _key_section(policy, secrets)
-        models, problems = _chosen_models()
         if task is not None:
             if backend == CLARIFAI:
-                _model_section(task, credentials, problems)
+                _model_section(task, credentials)
             elif task in OFFLINE_MODELS:
                 model = OFFLINE_MODELS[task]
                 st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
             else:
                 st.warning("There is no local model for this task: choose the Clarifai API and add a key.", icon=":material/cloud_off:")
+        models, problems = _chosen_models()  # after the model widgets, so this run's choice counts
+        if task is not None and backend == CLARIFAI and task in problems:
+            st.error(problems[task], icon=":material/error:")
         settings = _settings_section()
         options = _image_options_section()
         st.caption(f"Endpoint: {ui_state.endpoint().label}")
@@ -121,7 +123,8 @@ def _chosen_models() -> tuple[dict[Task, ModelRef | None], dict[Task, str]]:
                 models[task] = parse_model_ref(st.session_state.get(f"model_text_{task.value}", ""))
             except errors.ModelRefError as error:
                 models[task] = None
-                problems[task] = error.message
+                if st.session_state.get(f"model_text_{task.value}"):
+                    problems[task] = error.message
         elif source == "browse" and st.session_state.get(f"model_pick_{task.value}"):
             models[task] = parse_model_ref(st.session_state[f"model_pick_{task.value}"])
         else:
@@ -129,7 +132,7 @@ def _chosen_models() -> tuple[dict[Task, ModelRef | None], dict[Task, str]]:
     return models, problems
 
 
-def _model_section(task: Task, credentials: Credentials | None, problems: dict[Task, str]) -> None:
+def _model_section(task: Task, credentials: Credentials | None) -> None:
     source = st.radio(
         f"{task.title} model",
         options=list(MODEL_SOURCES),
@@ -148,8 +151,6 @@ def _model_section(task: Task, credentials: Credentials | None, problems: dict[T
             placeholder="user/app/model or a clarifai.com model link",
             help=MODEL_FORMAT_HELP,
         )
-        if task in problems and st.session_state.get(f"model_text_{task.value}"):
-            st.error(problems[task], icon=":material/error:")
     else:
         _browse_models(task, credentials)
 
@@ -170,9 +171,13 @@ def _browse_models(task: Task, credentials: Credentials | None) -> None:
                 st.error(str(error), icon=":material/error:")
     listed = st.session_state.get(listed_key) or {}
     if listed:
+        paths = list(listed)
+        default_prefix = f"{default.user_id}/{default.app_id}/{default.model_id}"
+        default_index = next((i for i, path in enumerate(paths) if path.startswith(default_prefix)), 0)
         st.selectbox(
             "Model",
-            options=list(listed),
+            options=paths,
+            index=default_index,
             format_func=lambda path: f"{listed[path]} · {path.split('/')[2]}",
             key=f"model_pick_{task.value}",
             persist_state="session",

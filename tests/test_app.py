@@ -274,7 +274,10 @@ def test_models_can_be_listed_and_picked(clarifai_env, testdata):
     at = at.sidebar.button[0].click().run()
     picker = at.selectbox(key="model_pick_detection")
     assert set(picker.options) >= {"Face Detection · face-detection", "Image Detection · general-image-detection"}
+    assert picker.value.startswith("clarifai/main/general-image-detection")  # the default comes preselected
+    assert "general-image-detection" in page_text(at)
     at = picker.select_index(picker.options.index("Face Detection · face-detection")).run()
+    assert "[clarifai/main/face-detection]" in page_text(at)  # the page names the model chosen
     at = predict(upload(at, photo(testdata, "coffee.png")))
     no_traceback(at)
     assert clarifai_env.calls_to("PostModelOutputs")[-1].request.model_id == "face-detection"
