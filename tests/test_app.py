@@ -382,3 +382,17 @@ def test_submitting_the_same_bad_urls_twice_shows_each_message_once(offline_env)
     at = at.button[0].click().run()
     no_traceback(at)
     assert sum("ftp:" in e.value for e in at.error) == 1
+
+
+def test_many_results_are_paginated_eight_to_a_page(offline_env):
+    files = [(f"scene-{i}.png", png_bytes(scene_with_square(120 + i, 90))) for i in range(11)]
+    at = predict(upload(open_page("classification"), *files))
+    no_traceback(at)
+    assert "11 with results" in page_text(at)
+    pager = at.segmented_control(key="classification_page")
+    assert list(map(str, pager.options)) == ["1", "2"]
+    first_page = [m.value for m in at.markdown if m.value.startswith("**scene-")]
+    assert len(first_page) == 8
+    at = pager.set_value(2).run()
+    second_page = [m.value for m in at.markdown if m.value.startswith("**scene-")]
+    assert second_page == ["**scene-8.png**", "**scene-9.png**", "**scene-10.png**"]
