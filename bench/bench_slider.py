@@ -208,7 +208,7 @@ def measure_apptest(data: bytes) -> bool:
             else:
                 os.environ[name] = value
 
-    print(f"2. Detection page under AppTest, local Clarifai server in this process")
+    print("2. Detection page under AppTest, local Clarifai server in this process")
     print(f"   Predict: {predict_calls} PostModelOutputs call(s), {boxes_found} boxes in the table, {predict_ms:.0f} ms")
     for line in shown:
         print(f"   slider {line}")

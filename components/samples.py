@@ -285,7 +285,7 @@ def _paint_fruit(rng: np.random.Generator) -> np.ndarray:
     cv2.circle(canvas, (292, 381), 9, _bgr("#4a3418"), -1, _AA)
 
     # Grapes: a cluster of small green circles.
-    for i in range(26):
+    for _ in range(26):
         gx = 760 + int(rng.normal(0, 38))
         gy = 450 + int(abs(rng.normal(0, 45)))
         round_fruit((gx, gy), 24, "#8fc93a", "#e3f5b0")
