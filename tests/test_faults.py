@@ -278,7 +278,7 @@ def test_a_malformed_mask_keeps_the_segments_and_says_it_is_not_drawn(fast_clien
     ("page", "says"),
     [
         ("classification", "No concepts at this score."),
-        ("detection", "0 box(es) shown"),
+        ("detection", "No objects found."),
         ("segmentation", "No segments."),
         ("captioning", "The model returned no caption."),
     ],
