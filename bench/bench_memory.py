@@ -15,11 +15,8 @@ VmRSS every 0.2 s to say in which step the peak came.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +31,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from tests.app_process import CHROMIUM, CHROMIUM_ARGS, settle, start_app, stop_app  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer  # noqa: E402
 
 COUNT = 128
@@ -42,7 +40,6 @@ GRAIN = 6  # +- grey levels of sensor-like grain; sets the file size
 QUALITY = 94
 LIMIT_MB = 690  # Streamlit Community Cloud's smallest memory tier
 KEY = "pat-bench-memory-0f3b9c2d7e4a4b1c8d6e5f7a9b0c1d2e"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 STEP_TIMEOUT_MS = 15 * 60 * 1000
 
 
@@ -162,44 +159,6 @@ class RssSampler(threading.Thread):
 # --- the app --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_app(clarifai_address: str, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CLARIFAI_GRPC_BASE": clarifai_address,
-        "CLARIFAI_GRPC_INSECURE": "true",
-        "CLARIFAI_PAT": KEY,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}; see {log_path}")
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                return process, url
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not start within 90 s; see {log_path}")
-
-
 def held_by_streamlit(url: str) -> dict[str, int]:
     """Bytes Streamlit says it holds, by kind (its /_stcore/metrics cache_memory_bytes family):
     uploaded files kept by the upload manager, st.cache_* entries, media files."""
@@ -214,12 +173,6 @@ def held_by_streamlit(url: str) -> dict[str, int]:
         if match and match.group(1) != "st_session_state":
             held[match.group(1)] = held.get(match.group(1), 0) + int(match.group(2))
     return held
-
-
-def settle(page) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_TIMEOUT_MS)
-    page.wait_for_timeout(500)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_TIMEOUT_MS)
 
 
 def mb(kb: int) -> float:
@@ -247,7 +200,8 @@ def main() -> int:
               f"(made in {time.perf_counter() - started:.0f} s)")
 
         server = LocalClarifaiServer(FakeClarifai(keys=[KEY])).start()
-        process, url = start_app(server.address, folder / "streamlit.log")
+        env = {"CLARIFAI_GRPC_BASE": server.address, "CLARIFAI_GRPC_INSECURE": "true", "CLARIFAI_PAT": KEY}
+        process, url = start_app(env, folder / "streamlit.log")
         sampler = RssSampler(process.pid)
         sampler.start()
 
@@ -257,30 +211,26 @@ def main() -> int:
             rows.append((step, seconds, rss, hwm, held_by_streamlit(url)))
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"],
-            )
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
                 step_started = time.perf_counter()
                 page.goto(f"{url}/{args.page}", timeout=STEP_TIMEOUT_MS)
-                settle(page)
+                settle(page, STEP_TIMEOUT_MS)
                 record(f"open /{args.page}", step_started)
 
                 sampler.step = "upload + prepare"
                 step_started = time.perf_counter()
                 page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(p) for p in paths], timeout=STEP_TIMEOUT_MS)
                 page.get_by_text(f"{COUNT} image(s) chosen").wait_for(timeout=STEP_TIMEOUT_MS)
-                settle(page)
+                settle(page, STEP_TIMEOUT_MS)
                 record(f"upload {COUNT} + prepare", step_started)
 
                 sampler.step = "predict + results"
                 step_started = time.perf_counter()
                 page.get_by_role("button", name=re.compile(rf"^Predict {COUNT} images")).click()
                 page.get_by_role("heading", name="Results").wait_for(timeout=STEP_TIMEOUT_MS)
-                settle(page)
+                settle(page, STEP_TIMEOUT_MS)
                 record("predict + show results", step_started)
                 calls = len(server.servicer.calls_to("PostModelOutputs"))
                 summary = page.locator('[data-testid="stMain"]').inner_text()
@@ -323,12 +273,7 @@ def main() -> int:
             except Exception as error:
                 print(f"!! sampler: {error!r}")
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop_app(process)
             log = folder / "streamlit.log"
             if log.exists() and KEY in log.read_text(errors="replace"):
                 print("!! the key appeared in the app's log")

@@ -67,3 +67,47 @@ def credentials():
     from components.settings import Credentials
 
     return Credentials(TEST_KEY, "sidebar")
+
+
+# --- the app under test ------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_prediction_cache():
+    """Every test starts and ends with the process-wide prediction cache empty."""
+    from components.backend import PREDICTION_CACHE
+
+    PREDICTION_CACHE.clear()
+    yield
+    PREDICTION_CACHE.clear()
+
+
+@pytest.fixture
+def offline_env(monkeypatch):
+    """No key and no endpoint in the environment: a fresh checkout."""
+    for name in ("CLARIFAI_PAT", "CLARIFAI_GRPC_BASE", "CLARIFAI_GRPC_INSECURE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def app_call_policy():
+    """Timeouts and retries of the app's client in app-level tests; a module may override it."""
+    from components.clarifai_client import CallPolicy
+
+    return CallPolicy(predict_timeout_s=10, info_timeout_s=5, retry_budget_s=1.0, first_backoff_s=0.05, max_backoff_s=0.3)
+
+
+@pytest.fixture
+def clarifai_env(monkeypatch, clarifai_server, fake_clarifai, app_call_policy):
+    """The app pointed at the local server; its process-wide client uses `app_call_policy`."""
+    from components import clarifai_client
+    from components.settings import Endpoint
+
+    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
+    monkeypatch.setenv("CLARIFAI_GRPC_BASE", clarifai_server.address)
+    monkeypatch.setenv("CLARIFAI_GRPC_INSECURE", "true")
+    endpoint = Endpoint(clarifai_server.address, insecure=True)
+    client = clarifai_client.ClarifaiClient(endpoint, app_call_policy)
+    monkeypatch.setitem(clarifai_client._clients, endpoint, client)
+    yield fake_clarifai
+    client.close()

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from components.backend import PREDICTION_CACHE
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import png_bytes, scene_with_square
@@ -24,26 +23,13 @@ PAGES = {
 TIMEOUT = 60
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    PREDICTION_CACHE.clear()
-    yield
-    PREDICTION_CACHE.clear()
 
 
-@pytest.fixture
-def offline_env(monkeypatch):
-    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
-    monkeypatch.delenv("CLARIFAI_GRPC_BASE", raising=False)
-    monkeypatch.delenv("CLARIFAI_GRPC_INSECURE", raising=False)
 
 
-@pytest.fixture
-def clarifai_env(monkeypatch, clarifai_server, fake_clarifai):
-    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
-    monkeypatch.setenv("CLARIFAI_GRPC_BASE", clarifai_server.address)
-    monkeypatch.setenv("CLARIFAI_GRPC_INSECURE", "true")
-    return fake_clarifai
+
+
+
 
 
 def open_page(name: str, key: str | None = None, **secrets) -> AppTest:

@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, TEST_KEY
+from tests.app_process import CHROMIUM, CHROMIUM_ARGS, settle, start_app, stop_app
+from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TASK_PAGES = {
     "Classification": "landscape",  # a concept the local server returns for the upright photo
@@ -38,50 +32,21 @@ def _require_chromium() -> None:
         pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(clarifai_server):
     """`streamlit run` on a free port, pointed at the local Clarifai server, with an owner key."""
     _require_chromium()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CLARIFAI_GRPC_BASE": clarifai_server.address,
-        "CLARIFAI_GRPC_INSECURE": "true",
-        "CLARIFAI_PAT": TEST_KEY,
-    }
-    log = (ARTIFACTS / "streamlit.log") if ARTIFACTS.mkdir(exist_ok=True) is None else None
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / "streamlit.log"
+    env = {"CLARIFAI_GRPC_BASE": clarifai_server.address, "CLARIFAI_GRPC_INSECURE": "true", "CLARIFAI_PAT": TEST_KEY}
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("streamlit did not start; see tests/artifacts/streamlit.log")
+        process, url = start_app(env, log)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_app(process)
     assert TEST_KEY not in log.read_text(), "the key appeared in the app's log"
 
 
@@ -91,10 +56,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -106,13 +68,6 @@ def page(browser, clarifai_server):
     page = context.new_page()
     yield page
     context.close()
-
-
-def settle(page) -> None:
-    """Waits until the script has finished running and the page has drawn."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    page.wait_for_timeout(400)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
 
 
 def screenshot(page, name: str) -> Path:

@@ -21,7 +21,7 @@ from components.backend import PREDICTION_CACHE
 from components.clarifai_client import CallPolicy, ClarifaiClient
 from components.models import DEFAULT_MODELS, PredictSettings
 from components.results import Task
-from components.settings import Credentials, Endpoint
+from components.settings import Credentials
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import png_bytes, scene_with_square
@@ -41,31 +41,23 @@ MAX_CONCEPTS = 7
 # --- fixtures and helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    PREDICTION_CACHE.clear()
-    yield
-    PREDICTION_CACHE.clear()
+
+
+
+
 
 
 @pytest.fixture
-def clarifai_env(monkeypatch, clarifai_server, fake_clarifai):
-    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
-    monkeypatch.setenv("CLARIFAI_GRPC_BASE", clarifai_server.address)
-    monkeypatch.setenv("CLARIFAI_GRPC_INSECURE", "true")
-    return fake_clarifai
+def app_call_policy():
+    return FAST_POLICY
 
 
 @pytest.fixture
-def fast_client(monkeypatch, clarifai_env, clarifai_server):
+def fast_client(clarifai_env):
     """The app's process-wide client for the local server, with short timeouts and retries."""
-    endpoint = Endpoint(clarifai_server.address, insecure=True)
-    assert Endpoint.from_env() == endpoint  # what the pages will ask get_client for
-    client = ClarifaiClient(endpoint, FAST_POLICY)
-    monkeypatch.setitem(clarifai_client._clients, endpoint, client)
-    assert clarifai_client.get_client() is client
-    yield client
-    client.close()
+    client = clarifai_client.get_client()
+    assert client.policy == FAST_POLICY
+    return client
 
 
 def square(colour=(0, 0, 230), box=(0.1, 0.2, 0.5, 0.6), name="square.png") -> tuple[str, bytes]:

@@ -21,7 +21,7 @@ import zipfile
 import grpc
 import pytest
 
-from components import clarifai_client, errors, exports
+from components import errors, exports
 from components.backend import PREDICTION_CACHE, RunPlan
 from components.clarifai_client import CallPolicy, ClarifaiClient
 from components.images import MAX_IMAGES_PER_RUN, prepare_upload
@@ -42,24 +42,15 @@ MISSING_URL = "https://images.example/not-there.jpg"
 # --- fixtures and helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    PREDICTION_CACHE.clear()
-    yield
-    PREDICTION_CACHE.clear()
+
+
+
+
 
 
 @pytest.fixture
-def clarifai_env(monkeypatch, clarifai_server, fake_clarifai):
-    """The app pointed at the local server, through a process-wide client with short retries."""
-    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
-    monkeypatch.setenv("CLARIFAI_GRPC_BASE", clarifai_server.address)
-    monkeypatch.setenv("CLARIFAI_GRPC_INSECURE", "true")
-    endpoint = Endpoint(clarifai_server.address, insecure=True)
-    client = ClarifaiClient(endpoint, FAST_POLICY)
-    monkeypatch.setitem(clarifai_client._clients, endpoint, client)
-    yield fake_clarifai
-    client.close()
+def app_call_policy():
+    return FAST_POLICY
 
 
 @pytest.fixture
@@ -579,10 +570,7 @@ def tiny_png(index: int) -> tuple[str, bytes]:
     return f"tiny-{index:03d}.png", png_bytes(pixels)
 
 
-@pytest.fixture
-def offline_env(monkeypatch):
-    for name in ("CLARIFAI_PAT", "CLARIFAI_GRPC_BASE", "CLARIFAI_GRPC_INSECURE"):
-        monkeypatch.delenv(name, raising=False)
+
 
 
 def test_more_than_128_images_in_one_run_are_refused_with_a_message(offline_env):

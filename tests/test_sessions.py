@@ -16,12 +16,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from components import clarifai_client
 from components.backend import CLARIFAI, OFFLINE, PREDICTION_CACHE, RunPlan, run_predictions
-from components.clarifai_client import CallPolicy, ClarifaiClient
 from components.images import prepare_upload
 from components.models import DEFAULT_MODELS, PredictSettings
 from components.results import Task
@@ -36,23 +34,10 @@ KEYS = (TEST_KEY, OTHER_KEY)
 # --- fixtures and helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    PREDICTION_CACHE.clear()
-    yield
-    PREDICTION_CACHE.clear()
 
 
-@pytest.fixture
-def clarifai_env(monkeypatch, clarifai_server, fake_clarifai):
-    monkeypatch.delenv("CLARIFAI_PAT", raising=False)
-    monkeypatch.setenv("CLARIFAI_GRPC_BASE", clarifai_server.address)
-    monkeypatch.setenv("CLARIFAI_GRPC_INSECURE", "true")
-    endpoint = Endpoint(clarifai_server.address, insecure=True)
-    client = ClarifaiClient(endpoint, CallPolicy(retry_budget_s=0.5, first_backoff_s=0.05, max_backoff_s=0.2))
-    monkeypatch.setitem(clarifai_client._clients, endpoint, client)
-    yield fake_clarifai
-    client.close()
+
+
 
 
 def session(page: str, key: str | None = None, backend: str = CLARIFAI, **secrets):

@@ -1,0 +1,78 @@
+"""Running the real app: `streamlit run` on a free port, and waiting on it in Chromium.
+
+Used by the browser tests and by the memory benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium's background connections are refused on a closed network; headless as root needs --no-sandbox.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_app(env: dict[str, str], log_path: Path, timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
+    """Starts the app with `env` added to this process's environment; returns it and its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}; see {log_path}")
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"streamlit did not start within {timeout_s:.0f} s; see {log_path}")
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def settle(page, timeout_ms: int = 60_000) -> None:
+    """Waits until the script has finished running and the page has drawn."""
+    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    page.wait_for_selector(idle, timeout=timeout_ms)
+    page.wait_for_timeout(400)
+    page.wait_for_selector(idle, timeout=timeout_ms)
