@@ -4,18 +4,12 @@ import streamlit as st
 
 from components import backend, ui_state
 from components.models import DEFAULT_MODELS
+from components.navigation import ALL_TASKS, TASK_PAGES
 from components.offline import OFFLINE_MODELS
 from components.results import Task
 from components.ui_inputs import chosen_images_panel, sample_buttons
-from components.ui_page import TASK_BLURBS, TASK_ICONS, configure_page
+from components.ui_page import configure_page
 from components.ui_sidebar import APP_TITLE, render_sidebar
-
-TASK_PAGES = {
-    Task.CLASSIFICATION: "pages/1_Classification.py",
-    Task.DETECTION: "pages/2_Detection.py",
-    Task.SEGMENTATION: "pages/3_Segmentation.py",
-    Task.CAPTIONING: "pages/4_Captioning.py",
-}
 
 configure_page("Home")
 choice = render_sidebar(None)
@@ -48,14 +42,10 @@ for task in Task:
 st.markdown("\n".join(lines))
 
 st.subheader("Tasks")
-task_columns = st.columns(5)
-for column, task in zip(task_columns, Task):
+for column, page in zip(st.columns(5), [*TASK_PAGES.values(), ALL_TASKS]):
     with column.container(border=True, height="stretch"):
-        st.page_link(TASK_PAGES[task], label=task.title, icon=TASK_ICONS[task])
-        st.caption(TASK_BLURBS[task])
-with task_columns[4].container(border=True, height="stretch"):
-    st.page_link("pages/5_All_tasks.py", label="All tasks", icon=":material/dashboard:")
-    st.caption("All four at once on the same images, drawn together.")
+        st.page_link(page.path, label=page.label, icon=page.icon)
+        st.caption(page.blurb)
 
 st.subheader("Samples")
 sample_buttons(choice.prepare_options)

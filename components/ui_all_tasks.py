@@ -16,7 +16,13 @@ from components.ui_page import (
     refresh_if_budget_spent,
     run_with_progress,
 )
-from components.ui_results import View, annotated_display, display_jpeg, horizontal_bars, run_summary, show_error
+from components.ui_results import (
+    View,
+    horizontal_bars,
+    run_summary,
+    show_error,
+    show_picture,
+)
 from components.ui_sidebar import SidebarChoice, render_sidebar
 from components.ui_state import PageRun
 
@@ -89,11 +95,7 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], view:
     picture_side, text_side = st.columns([3, 2], gap="medium")
     drawn = _regions_of(results, Task.SEGMENTATION) + _regions_of(results, Task.DETECTION)
     with picture_side:
-        if image.data is None:
-            st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{image.url}", icon=":material/link:")
-        else:
-            combined = Prediction(regions=tuple(drawn))
-            st.image(display_jpeg(annotated_display(image, combined, view)), width="stretch")
+        show_picture(None, image, Prediction(regions=tuple(drawn)), view)
     with text_side:
         st.markdown(f"**{image.name if len(image.name) < 60 else '…' + image.name[-59:]}**")
         for task, result in results.items():

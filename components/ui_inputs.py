@@ -16,7 +16,14 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components import ui_state
 from components.errors import ImageError
-from components.images import MAX_IMAGES_PER_RUN, PreparedImage, PrepareOptions, parse_url_lines, prepare_upload, prepare_url
+from components.images import (
+    MAX_IMAGES_PER_RUN,
+    PreparedImage,
+    PrepareOptions,
+    parse_url_lines,
+    prepare_upload,
+    prepare_url,
+)
 from components.samples import CLARIFAI_SAMPLE_URL, SAMPLES, prepare_sample
 from components.ui_state import ImageProblem
 

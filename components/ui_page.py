@@ -14,6 +14,7 @@ import streamlit as st
 from components import backend, ui_state
 from components.errors import AppError, UnexpectedError
 from components.images import PreparedImage
+from components.navigation import TASK_PAGES
 from components.offline import OFFLINE_MODELS
 from components.results import Task
 from components.ui_inputs import chosen_images_panel, image_picker
@@ -24,20 +25,6 @@ from components.ui_state import PageRun
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-TASK_BLURBS = {
-    Task.CLASSIFICATION: "What is in the picture: concepts with scores, as a sorted chart and a table.",
-    Task.DETECTION: "Where things are: boxes with labels drawn on the picture, and a table of regions.",
-    Task.SEGMENTATION: "Which pixels belong to what: coloured masks and the share of the picture each covers.",
-    Task.CAPTIONING: "A sentence describing each picture, ready to copy.",
-}
-TASK_ICONS = {
-    Task.CLASSIFICATION: ":material/label:",
-    Task.DETECTION: ":material/select_all:",
-    Task.SEGMENTATION: ":material/texture:",
-    Task.CAPTIONING: ":material/short_text:",
-}
-
-
 def configure_page(title: str) -> None:
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=":material/visibility:", layout="wide")
 
@@ -46,8 +33,9 @@ def task_page(task: Task) -> None:
     configure_page(task.title)
     choice = render_sidebar(task)
     page_key = ui_state.task_page_key(task)
-    st.title(f"{TASK_ICONS[task]} {task.title}")
-    st.markdown(f"{TASK_BLURBS[task]}  \n{model_badge(task, choice)}")
+    page = TASK_PAGES[task]
+    st.title(f"{page.icon} {page.label}")
+    st.markdown(f"{page.blurb}  \n{model_badge(task, choice)}")
 
     images = images_section(choice)
     if predict_button(images, choice, [task]):

@@ -144,7 +144,7 @@ def _paginate(items: list, page_key: str) -> list:
 def result_card(task: Task, image: PreparedImage, result: ImageResult, view: View) -> None:
     picture_side, result_side = st.columns([3, 2], gap="medium")
     with picture_side:
-        _picture(task, image, result.prediction, view)
+        show_picture(task, image, result.prediction, view)
     with result_side:
         st.markdown(f"**{_short(image.name)}**")
         if result.error is not None:
@@ -161,11 +161,12 @@ def result_card(task: Task, image: PreparedImage, result: ImageResult, view: Vie
             st.caption(f":material/warning: {note}")
 
 
-def _picture(task: Task, image: PreparedImage, prediction: Prediction | None, view: View) -> None:
+def show_picture(task: Task | None, image: PreparedImage, prediction: Prediction | None, view: View) -> None:
+    """The picture, drawn on for detection, segmentation and All tasks (`task` None), with its notes."""
     if image.data is None:
         st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{image.url}", icon=":material/link:")
         return
-    if prediction is not None and task in (Task.DETECTION, Task.SEGMENTATION):
+    if prediction is not None and task in (Task.DETECTION, Task.SEGMENTATION, None):
         st.image(display_jpeg(annotated_display(image, prediction, view, task)), width="stretch")
     else:
         st.image(image.preview, width="stretch")
@@ -175,10 +176,14 @@ def _picture(task: Task, image: PreparedImage, prediction: Prediction | None, vi
 
 def annotated_display(image: PreparedImage, prediction: Prediction, view: View, task: Task | None = None) -> np.ndarray:
     """The picture at display size with masks and/or boxes drawn for this view."""
-    picture = display_pixels(image)
-    if task == Task.SEGMENTATION or task is None:
+    return draw_view(display_pixels(image), prediction, view, task)
+
+
+def draw_view(picture: np.ndarray, prediction: Prediction, view: View, task: Task | None) -> np.ndarray:
+    """Masks for segmentation, boxes for detection, both when `task` is None (All tasks)."""
+    if task in (Task.SEGMENTATION, None):
         picture = render.blend_masks(picture, prediction.regions, view.opacity, view.hidden)
-    if task == Task.DETECTION or task is None:
+    if task in (Task.DETECTION, None):
         picture = render.draw_detections(picture, prediction.regions, view.min_score, view.hidden)
     return picture
 
@@ -300,22 +305,13 @@ def _annotated_download(image: PreparedImage, prediction: Prediction, view: View
         return
     st.download_button(
         "Annotated PNG",
-        data=lambda: exports.annotated_png(_annotated_full_size(image, prediction, view, task)),
+        data=lambda: exports.annotated_png(draw_view(image.pixels(), prediction, view, task)),
         file_name=exports.export_filename(image.name + "-annotated", "png"),
         mime="image/png",
         icon=":material/download:",
         on_click="ignore",
         key=f"png_{task.value}_{image.digest}",
     )
-
-
-def _annotated_full_size(image: PreparedImage, prediction: Prediction, view: View, task: Task | None) -> np.ndarray:
-    picture = image.pixels()
-    if task in (Task.SEGMENTATION, None):
-        picture = render.blend_masks(picture, prediction.regions, view.opacity, view.hidden)
-    if task in (Task.DETECTION, None):
-        picture = render.draw_detections(picture, prediction.regions, view.min_score, view.hidden)
-    return picture
 
 
 def export_items(images: Sequence[PreparedImage], results: Sequence[ImageResult]) -> list[exports.ExportItem]:
@@ -374,5 +370,5 @@ def _annotated_zip(run: PageRun, view: View, task: Task | None) -> bytes:
             if name in names:
                 name = f"{index:03d}-{name}"
             names.add(name)
-            archive.writestr(name, exports.annotated_png(_annotated_full_size(image, result.prediction, view, task)))
+            archive.writestr(name, exports.annotated_png(draw_view(image.pixels(), result.prediction, view, task)))
     return buffer.getvalue()

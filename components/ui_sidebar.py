@@ -10,7 +10,14 @@ import streamlit as st
 from components import errors, ui_state
 from components.backend import CLARIFAI, OFFLINE, CallBudget, RunPlan
 from components.images import DEFAULT_MAX_SIDE, PrepareOptions
-from components.models import DEFAULT_MODELS, MODEL_FORMAT_HELP, ModelRef, PredictSettings, parse_model_ref
+from components.models import (
+    DEFAULT_MODELS,
+    MODEL_FORMAT_HELP,
+    ModelRef,
+    PredictSettings,
+    parse_model_ref,
+)
+from components.navigation import PAGES
 from components.offline import OFFLINE_MODELS
 from components.results import Task
 from components.settings import Credentials, DemoPolicy, resolve_credentials
@@ -19,14 +26,6 @@ APP_TITLE = "Clarifai Vision Playground"
 BACKEND_LABELS = {CLARIFAI: "Clarifai API", OFFLINE: "Offline · local OpenCV models"}
 MODEL_SOURCES = {"default": "Default model", "typed": "Type or paste a model", "browse": "Browse Clarifai's models"}
 DEFAULT_MAX_CONCEPTS = 20
-PAGES = (
-    ("streamlit_app.py", "Home", ":material/home:"),
-    ("pages/1_Classification.py", "Classification", ":material/label:"),
-    ("pages/2_Detection.py", "Detection", ":material/select_all:"),
-    ("pages/3_Segmentation.py", "Segmentation", ":material/texture:"),
-    ("pages/4_Captioning.py", "Captioning", ":material/short_text:"),
-    ("pages/5_All_tasks.py", "All tasks", ":material/dashboard:"),
-)
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,8 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
     owner_key_present = resolve_credentials(None, secrets, os.environ) is not None
     with st.sidebar:
         st.markdown(f"### :material/visibility: {APP_TITLE}")
-        for path, label, icon in PAGES:
-            st.page_link(path, label=label, icon=icon)
+        for page in PAGES:
+            st.page_link(page.path, label=page.label, icon=page.icon)
         st.divider()
         backend = st.radio(
             "Backend",
