@@ -25,10 +25,11 @@ st.subheader("Setup")
 backend_column, key_column, endpoint_column = st.columns(3)
 backend_column.metric("Backend", "Clarifai API" if choice.backend == backend.CLARIFAI else "Offline (OpenCV)", border=True)
 if choice.credentials is None:
-    key_text = "None" if choice.backend == backend.CLARIFAI else "Not needed"
+    key_label, key_text = "Clarifai key", "None" if choice.backend == backend.CLARIFAI else "Not needed"
 else:
-    key_text = {"sidebar": "Yours (sidebar)", "secrets": "App's (secrets)", "environment": "App's (environment)"}[choice.credentials.source]
-key_column.metric("Clarifai key", key_text, border=True)
+    key_label = f"Clarifai key (from the {choice.credentials.source})"
+    key_text = "Yours" if choice.credentials.source == "sidebar" else "The app's"
+key_column.metric(key_label, key_text, border=True)
 endpoint = ui_state.endpoint()
 endpoint_column.metric(f"Endpoint ({'plaintext' if endpoint.insecure else 'TLS'})", endpoint.base, border=True)
 if choice.budget is not None:

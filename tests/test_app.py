@@ -381,3 +381,11 @@ def test_many_results_are_paginated_eight_to_a_page(offline_env):
     at = pager.set_value(2).run()
     second_page = [m.value for m in at.markdown if m.value.startswith("**scene-")]
     assert second_page == ["**scene-8.png**", "**scene-9.png**", "**scene-10.png**"]
+
+
+def test_home_says_whose_key_is_in_use_without_showing_it(clarifai_env):
+    at = open_page("home", key=TEST_KEY)
+    no_traceback(at)
+    key_card = at.metric[1]
+    assert (key_card.label, key_card.value) == ("Clarifai key (from the secrets)", "The app's")
+    assert TEST_KEY not in str(at._tree)
