@@ -22,11 +22,12 @@ BGR = tuple[int, int, int]
 
 # Sasha Trubetskoy's "20 simple, distinct colours". Each one reaches >= 4.5:1 contrast with
 # black or white text (any colour does with the better of the two; tests check it anyway).
+# Distinct colours, none so pale that it vanishes as a chart bar on white or as a mask tint.
 PALETTE_HEX: tuple[str, ...] = (
     "#E6194B", "#3CB44B", "#FFE119", "#4363D8", "#F58231",
-    "#911EB4", "#42D4F4", "#F032E6", "#BFEF45", "#FABED4",
-    "#469990", "#DCBEFF", "#9A6324", "#FFFAC8", "#800000",
-    "#AAFFC3", "#808000", "#FFD8B1", "#000075", "#A9A9A9",
+    "#911EB4", "#42D4F4", "#F032E6", "#BFEF45", "#E377C2",
+    "#469990", "#7B68EE", "#9A6324", "#C9A227", "#800000",
+    "#2E8B57", "#808000", "#FF6F61", "#000075", "#A9A9A9",
 )
 
 

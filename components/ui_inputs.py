@@ -182,7 +182,7 @@ def chosen_images_panel() -> list[PreparedImage]:
     summary = f"**{len(chosen)} image(s) chosen**"
     if saved > 1024 * 1024:
         summary += f" · {saved / 1024 / 1024:.1f} MB smaller to send after shrinking"
-    head, clear, dismiss = st.columns([6, 1.4, 1.6], vertical_alignment="center")
+    head, clear, dismiss = st.columns([5, 1.8, 2.1], vertical_alignment="center")
     head.markdown(summary)
     if clear.button("Clear images", icon=":material/delete:", key="clear_images", width="stretch"):
         ui_state.images().clear()
