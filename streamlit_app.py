@@ -3,10 +3,8 @@
 import streamlit as st
 
 from components import backend, ui_state
-from components.models import DEFAULT_MODELS
-from components.navigation import ALL_TASKS, TASK_PAGES
-from components.offline import OFFLINE_MODELS
-from components.results import Task
+from components.navigation import WORK_PAGES
+from components.tasks import TASKS
 from components.ui_inputs import chosen_images_panel, sample_buttons
 from components.ui_page import configure_page
 from components.ui_sidebar import APP_TITLE, render_sidebar
@@ -36,17 +34,18 @@ if choice.budget is not None:
     st.caption(f":material/savings: This demo allows {choice.budget.limit} Clarifai calls per visit; {choice.budget.remaining} left.")
 
 lines = ["| Task | Clarifai default | Offline stand-in |", "|---|---|---|"]
-for task in Task:
-    model = DEFAULT_MODELS[task]
-    stand_in = OFFLINE_MODELS[task].name if task in OFFLINE_MODELS else "none: captions need Clarifai"
-    lines.append(f"| {task.title} | [{model.user_id}/{model.app_id}/{model.model_id}]({model.url}) | {stand_in} |")
+for spec in TASKS.values():
+    stand_in = spec.offline.name if spec.offline else "none: needs a Clarifai model"
+    lines.append(f"| {spec.title} | {spec.default_model.link_markdown} | {stand_in} |")
 st.markdown("\n".join(lines))
 
 st.subheader("Tasks")
-for column, page in zip(st.columns(5), [*TASK_PAGES.values(), ALL_TASKS]):
-    with column.container(border=True, height="stretch"):
-        st.page_link(page.path, label=page.label, icon=page.icon)
-        st.caption(page.blurb)
+TASK_CARDS_PER_ROW = 3
+for row_start in range(0, len(WORK_PAGES), TASK_CARDS_PER_ROW):
+    for column, page in zip(st.columns(TASK_CARDS_PER_ROW), WORK_PAGES[row_start : row_start + TASK_CARDS_PER_ROW]):
+        with column.container(border=True, height="stretch"):
+            st.page_link(page.path, label=page.label, icon=page.icon)
+            st.caption(page.blurb)
 
 st.subheader("Samples")
 sample_buttons(choice.prepare_options)

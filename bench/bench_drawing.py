@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from components import render  # noqa: E402
+from components import colors, render  # noqa: E402
 from components.results import Box, Concept, Region  # noqa: E402
 
 try:
@@ -61,7 +61,7 @@ def naive_blend(picture, regions, opacity=OPACITY):
     out = picture.copy()
     for region in regions:
         overlay = out.copy()
-        overlay[region.mask] = render.color_for(region.top_concept.name)
+        overlay[region.mask] = colors.color_for(region.top_concept.name)
         out = cv2.addWeighted(overlay, opacity, out, 1 - opacity, 0)
     return out
 
@@ -69,7 +69,7 @@ def naive_blend(picture, regions, opacity=OPACITY):
 def supervision_inputs(picture, regions):
     height, width = picture.shape[:2]
     detections = sv.Detections(
-        xyxy=np.array([render.box_pixels(r.box, width, height) for r in regions], dtype=float),
+        xyxy=np.array([r.box.pixels(width, height) for r in regions], dtype=float),
         mask=np.stack([r.mask for r in regions]),
         class_id=np.array([NAMES.index(r.top_concept.name) for r in regions]),
         confidence=np.array([r.top_concept.value for r in regions]),

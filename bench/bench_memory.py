@@ -221,7 +221,8 @@ def main() -> int:
 
                 sampler.step = "upload + prepare"
                 step_started = time.perf_counter()
-                page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(p) for p in paths], timeout=STEP_TIMEOUT_MS)
+                dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+                dropzone.set_input_files([str(p) for p in paths], timeout=STEP_TIMEOUT_MS)
                 page.get_by_text(f"{COUNT} image(s) chosen").wait_for(timeout=STEP_TIMEOUT_MS)
                 settle(page, STEP_TIMEOUT_MS)
                 record(f"upload {COUNT} + prepare", step_started)

@@ -33,15 +33,15 @@ from clarifai_grpc.grpc.api import resources_pb2  # noqa: E402
 
 from components import clarifai_client  # noqa: E402
 from components.clarifai_client import CallPolicy, ClarifaiClient, input_sizes, plan_chunks  # noqa: E402
-from components.models import DEFAULT_MODELS, PredictSettings  # noqa: E402
-from components.results import Task  # noqa: E402
+from components.models import PredictSettings  # noqa: E402
 from components.settings import Credentials, Endpoint  # noqa: E402
+from components.tasks import Task  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer, RecordedCall, _status  # noqa: E402
 
 COUNT = 128
 SIDE = 700
 KEY = "bench-sending-key"
-MODEL = DEFAULT_MODELS[Task.CLASSIFICATION]
+MODEL = Task.CLASSIFICATION.spec.default_model
 SETTINGS = PredictSettings()
 CALL_LATENCY_S = 0.030
 INPUT_LATENCY_S = 0.002

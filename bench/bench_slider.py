@@ -3,7 +3,7 @@ Clarifai calls it makes (there must be none).
 
 Run from the project root: python bench/bench_slider.py
 
-1. Redraw: `ui_results.annotated_display(image, prediction, View(min_score=s), Task.DETECTION)`,
+1. Redraw: `ui_results.draw_results(display_pixels(image), [(detection view, prediction)], settings)`,
    what the results fragment draws for each picture when the slider moves, on a 1024x768 picture
    with 30 boxes; median of repeats, for several thresholds. Warm = the display-size pixels are
    already in `display_pixels`' cache (a slider move); cold = decoded and resized first.
@@ -31,8 +31,9 @@ import numpy as np  # noqa: E402
 from components import ui_results  # noqa: E402
 from components.backend import PREDICTION_CACHE  # noqa: E402
 from components.images import PrepareOptions, prepare_upload  # noqa: E402
-from components.results import Box, Concept, Prediction, Region, Task  # noqa: E402
-from components.ui_results import View  # noqa: E402
+from components.results import Box, Concept, Prediction, Region  # noqa: E402
+from components.tasks import Task  # noqa: E402
+from components.views import DisplaySettings, view_for  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer  # noqa: E402
 
 WIDTH, HEIGHT = 1024, 768
@@ -97,25 +98,30 @@ def median_ms(func, repeats: int = REPEATS) -> float:
     return statistics.median(times)
 
 
+def annotated_display(image, prediction, threshold: float):
+    """What the results fragment draws for one picture at a threshold."""
+    settings = DisplaySettings(min_score=threshold)
+    return ui_results.draw_results(ui_results.display_pixels(image), [(view_for(Task.DETECTION), prediction)], settings)
+
+
 def measure_redraw(image, prediction) -> None:
     print(f"1. Redraw in the fragment: annotated_display on {image.width}x{image.height}, "
           f"{len(prediction.regions)} boxes; median of {REPEATS} (ms)")
     print(f"   {'min score':>9} {'boxes drawn':>12} {'warm':>8} {'cold':>8}")
     for threshold in THRESHOLDS:
-        view = View(min_score=threshold)
         drawn = sum(r.top_concept.value >= threshold for r in prediction.regions)
 
-        def cold(view=view):
+        def cold(threshold=threshold):
             ui_results.display_pixels.cache_clear()
-            ui_results.annotated_display(image, prediction, view, Task.DETECTION)
+            annotated_display(image, prediction, threshold)
 
         cold_ms = median_ms(cold)
         ui_results.display_pixels(image)
-        warm_ms = median_ms(lambda: ui_results.annotated_display(image, prediction, view, Task.DETECTION))
+        warm_ms = median_ms(lambda: annotated_display(image, prediction, threshold))
         print(f"   {threshold:>9.2f} {drawn:>12} {warm_ms:>8.2f} {cold_ms:>8.2f}")
     drawings = {
-        "these 30 blobs": ui_results.annotated_display(image, prediction, View(min_score=0.3), Task.DETECTION),
-        "a photo-like 1024x768": ui_results.annotated_display(photo_like(), prediction, View(min_score=0.3), Task.DETECTION),
+        "these 30 blobs": annotated_display(image, prediction, 0.3),
+        "a photo-like 1024x768": annotated_display(photo_like(), prediction, 0.3),
     }
     try:  # then st.image turns the picture into a file for the browser
         from streamlit.elements.lib import image_utils

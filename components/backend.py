@@ -20,8 +20,9 @@ from components import errors, offline
 from components.clarifai_client import ClarifaiClient, input_sizes, plan_chunks
 from components.images import PreparedImage
 from components.models import ModelRef, PredictSettings
-from components.results import ImageResult, Task
+from components.results import ImageResult
 from components.settings import Credentials
+from components.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class RunPlan:
     @property
     def model_label(self) -> str:
         if self.backend == OFFLINE:
-            model = offline.OFFLINE_MODELS.get(self.task)
+            model = self.task.spec.offline
             return model.name if model else "no local model"
         return self.model.path if self.model else ""
 
@@ -53,6 +54,18 @@ class RunPlan:
             return (image.digest, OFFLINE, self.task.value, self.settings)
         fingerprint = self.credentials.fingerprint if self.credentials else ""
         return (image.digest, CLARIFAI, self.model.path, self.settings, fingerprint)
+
+    def check(self) -> None:
+        """Raises the AppError that stops this plan before any work: no key, or no model."""
+        if self.backend != CLARIFAI:
+            return
+        if self.credentials is None:
+            raise errors.KeyMissingError(
+                "Clarifai needs a key. Enter your personal access token (PAT) in the sidebar, "
+                "or choose the offline models."
+            )
+        if self.model is None:
+            raise errors.ModelRefError("Choose a model in the sidebar.")
 
 
 @dataclass
@@ -137,8 +150,9 @@ PREDICTION_CACHE = PredictionCache()
 def check_model_type(client: ClarifaiClient, plan: RunPlan) -> None:
     """Refuses a model whose type does not fit the task, with a message saying what would."""
     info = client.get_model(plan.model, plan.credentials)
-    if info.model_type_id not in plan.task.model_types:
-        wanted = " or ".join(plan.task.model_types)
+    model_types = plan.task.spec.model_types
+    if info.model_type_id not in model_types:
+        wanted = " or ".join(model_types)
         raise errors.ModelTypeError(
             f"“{plan.model.path}” is a {info.model_type_id or 'model of unknown type'} model; the "
             f"{plan.task.title} page needs a {wanted} model. Pick another model in the sidebar."
@@ -155,6 +169,7 @@ def run_predictions(
     progress: Progress | None = None,
 ) -> RunOutcome:
     """One result per image, in order. Raises an AppError when the whole run cannot happen."""
+    plan.check()
     started = time.perf_counter()
     results: list[ImageResult | None] = [cache.get(plan.cache_key(image)) for image in images]
     missing = [i for i, result in enumerate(results) if result is None]
@@ -175,12 +190,15 @@ def run_predictions(
 
 
 def _run_offline(plan: RunPlan, images: list[PreparedImage], done_before: int, progress: Progress | None) -> list[ImageResult]:
+    model = plan.task.spec.offline
     results = []
     for count, image in enumerate(images, start=1):
-        if image.data is None:
+        if model is None:
+            results.append(ImageResult(error=errors.OfflineUnsupportedError(plan.task.spec.offline_unavailable)))
+        elif image.data is None:
             results.append(ImageResult(error=_needs_pixels_error()))
         else:
-            [result] = offline.predict_offline(plan.task, [image.pixels()], plan.settings)
+            [result] = offline.predict_offline(model, [image.pixels()], plan.settings)
             results.append(result)
         if progress:
             progress(done_before + count)
@@ -194,13 +212,6 @@ def _run_clarifai(
     budget: CallBudget | None,
     progress: Progress | None,
 ) -> tuple[list[ImageResult], int]:
-    if plan.credentials is None:
-        raise errors.KeyMissingError(
-            "Clarifai needs a key. Enter your personal access token (PAT) in the sidebar, "
-            "or choose the offline models."
-        )
-    if plan.model is None:
-        raise errors.ModelRefError("Choose a model in the sidebar.")
     if client is None:
         raise ValueError("a Clarifai run needs a client")
     inputs = [image.data if image.data is not None else image.url for image in images]

@@ -1,29 +1,24 @@
 """Tables behind the result views: plain pandas DataFrames, highest score first.
 
 The UI feeds them to `st.bar_chart` / `st.dataframe`; the `color` columns are the drawing's own
-colours (render.color_for) as "#rrggbb", so a legend matches the picture.
+colours (colors.color_for) as "#rrggbb", so a legend matches the picture.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from components import render
+from components.colors import color_for
 from components.results import Concept, Region
 
 CONCEPT_COLUMNS = ["concept", "score"]
 REGION_COLUMNS = ["concept", "score", "x0", "y0", "x1", "y1", "color"]
 COVERAGE_COLUMNS = ["concept", "share", "color"]
-
-
-def hex_color(bgr: Sequence[int]) -> str:
-    """"#rrggbb" for an OpenCV BGR colour."""
-    b, g, r = (int(v) for v in bgr[:3])
-    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def _finite(value: float) -> float:
@@ -57,10 +52,10 @@ def regions_frame(
         top = region.top_concept
         if top is None or not _finite(top.value) >= min_score:
             continue
-        xyxy = render.box_pixels(region.box, width, height)
+        xyxy = region.box.pixels(width, height) if region.box is not None else None
         if xyxy is None:
             continue
-        rows.append((top.name, _finite(top.value), *xyxy, hex_color(render.color_for(top.name))))
+        rows.append((top.name, _finite(top.value), *xyxy, color_for(top.name).hex))
     rows.sort(key=lambda row: row[1], reverse=True)
     frame = pd.DataFrame(rows, columns=REGION_COLUMNS)
     return frame.astype({"score": float, "x0": int, "y0": int, "x1": int, "y1": int})
@@ -87,6 +82,6 @@ def coverage_frame(regions: Iterable[Region]) -> pd.DataFrame:
         share = _finite(top.value) if top is not None else math.nan
         if not (share > 0.0):
             share = _mask_share(region.mask)
-        rows.append((name, min(max(share, 0.0), 1.0), hex_color(render.color_for(name))))
+        rows.append((name, min(max(share, 0.0), 1.0), color_for(name).hex))
     rows.sort(key=lambda row: row[1], reverse=True)
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS).astype({"share": float})

@@ -25,16 +25,9 @@ from google.protobuf import json_format
 from PIL import Image
 
 from components import errors
-from components.clarifai_status import (
-    FAILURE,
-    INPUT_CODES,
-    MIXED_STATUS,
-    SUCCESS,
-    error_for_rpc,
-    error_for_status,
-)
+from components.clarifai_status import FAILURE, INPUT_CODES, MIXED_STATUS, error_for_rpc, error_for_status
 from components.models import ModelInfo, ModelRef, PredictSettings
-from components.results import Box, Concept, ImageResult, Prediction, Region, Status
+from components.results import SUCCESS, Box, Concept, ImageResult, Prediction, Region, Status
 from components.settings import Credentials, Endpoint
 
 log = logging.getLogger(__name__)

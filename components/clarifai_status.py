@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import grpc
 
 from components import errors
 from components.models import MODEL_FORMAT_HELP, ModelRef
 
-SUCCESS = 10000
 MIXED_STATUS = 10010
 FAILURE = 10020
 
@@ -38,6 +40,80 @@ _INPUT_MESSAGES = {
 }
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """Codes that mean one thing to the user: the error type and its message.
+
+    Messages may name `{model}` ("the model “user/app/model”" or "this model"), `{Model}` (the same,
+    capitalised), `{no_such_model}` and `{key_advice}`; they are filled in per error.
+    """
+
+    codes: frozenset[int]
+    error: type[errors.ClarifaiError]
+    message: str
+
+
+def _rule(codes: Iterable[int], error: type[errors.ClarifaiError], message: str) -> _Rule:
+    return _Rule(frozenset(codes), error, message)
+
+
+_STATUS_RULES: tuple[_Rule, ...] = (
+    _rule(KEY_CODES, errors.AuthError, "Clarifai refused the key. {key_advice}"),
+    _rule(
+        SCOPE_CODES,
+        errors.AuthError,
+        "This key is not allowed to run predictions. Create a personal access token (PAT) with the predict "
+        "scope on clarifai.com and enter it in the sidebar.",
+    ),
+    _rule(
+        MALFORMED_AUTH_CODES,
+        errors.AuthError,
+        "The Clarifai key is missing or malformed. Paste the personal access token (PAT) exactly as "
+        "clarifai.com shows it, without spaces.",
+    ),
+    _rule(
+        THROTTLED_CODES,
+        errors.ThrottledError,
+        "Clarifai is limiting how fast this key can make requests. Wait a few seconds and press Predict again.",
+    ),
+    _rule(
+        QUOTA_CODES,
+        errors.QuotaError,
+        "This Clarifai account has reached a usage limit. Check the plan on clarifai.com or use another key.",
+    ),
+    _rule(
+        MODEL_MISSING_CODES,
+        errors.ModelNotFoundError,
+        "Clarifai has no {no_such_model} (older single-task models are being retired). Pick another model "
+        "in the sidebar. " + MODEL_FORMAT_HELP,
+    ),
+    _rule(
+        MODEL_FORBIDDEN_CODES,
+        errors.ModelForbiddenError,
+        "This key may not use {model}. Pick a public model, or use a key from the account that owns it.",
+    ),
+    _rule(
+        MODEL_ARGUMENT_CODES,
+        errors.RequestError,
+        "{Model} rejected the prediction settings. Reset the settings in the sidebar and try again.",
+    ),
+    _rule(MODEL_FAILED_CODES, errors.ModelFailedError, "{Model} failed while predicting. Try again, or pick another model."),
+    _rule(
+        WARMING_UP_CODES,
+        errors.ModelWarmingUpError,
+        "{Model} is starting up on Clarifai. Wait a moment and press Predict again.",
+    ),
+    _rule(REQUEST_TIMEOUT_CODES, errors.CallTimeoutError, "Clarifai took too long to answer. Try again with fewer images."),
+    _rule(REQUEST_CODES, errors.RequestError, "Clarifai refused the request. Try again with fewer or smaller images."),
+    _rule(TRY_AGAIN_CODES, errors.NetworkError, "Clarifai asked to try again. Press Predict again."),
+    *(_rule((code,), errors.InputFailedError, message) for code, message in _INPUT_MESSAGES.items()),
+)
+_RULE_FOR_CODE = {code: rule for rule in _STATUS_RULES for code in rule.codes}
+_FALLBACK = _rule(
+    (), errors.ClarifaiError, "Clarifai could not complete the request. Try again; if it keeps failing, pick another model."
+)
+
+
 def error_for_status(
     code: int,
     description: str = "",
@@ -49,87 +125,18 @@ def error_for_status(
     """The typed error for a non-success Clarifai status."""
     described = description + (f" ({details})" if details else "")
     model_name = f"the model “{model.path}”" if model else "this model"
-    subject = model_name[0].upper() + model_name[1:]
-
-    if code in KEY_CODES:
-        where = (
+    rule = _RULE_FOR_CODE.get(code, _FALLBACK)
+    message = rule.message.format(
+        model=model_name,
+        Model=model_name[0].upper() + model_name[1:],
+        no_such_model=f"model “{model.path}”" if model else "such model",
+        key_advice=(
             "The key configured for this app was refused; enter your own key in the sidebar."
             if key_from_owner
             else "Check the personal access token (PAT) in the sidebar: copy it again from clarifai.com → Settings → Secrets."
-        )
-        return errors.AuthError("Clarifai refused the key. " + where, code, described)
-    if code in SCOPE_CODES:
-        return errors.AuthError(
-            "This key is not allowed to run predictions. Create a personal access token (PAT) with the predict scope on clarifai.com and enter it in the sidebar.",
-            code,
-            described,
-        )
-    if code in MALFORMED_AUTH_CODES:
-        return errors.AuthError(
-            "The Clarifai key is missing or malformed. Paste the personal access token (PAT) exactly as clarifai.com shows it, without spaces.",
-            code,
-            described,
-        )
-    if code in THROTTLED_CODES:
-        return errors.ThrottledError(
-            "Clarifai is limiting how fast this key can make requests. Wait a few seconds and press Predict again.",
-            code,
-            described,
-        )
-    if code in QUOTA_CODES:
-        return errors.QuotaError(
-            "This Clarifai account has reached a usage limit. Check the plan on clarifai.com or use another key.",
-            code,
-            described,
-        )
-    if code in MODEL_MISSING_CODES:
-        return errors.ModelNotFoundError(
-            f"Clarifai has no {model_name.removeprefix('the ') if model else 'such model'} (older single-task models are being retired). "
-            "Pick another model in the sidebar. " + MODEL_FORMAT_HELP,
-            code,
-            described,
-        )
-    if code in MODEL_FORBIDDEN_CODES:
-        return errors.ModelForbiddenError(
-            f"This key may not use {model_name}. Pick a public model, or use a key from the account that owns it.",
-            code,
-            described,
-        )
-    if code in MODEL_ARGUMENT_CODES:
-        return errors.RequestError(
-            f"{subject} rejected the prediction settings. Reset the settings in the sidebar and try again.",
-            code,
-            described,
-        )
-    if code in MODEL_FAILED_CODES:
-        return errors.ModelFailedError(
-            f"{subject} failed while predicting. Try again, or pick another model.",
-            code,
-            described,
-        )
-    if code in WARMING_UP_CODES:
-        return errors.ModelWarmingUpError(
-            f"{subject} is starting up on Clarifai. Wait a moment and press Predict again.",
-            code,
-            described,
-        )
-    if code in INPUT_CODES:
-        return errors.InputFailedError(_INPUT_MESSAGES[code], code, described)
-    if code in REQUEST_TIMEOUT_CODES:
-        return errors.CallTimeoutError(
-            "Clarifai took too long to answer. Try again with fewer images.", code, described
-        )
-    if code in REQUEST_CODES:
-        return errors.RequestError(
-            "Clarifai refused the request. Try again with fewer or smaller images.", code, described
-        )
-    if code in TRY_AGAIN_CODES:
-        return errors.NetworkError("Clarifai asked to try again. Press Predict again.", code, described)
-    return errors.ClarifaiError(
-        "Clarifai could not complete the request. Try again; if it keeps failing, pick another model.",
-        code,
-        described,
+        ),
     )
+    return rule.error(message, code, described)
 
 
 def error_for_rpc(error: grpc.RpcError, endpoint_label: str) -> errors.ClarifaiError:

@@ -245,7 +245,7 @@ def coco_detections(items: Sequence[ExportItem], min_score: float = 0.0) -> dict
             continue
         for region in item.prediction.regions:
             top = region.top_concept
-            box = render.clipped_box(region.box)
+            box = region.box.clipped() if region.box is not None else None
             if top is None or box is None or not top.value >= min_score:
                 continue
             found.append((image_id, region, box))

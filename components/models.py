@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from components.errors import ModelRefError
-from components.results import Task
+from components.text import shorten
 
 _ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 _PATH_RE = re.compile(rf"^({_ID})/({_ID})/({_ID})(?:/({_ID}))?$")
@@ -27,6 +27,16 @@ class ModelRef:
         """`user/app/model[/version]`, the short form people type."""
         parts = [self.user_id, self.app_id, self.model_id] + ([self.version_id] if self.version_id else [])
         return "/".join(parts)
+
+    @property
+    def short_path(self) -> str:
+        """`user/app/model`, without the version."""
+        return f"{self.user_id}/{self.app_id}/{self.model_id}"
+
+    @property
+    def link_markdown(self) -> str:
+        """A Markdown link to the model's page, labelled with its short path (ids need no escaping)."""
+        return f"[{self.short_path}]({self.url})"
 
     @property
     def url(self) -> str:
@@ -54,13 +64,6 @@ class PredictSettings:
     select_concepts: tuple[str, ...] = ()
 
 
-DEFAULT_MODELS: dict[Task, ModelRef] = {
-    Task.CLASSIFICATION: ModelRef("clarifai", "main", "general-image-recognition", "aa7f35c01e0642fda5cf400f543e7c40"),
-    Task.DETECTION: ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f"),
-    Task.SEGMENTATION: ModelRef("clarifai", "main", "image-general-segmentation", "1581820110264581908ce024b12b4bfb"),
-    Task.CAPTIONING: ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4"),
-}
-
 MODEL_FORMAT_HELP = (
     "Type a model as user/app/model (optionally /version), for example "
     "clarifai/main/general-image-recognition, or paste its page address, for example "
@@ -77,7 +80,7 @@ def parse_model_ref(text: str) -> ModelRef:
         return _parse_model_url(text)
     match = _PATH_RE.match(text)
     if not match:
-        raise ModelRefError(f"“{_shorten(text)}” is not a model reference. " + MODEL_FORMAT_HELP)
+        raise ModelRefError(f"“{shorten(text, 80)}” is not a model reference. " + MODEL_FORMAT_HELP)
     return ModelRef(*(part or "" for part in match.groups()))
 
 
@@ -85,17 +88,14 @@ def _parse_model_url(text: str) -> ModelRef:
     parsed = urlparse(text if "://" in text else "https://" + text)
     if parsed.scheme not in ("http", "https") or parsed.hostname not in _URL_HOSTS:
         raise ModelRefError(
-            f"“{_shorten(text)}” is not a Clarifai model address: it must start with "
+            f"“{shorten(text, 80)}” is not a Clarifai model address: it must start with "
             "https://clarifai.com/. " + MODEL_FORMAT_HELP
         )
     match = _URL_PATH_RE.match(parsed.path)
     if not match:
         raise ModelRefError(
-            f"“{_shorten(text)}” does not point at a model: the address should look like "
+            f"“{shorten(text, 80)}” does not point at a model: the address should look like "
             "https://clarifai.com/{user}/{app}/models/{model}[/versions/{version}]."
         )
     return ModelRef(*(part or "" for part in match.groups()))
 
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,10 +1,10 @@
 """Local OpenCV models: no network, no downloads, the same result types as the Clarifai backend.
 
-Three tasks have a local stand-in, each labelled as a local OpenCV model:
-- classification: the dominant named colours of the image (k-means in CIE Lab);
-- detection: Haar cascades shipped with OpenCV (faces, cat faces, full bodies, licence plates);
-- segmentation: regions of one named colour (k-means in CIE Lab, smoothed).
-Captioning has no local model and says so.
+Three local models, each labelled as a local OpenCV model (`components.tasks` says which task
+each stands in for):
+- COLOUR_CLASSIFIER: the dominant named colours of the image (k-means in CIE Lab);
+- HAAR_DETECTOR: Haar cascades shipped with OpenCV (faces, cat faces, full bodies, licence plates);
+- COLOUR_SEGMENTER: regions of one named colour (k-means in CIE Lab, smoothed).
 """
 
 from __future__ import annotations
@@ -12,46 +12,21 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
-from components.errors import AppError, ImageError, OfflineUnsupportedError
+from components.colors import Color
+from components.errors import AppError, ImageError
 from components.models import PredictSettings
-from components.results import Box, Concept, ImageResult, Prediction, Region, Task
+from components.results import Box, Concept, ImageResult, Prediction, Region
 
-
-@dataclass(frozen=True)
-class OfflineModel:
-    task: Task
-    name: str
-    description: str
-
-
-OFFLINE_MODELS: dict[Task, OfflineModel] = {
-    Task.CLASSIFICATION: OfflineModel(
-        Task.CLASSIFICATION,
-        "Dominant colours (local OpenCV)",
-        "k-means on the pixels, named colours with their share; runs on this server, no Clarifai call",
-    ),
-    Task.DETECTION: OfflineModel(
-        Task.DETECTION,
-        "Faces, cat faces, people, licence plates (local OpenCV)",
-        "OpenCV's Haar cascades; runs on this server, no Clarifai call",
-    ),
-    Task.SEGMENTATION: OfflineModel(
-        Task.SEGMENTATION,
-        "Colour regions (local OpenCV)",
-        "k-means colour regions, smoothed; runs on this server, no Clarifai call",
-    ),
-}
-
-CAPTIONING_UNSUPPORTED_MESSAGE = (
-    "Captioning needs a Clarifai model: there is no local captioning model. Add a Clarifai key "
-    "in the sidebar (or choose the Clarifai backend) to get captions."
-)
+COLOUR_CLASSIFIER_NAME = "Dominant colours (local OpenCV)"
+HAAR_DETECTOR_NAME = "Faces, cat faces, people, licence plates (local OpenCV)"
+COLOUR_SEGMENTER_NAME = "Colour regions (local OpenCV)"
 
 
 class OfflineModelError(ImageError):
@@ -67,7 +42,7 @@ class OfflineModelError(ImageError):
 @dataclass(frozen=True)
 class NamedColour:
     name: str
-    rgb: tuple[int, int, int]
+    color: Color
 
     @property
     def concept_id(self) -> str:
@@ -75,26 +50,26 @@ class NamedColour:
 
 
 NAMED_COLOURS: tuple[NamedColour, ...] = (
-    NamedColour("black", (0, 0, 0)),
-    NamedColour("grey", (110, 110, 110)),
-    NamedColour("silver", (190, 190, 190)),
-    NamedColour("white", (255, 255, 255)),
-    NamedColour("red", (220, 30, 35)),
-    NamedColour("dark red", (128, 0, 0)),
-    NamedColour("orange", (230, 115, 40)),
-    NamedColour("brown", (120, 70, 35)),
-    NamedColour("beige", (220, 200, 160)),
-    NamedColour("yellow", (255, 225, 0)),
-    NamedColour("olive", (128, 128, 0)),
-    NamedColour("green", (40, 170, 40)),
-    NamedColour("dark green", (0, 90, 30)),
-    NamedColour("teal", (0, 128, 128)),
-    NamedColour("sky blue", (120, 190, 240)),
-    NamedColour("blue", (20, 60, 230)),
-    NamedColour("navy", (0, 0, 110)),
-    NamedColour("purple", (120, 40, 160)),
-    NamedColour("pink", (250, 160, 190)),
-    NamedColour("magenta", (240, 0, 200)),
+    NamedColour("black", Color.from_rgb(0, 0, 0)),
+    NamedColour("grey", Color.from_rgb(110, 110, 110)),
+    NamedColour("silver", Color.from_rgb(190, 190, 190)),
+    NamedColour("white", Color.from_rgb(255, 255, 255)),
+    NamedColour("red", Color.from_rgb(220, 30, 35)),
+    NamedColour("dark red", Color.from_rgb(128, 0, 0)),
+    NamedColour("orange", Color.from_rgb(230, 115, 40)),
+    NamedColour("brown", Color.from_rgb(120, 70, 35)),
+    NamedColour("beige", Color.from_rgb(220, 200, 160)),
+    NamedColour("yellow", Color.from_rgb(255, 225, 0)),
+    NamedColour("olive", Color.from_rgb(128, 128, 0)),
+    NamedColour("green", Color.from_rgb(40, 170, 40)),
+    NamedColour("dark green", Color.from_rgb(0, 90, 30)),
+    NamedColour("teal", Color.from_rgb(0, 128, 128)),
+    NamedColour("sky blue", Color.from_rgb(120, 190, 240)),
+    NamedColour("blue", Color.from_rgb(20, 60, 230)),
+    NamedColour("navy", Color.from_rgb(0, 0, 110)),
+    NamedColour("purple", Color.from_rgb(120, 40, 160)),
+    NamedColour("pink", Color.from_rgb(250, 160, 190)),
+    NamedColour("magenta", Color.from_rgb(240, 0, 200)),
 )
 
 
@@ -103,7 +78,7 @@ def _bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
 
 
-_NAMED_LAB = _bgr_to_lab(np.array([[c.rgb[::-1] for c in NAMED_COLOURS]], dtype=np.uint8))[0]
+_NAMED_LAB = _bgr_to_lab(np.array([[c.color for c in NAMED_COLOURS]], dtype=np.uint8))[0]
 
 
 def nearest_colour_index(lab: np.ndarray) -> np.ndarray:
@@ -153,9 +128,9 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt((dL / sl) ** 2 + (dC / sc) ** 2 + (dH / sh) ** 2 + rt * (dC / sc) * (dH / sh))
 
 
-def name_colour(rgb: tuple[int, int, int]) -> str:
-    """The named colour nearest to one RGB colour."""
-    lab = _bgr_to_lab(np.array([[rgb[::-1]]], dtype=np.uint8)).reshape(1, 3)
+def name_colour(color: Color) -> str:
+    """The named colour nearest to one colour."""
+    lab = _bgr_to_lab(np.array([[color]], dtype=np.uint8)).reshape(1, 3)
     return NAMED_COLOURS[int(nearest_colour_index(lab)[0])].name
 
 
@@ -264,7 +239,7 @@ def classify_colours(image_bgr: np.ndarray, settings: PredictSettings = PredictS
         if share > 0
     ]
     concepts = _honour_settings(concepts, lambda concept: concept, settings)
-    return Prediction(concepts=tuple(concepts), model_label=OFFLINE_MODELS[Task.CLASSIFICATION].name)
+    return Prediction(concepts=tuple(concepts), model_label=COLOUR_CLASSIFIER_NAME)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +268,7 @@ def segment_colours(image_bgr: np.ndarray, settings: PredictSettings = PredictSe
         concept = Concept(colour.name, float(mask.mean()), colour.concept_id)
         regions.append(Region(concepts=(concept,), mask=mask))
     regions = _honour_settings(regions, lambda region: region.concepts[0], settings)
-    return Prediction(regions=tuple(regions), model_label=OFFLINE_MODELS[Task.SEGMENTATION].name)
+    return Prediction(regions=tuple(regions), model_label=COLOUR_SEGMENTER_NAME)
 
 
 def _sample_pixels(image: np.ndarray, count: int) -> np.ndarray:
@@ -375,7 +350,7 @@ class _Cascade:
     last_stage_best_sum: float
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_cascade(cascade_file: str) -> _Cascade:
     path = cv2.data.haarcascades + cascade_file
     classifier = cv2.CascadeClassifier(path)
@@ -457,7 +432,7 @@ def detect_objects(image_bgr: np.ndarray, settings: PredictSettings = PredictSet
         for box, score in _detect(detector, scene, close_up):
             regions.append(Region(concepts=(Concept(detector.concept, score, concept_id),), box=box))
     regions = _honour_settings(regions, lambda region: region.concepts[0], settings)
-    return Prediction(regions=tuple(regions), model_label=OFFLINE_MODELS[Task.DETECTION].name)
+    return Prediction(regions=tuple(regions), model_label=HAAR_DETECTOR_NAME)
 
 
 def _close_up_view(gray: np.ndarray) -> tuple[np.ndarray, int]:
@@ -507,34 +482,49 @@ def _clipped_box(hit: _Hit) -> Box:
 
 
 # ---------------------------------------------------------------------------------------------
-# Captioning, and one entry point for every task
+# The models, and one entry point for all of them
+
+Predictor = Callable[[np.ndarray, PredictSettings], Prediction]
 
 
-def caption(image_bgr: np.ndarray, settings: PredictSettings = PredictSettings()) -> Prediction:
-    raise OfflineUnsupportedError(CAPTIONING_UNSUPPORTED_MESSAGE)
+@dataclass(frozen=True)
+class OfflineModel:
+    """A local model: what it is called everywhere it appears, and the function that runs it."""
+
+    name: str
+    description: str
+    predict: Predictor
+    nothing_found_hint: str = ""  # shown when it finds nothing, to say what it can find
 
 
-_Predictor = Callable[[np.ndarray, PredictSettings], Prediction]
-
-_PREDICTORS: dict[Task, _Predictor] = {
-    Task.CLASSIFICATION: classify_colours,
-    Task.DETECTION: detect_objects,
-    Task.SEGMENTATION: segment_colours,
-    Task.CAPTIONING: caption,
-}
+COLOUR_CLASSIFIER = OfflineModel(
+    COLOUR_CLASSIFIER_NAME,
+    "k-means on the pixels, named colours with their share; runs on this server, no Clarifai call",
+    classify_colours,
+)
+HAAR_DETECTOR = OfflineModel(
+    HAAR_DETECTOR_NAME,
+    "OpenCV's Haar cascades; runs on this server, no Clarifai call",
+    detect_objects,
+    "The local detector looks only for faces, cat faces, people and licence plates.",
+)
+COLOUR_SEGMENTER = OfflineModel(
+    COLOUR_SEGMENTER_NAME,
+    "k-means colour regions, smoothed; runs on this server, no Clarifai call",
+    segment_colours,
+)
 
 _UNEXPECTED_FAILURE_MESSAGE = (
     "The local model could not process this image. Try another image, or use the Clarifai backend."
 )
 
 
-def predict_offline(task: Task, images: list[np.ndarray], settings: PredictSettings) -> list[ImageResult]:
+def predict_offline(model: OfflineModel, images: list[np.ndarray], settings: PredictSettings) -> list[ImageResult]:
     """One result per image, in order; a failure on one image never stops the others."""
-    predictor = _PREDICTORS[task]
-    return [_predict_one(predictor, image, settings) for image in images]
+    return [_predict_one(model.predict, image, settings) for image in images]
 
 
-def _predict_one(predictor: _Predictor, image: np.ndarray, settings: PredictSettings) -> ImageResult:
+def _predict_one(predictor: Predictor, image: np.ndarray, settings: PredictSettings) -> ImageResult:
     try:
         return ImageResult(prediction=predictor(image, settings))
     except AppError as error:

@@ -1,86 +1,25 @@
 """OpenCV drawing: the concept palette, boxes with labels, blended masks.
 
 Images are BGR uint8 arrays (H, W, 3), the upright picture. Every function returns a new array
-and leaves its input untouched. Colour lookup (`color_for`) is kept apart from drawing, so the
-charts' legend and the exports use exactly the colours the drawing uses.
+and leaves its input untouched. `annotate` is the one entry point for drawing a prediction.
+Colours come from `components.colors` (kept apart from drawing), so the charts' legend and the
+exports use exactly the colours the drawing uses.
 """
 
 from __future__ import annotations
 
 import math
 import unicodedata
-import zlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from components.results import Box, Concept, Prediction, Region
+from components.colors import PALETTE, Color, color_for, normalise_name, text_color_for
+from components.results import Concept, PixelBox, Prediction, Region
 
-BGR = tuple[int, int, int]
-
-# Sasha Trubetskoy's "20 simple, distinct colours". Each one reaches >= 4.5:1 contrast with
-# black or white text (any colour does with the better of the two; tests check it anyway).
-# Distinct colours, none so pale that it vanishes as a chart bar on white or as a mask tint.
-PALETTE_HEX: tuple[str, ...] = (
-    "#E6194B", "#3CB44B", "#FFE119", "#4363D8", "#F58231",
-    "#911EB4", "#42D4F4", "#F032E6", "#BFEF45", "#E377C2",
-    "#469990", "#7B68EE", "#9A6324", "#C9A227", "#800000",
-    "#2E8B57", "#808000", "#FF6F61", "#000075", "#A9A9A9",
-)
-
-
-def _hex_to_bgr(value: str) -> BGR:
-    value = value.lstrip("#")
-    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-    return (b, g, r)
-
-
-PALETTE: tuple[BGR, ...] = tuple(_hex_to_bgr(h) for h in PALETTE_HEX)
-BLACK: BGR = (0, 0, 0)
-WHITE: BGR = (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
-
-
-# --- colour lookup ---------------------------------------------------------------------------
-
-
-def normalise_name(name: str) -> str:
-    """The form a concept name is compared and hashed in: trimmed, case-folded."""
-    return unicodedata.normalize("NFC", str(name)).strip().casefold()
-
-
-def color_for(name: str) -> BGR:
-    """The concept's colour: the same name gets the same colour in every image and process.
-
-    crc32 of the normalised name, not `hash()` (salted per process) and not the position in
-    the response. With 20 colours, two different concepts can share one.
-    """
-    index = zlib.crc32(normalise_name(name).encode("utf-8")) % len(PALETTE)
-    return PALETTE[index]
-
-
-def relative_luminance(bgr: Sequence[int]) -> float:
-    """WCAG 2 relative luminance of an sRGB colour given as BGR 0–255."""
-
-    def linear(channel: float) -> float:
-        c = channel / 255.0
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    b, g, r = (float(v) for v in bgr[:3])
-    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
-
-
-def contrast_ratio(c1: Sequence[int], c2: Sequence[int]) -> float:
-    """WCAG contrast ratio between two BGR colours, 1.0 to 21.0."""
-    l1, l2 = sorted((relative_luminance(c1), relative_luminance(c2)), reverse=True)
-    return (l1 + 0.05) / (l2 + 0.05)
-
-
-def text_color_for(bgr: Sequence[int]) -> BGR:
-    """Black or white, whichever contrasts more with the background colour."""
-    return BLACK if contrast_ratio(bgr, BLACK) >= contrast_ratio(bgr, WHITE) else WHITE
 
 
 def region_name(region: Region) -> str:
@@ -126,33 +65,6 @@ def style_for(width: int, height: int) -> DrawStyle:
 # --- boxes and labels ------------------------------------------------------------------------
 
 
-def clipped_box(box: Box | None) -> Box | None:
-    """The box clipped to the picture (fractions in 0–1) and put the right way round; None for
-    a box not worth drawing: missing, a non-finite coordinate, or no area left."""
-    if box is None:
-        return None
-    try:
-        coords = [float(v) for v in (box.top, box.left, box.bottom, box.right)]
-    except (TypeError, ValueError):
-        return None
-    if not all(math.isfinite(v) for v in coords):
-        return None
-    top, left, bottom, right = (min(max(v, 0.0), 1.0) for v in coords)
-    top, bottom = sorted((top, bottom))
-    left, right = sorted((left, right))
-    if right <= left or bottom <= top:
-        return None
-    return Box(top, left, bottom, right)
-
-
-def box_pixels(box: Box | None, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1), inclusive pixels, of a box worth drawing (see clipped_box), else None."""
-    box = clipped_box(box)
-    if box is None or width <= 0 or height <= 0:
-        return None
-    return box.to_pixels(width, height)
-
-
 def label_text(concept: Concept) -> str:
     """"name 0.93". OpenCV's Hershey font is ASCII-only: accents are dropped, other characters
     become "?"."""
@@ -169,8 +81,8 @@ class Label:
     exclusive, always inside the picture (unless the label is larger than the picture)."""
 
     text: str
-    color: BGR
-    text_color: BGR
+    color: Color
+    text_color: Color
     rect: tuple[int, int, int, int]
     font_scale: float
     font_thickness: int
@@ -183,9 +95,9 @@ LABEL_SEARCH_LIMIT = 300
 
 @dataclass(frozen=True)
 class _Detection:
-    xyxy: tuple[int, int, int, int]
+    xyxy: PixelBox
     concept: Concept
-    color: BGR
+    color: Color
 
 
 def _visible_detections(
@@ -199,7 +111,7 @@ def _visible_detections(
             continue
         if normalise_name(top.name) in hidden_names:
             continue
-        xyxy = box_pixels(region.box, width, height)
+        xyxy = region.box.pixels(width, height) if region.box is not None else None
         if xyxy is not None:
             found.append(_Detection(xyxy, top, color_for(top.name)))
     return found
@@ -293,12 +205,12 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected an (H, W, 3) BGR image, got shape {image.shape}")
 
 
-def _fill(canvas: np.ndarray, x0: int, y0: int, x1: int, y1: int, color: BGR) -> None:
+def _fill(canvas: np.ndarray, x0: int, y0: int, x1: int, y1: int, color: Color) -> None:
     """Fills the inclusive pixel rectangle; exact pixels (no anti-aliasing fringe)."""
     cv2.rectangle(canvas, (x0, y0), (x1, y1), color, cv2.FILLED, cv2.LINE_8)
 
 
-def _draw_box(canvas: np.ndarray, xyxy, color: BGR, line_width: int) -> None:
+def _draw_box(canvas: np.ndarray, xyxy: PixelBox, color: Color, line_width: int) -> None:
     # Four filled strips rather than one thick cv2.rectangle outline: a thick outline is
     # centred on the edge (half of it outside the box, lost at the picture border), and
     # LINE_AA only adds a faint fringe to axis-aligned edges. Strips lie exactly inside the box.
@@ -463,18 +375,6 @@ def _label_map(regions, width, height, hidden) -> tuple[np.ndarray, Rect | None]
     return label_map, painted
 
 
-def mask_label_map(
-    regions: Iterable[Region], width: int, height: int, hidden: Collection[str] = frozenset()
-) -> np.ndarray:
-    """(height, width) uint8 map: 0 where no mask, else 1 + the palette index of the concept.
-
-    Later regions overwrite earlier ones where masks overlap. Masks of another size are painted
-    into a map of their own size first, then that map is resized once (nearest-neighbour gives
-    the same pixels as resizing each mask).
-    """
-    return _label_map(regions, width, height, hidden)[0]
-
-
 _COLOR_LUT = np.zeros((256, 1, 3), dtype=np.uint8)
 _COLOR_LUT[1 : len(PALETTE) + 1, 0] = PALETTE
 
@@ -518,9 +418,15 @@ def annotate(
     min_score: float = 0.0,
     opacity: float = 0.5,
     hidden: Collection[str] = frozenset(),
+    *,
+    masks: bool = True,
+    boxes: bool = True,
 ) -> np.ndarray:
-    """Masks, then boxes and labels, of one prediction on a copy of the picture."""
-    if prediction is None or not prediction.regions:
+    """A copy of the picture with a prediction drawn on it: its masks blended (`masks`), then
+    its boxes and labels (`boxes`) on top. Everything that draws a prediction comes here."""
+    if prediction is None or not prediction.regions or not (masks or boxes):
         return _as_bgr(image)
-    blended = blend_masks(image, prediction.regions, opacity=opacity, hidden=hidden)
-    return draw_detections(blended, prediction.regions, min_score=min_score, hidden=hidden)
+    picture = blend_masks(image, prediction.regions, opacity=opacity, hidden=hidden) if masks else image
+    if boxes:
+        return draw_detections(picture, prediction.regions, min_score=min_score, hidden=hidden)
+    return picture

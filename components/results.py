@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 if TYPE_CHECKING:
     from components.errors import AppError
-
-
-class Task(str, Enum):
-    CLASSIFICATION = "classification"
-    DETECTION = "detection"
-    SEGMENTATION = "segmentation"
-    CAPTIONING = "captioning"
-
-    @property
-    def title(self) -> str:
-        return _TASK_TITLES[self]
-
-    @property
-    def model_types(self) -> tuple[str, ...]:
-        """Clarifai `model_type_id`s a model must have to serve this task."""
-        return _TASK_MODEL_TYPES[self]
-
-
-_TASK_TITLES = {
-    Task.CLASSIFICATION: "Classification",
-    Task.DETECTION: "Detection",
-    Task.SEGMENTATION: "Segmentation",
-    Task.CAPTIONING: "Captioning",
-}
-_TASK_MODEL_TYPES = {
-    Task.CLASSIFICATION: ("visual-classifier",),
-    Task.DETECTION: ("visual-detector",),
-    Task.SEGMENTATION: ("visual-segmenter",),
-    Task.CAPTIONING: ("image-to-text", "multimodal-to-text"),
-}
 
 
 @dataclass(frozen=True)
@@ -49,17 +19,27 @@ class Concept:
     id: str = ""
 
 
+class PixelBox(NamedTuple):
+    """A box in pixels of one picture: corners (x0, y0) and (x1, y1), both inclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+
 @dataclass(frozen=True)
 class Box:
-    """A box as fractions (0–1) of the upright image, Clarifai's convention."""
+    """A box as fractions (0–1) of the upright image, Clarifai's convention: the one box type
+    results carry. Adapters turn other forms (pixels, a VLM's JSON) into it at the seam."""
 
     top: float
     left: float
     bottom: float
     right: float
 
-    def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1) in pixels, clipped to the image, x1/y1 inclusive."""
+    def to_pixels(self, width: int, height: int) -> PixelBox:
+        """The box in pixels of a width x height picture, clipped to it (inclusive corners)."""
 
         def clip(value: float, size: int) -> int:
             if not np.isfinite(value):
@@ -68,11 +48,34 @@ class Box:
 
         x0, x1 = sorted((clip(self.left, width), clip(self.right, width)))
         y0, y1 = sorted((clip(self.top, height), clip(self.bottom, height)))
-        return x0, y0, x1, y1
+        return PixelBox(x0, y0, x1, y1)
 
     @property
     def is_empty(self) -> bool:
         return not (self.right > self.left and self.bottom > self.top)
+
+    def clipped(self) -> Box | None:
+        """The box clipped to the picture and put the right way round; None when it is not worth
+        drawing: a non-finite coordinate, or no area left."""
+        try:
+            coords = [float(v) for v in (self.top, self.left, self.bottom, self.right)]
+        except (TypeError, ValueError):
+            return None
+        if not all(math.isfinite(v) for v in coords):
+            return None
+        top, left, bottom, right = (min(max(v, 0.0), 1.0) for v in coords)
+        top, bottom = sorted((top, bottom))
+        left, right = sorted((left, right))
+        if right <= left or bottom <= top:
+            return None
+        return Box(top, left, bottom, right)
+
+    def pixels(self, width: int, height: int) -> PixelBox | None:
+        """The clipped box in pixels of a width x height picture, or None (see `clipped`)."""
+        box = self.clipped()
+        if box is None or width <= 0 or height <= 0:
+            return None
+        return box.to_pixels(width, height)
 
 
 @dataclass(frozen=True, eq=False)

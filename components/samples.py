@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
 
+from components.colors import Color
 from components.images import PreparedImage, PrepareOptions, prepare_upload
 
 CLARIFAI_SAMPLE_URL = "https://samples.clarifai.com/metro-north.jpg"
@@ -42,7 +43,7 @@ SAMPLES: tuple[Sample, ...] = (
 SAMPLES_BY_KEY = {sample.key: sample for sample in SAMPLES}
 
 
-@lru_cache(maxsize=None)
+@cache
 def sample_bytes(key: str) -> bytes:
     """The sample's JPEG bytes (made once per process)."""
     return render_sample_jpeg(key)
@@ -76,15 +77,10 @@ def _sample(key: str) -> Sample:
 # --- painting helpers (BGR, float32 0-255 canvases) -----------------------------------------
 
 
-def _bgr(hex_rgb: str) -> tuple[int, int, int]:
-    value = int(hex_rgb.lstrip("#"), 16)
-    return value & 0xFF, (value >> 8) & 0xFF, value >> 16
-
-
 def _vertical_gradient(stops: list[tuple[float, str]], height: int, width: int) -> np.ndarray:
     """Rows blended between colour stops at fractions of the height."""
     positions = np.array([position for position, _ in stops], dtype=np.float32)
-    colours = np.array([_bgr(colour) for _, colour in stops], dtype=np.float32)
+    colours = np.array([Color.from_hex(colour) for _, colour in stops], dtype=np.float32)
     rows = np.linspace(0.0, 1.0, height, dtype=np.float32)
     column = np.stack([np.interp(rows, positions, colours[:, c]) for c in range(3)], axis=-1)
     return np.repeat(column[:, None, :], width, axis=1)
@@ -136,51 +132,51 @@ def _paint_street(rng: np.random.Generator) -> np.ndarray:
         (520, 700, 190, "#8e6fbf"), (700, 860, 240, "#e67e22"), (860, 1024, 170, "#3f7fbf"),
     ]
     for x0, x1, top, colour in houses:
-        base = np.array(_bgr(colour), dtype=np.float32)
+        base = np.array(Color.from_hex(colour), dtype=np.float32)
         canvas[top:horizon, x0:x1] = base
         canvas[top:top + 14, x0:x1] = base * 0.7  # cornice
         for wy in range(top + 40, horizon - 90, 70):
             for wx in range(x0 + 22, x1 - 40, 52):
                 cv2.rectangle(canvas, (wx, wy), (wx + 30, wy + 42), (250, 245, 235), -1)
-                cv2.rectangle(canvas, (wx + 3, wy + 3), (wx + 27, wy + 39), _bgr("#5d7a99"), -1)
+                cv2.rectangle(canvas, (wx + 3, wy + 3), (wx + 27, wy + 39), Color.from_hex("#5d7a99"), -1)
                 cv2.line(canvas, (wx + 15, wy + 3), (wx + 15, wy + 39), (250, 245, 235), 2)
         door_x = (x0 + x1) // 2 - 20
         door_colour = tuple(float(v) for v in base * 0.45)
         cv2.rectangle(canvas, (door_x, horizon - 80), (door_x + 40, horizon), door_colour, -1)
 
     # Pavement, kerb and road with lane markings.
-    canvas[horizon:horizon + 40] = np.array(_bgr("#b9b4aa"), dtype=np.float32)
-    canvas[horizon + 40:horizon + 48] = np.array(_bgr("#8a857c"), dtype=np.float32)
-    canvas[horizon + 48:] = np.array(_bgr("#3b3d42"), dtype=np.float32)
+    canvas[horizon:horizon + 40] = np.array(Color.from_hex("#b9b4aa"), dtype=np.float32)
+    canvas[horizon + 40:horizon + 48] = np.array(Color.from_hex("#8a857c"), dtype=np.float32)
+    canvas[horizon + 48:] = np.array(Color.from_hex("#3b3d42"), dtype=np.float32)
     for x in range(20, w, 130):
         cv2.rectangle(canvas, (x, 655), (x + 70, 667), (235, 235, 235), -1)
 
     # Trees on the pavement.
     for x in (150, 610, 950):
-        cv2.rectangle(canvas, (x - 9, horizon - 70), (x + 9, horizon + 30), _bgr("#6b4226"), -1)
+        cv2.rectangle(canvas, (x - 9, horizon - 70), (x + 9, horizon + 30), Color.from_hex("#6b4226"), -1)
         crown = ((-35, -95, 48, "#2e8b3d"), (30, -100, 50, "#37a047"), (0, -145, 55, "#45b653"))
         for dx, dy, radius, shade in crown:
-            cv2.circle(canvas, (x + dx, horizon + dy), radius, _bgr(shade), -1, _AA)
+            cv2.circle(canvas, (x + dx, horizon + dy), radius, Color.from_hex(shade), -1, _AA)
 
     # Traffic light.
-    cv2.rectangle(canvas, (455, 330), (465, horizon + 30), _bgr("#2d2d2d"), -1)
-    cv2.rectangle(canvas, (438, 250), (482, 360), _bgr("#1f1f1f"), -1, _AA)
+    cv2.rectangle(canvas, (455, 330), (465, horizon + 30), Color.from_hex("#2d2d2d"), -1)
+    cv2.rectangle(canvas, (438, 250), (482, 360), Color.from_hex("#1f1f1f"), -1, _AA)
     for y, colour in ((272, "#5a1a1a"), (305, "#5a4a1a"), (338, "#27e35a")):
-        cv2.circle(canvas, (460, y), 13, _bgr(colour), -1, _AA)
+        cv2.circle(canvas, (460, y), 13, Color.from_hex(colour), -1, _AA)
 
     # Cars.
     for x, y, body in ((70, 600, "#d62828"), (420, 612, "#1d4ed8"), (760, 598, "#f7c815")):
         _shadow(canvas, (x + 110, y + 62), (125, 14), 0.5, 6)
-        cv2.rectangle(canvas, (x, y), (x + 220, y + 55), _bgr(body), -1, _AA)
+        cv2.rectangle(canvas, (x, y), (x + 220, y + 55), Color.from_hex(body), -1, _AA)
         roof = np.array([[x + 40, y], [x + 70, y - 42], [x + 160, y - 42], [x + 190, y]], np.int32)
-        cv2.fillPoly(canvas, [roof], _bgr(body), _AA)
+        cv2.fillPoly(canvas, [roof], Color.from_hex(body), _AA)
         glass = np.array([[x + 52, y - 4], [x + 76, y - 34], [x + 154, y - 34], [x + 178, y - 4]], np.int32)
-        cv2.fillPoly(canvas, [glass], _bgr("#9fc9e8"), _AA)
-        cv2.line(canvas, (x + 115, y - 34), (x + 115, y - 4), _bgr(body), 5)
-        cv2.rectangle(canvas, (x + 205, y + 12), (x + 220, y + 24), _bgr("#fff3b0"), -1)
+        cv2.fillPoly(canvas, [glass], Color.from_hex("#9fc9e8"), _AA)
+        cv2.line(canvas, (x + 115, y - 34), (x + 115, y - 4), Color.from_hex(body), 5)
+        cv2.rectangle(canvas, (x + 205, y + 12), (x + 220, y + 24), Color.from_hex("#fff3b0"), -1)
         for wheel_x in (x + 50, x + 170):
-            cv2.circle(canvas, (wheel_x, y + 55), 24, _bgr("#151515"), -1, _AA)
-            cv2.circle(canvas, (wheel_x, y + 55), 10, _bgr("#a7a7a7"), -1, _AA)
+            cv2.circle(canvas, (wheel_x, y + 55), 24, Color.from_hex("#151515"), -1, _AA)
+            cv2.circle(canvas, (wheel_x, y + 55), 10, Color.from_hex("#a7a7a7"), -1, _AA)
 
     return _grain(canvas, rng, 3.0)
 
@@ -195,16 +191,16 @@ def _paint_sunset(rng: np.random.Generator) -> np.ndarray:
     canvas = _vertical_gradient(sky, h, w)
     sun_centre = (640, horizon - 40)
     glow = _soft_shape(lambda m: cv2.circle(m, sun_centre, 150, 1.0, -1, _AA), 60)
-    _blend_mask(canvas, glow, _bgr("#ffe08a"), 0.7)
+    _blend_mask(canvas, glow, Color.from_hex("#ffe08a"), 0.7)
     sun = _soft_shape(lambda m: cv2.circle(m, sun_centre, 85, 1.0, -1, _AA), 1.5)
-    _blend_mask(canvas, sun, _bgr("#fff4c2"))
+    _blend_mask(canvas, sun, Color.from_hex("#fff4c2"))
 
     # Thin clouds across the sun.
     for y, x0, x1 in ((300, 120, 520), (360, 560, 980), (200, 300, 760)):
         def streak(mask, y=y, x0=x0, x1=x1):
             cv2.ellipse(mask, ((x0 + x1) // 2, y), ((x1 - x0) // 2, 9), 0, 0, 360, 1.0, -1, _AA)
 
-        _blend_mask(canvas, _soft_shape(streak, 4), _bgr("#b83a6e"), 0.75)
+        _blend_mask(canvas, _soft_shape(streak, 4), Color.from_hex("#b83a6e"), 0.75)
 
     # Sea: darker gradient with a glittering reflection under the sun.
     sea = _vertical_gradient([(0.0, "#4a2a6a"), (1.0, "#120b2e")], h - horizon, w)
@@ -215,23 +211,23 @@ def _paint_sunset(rng: np.random.Generator) -> np.ndarray:
         x_shift = int(rng.integers(-12, 12))
         brightness = 0.85 - 0.5 * depth
         cv2.line(canvas, (sun_centre[0] - half + x_shift, row), (sun_centre[0] + half + x_shift, row),
-                 tuple(v * brightness for v in _bgr("#ffc86b")), 3, _AA)
+                 tuple(v * brightness for v in Color.from_hex("#ffc86b")), 3, _AA)
 
     # Hills and a small boat in silhouette.
     hills = np.array([[0, horizon], [0, 330], [120, 360], [260, 410], [360, horizon]], np.int32)
-    cv2.fillPoly(canvas, [hills], _bgr("#1b0f2e"), _AA)
+    cv2.fillPoly(canvas, [hills], Color.from_hex("#1b0f2e"), _AA)
     far_hills = np.array([[780, horizon], [870, 430], [960, 405], [1024, 420], [1024, horizon]], np.int32)
-    cv2.fillPoly(canvas, [far_hills], _bgr("#2c1745"), _AA)
+    cv2.fillPoly(canvas, [far_hills], Color.from_hex("#2c1745"), _AA)
     hull = np.array([[250, 560], [370, 560], [350, 585], [270, 585]], np.int32)
-    cv2.fillPoly(canvas, [hull], _bgr("#0b0614"), _AA)
-    cv2.line(canvas, (310, 560), (310, 470), _bgr("#0b0614"), 4, _AA)
+    cv2.fillPoly(canvas, [hull], Color.from_hex("#0b0614"), _AA)
+    cv2.line(canvas, (310, 560), (310, 470), Color.from_hex("#0b0614"), 4, _AA)
     sail = np.array([[314, 475], [314, 555], [365, 555]], np.int32)
-    cv2.fillPoly(canvas, [sail], _bgr("#0b0614"), _AA)
+    cv2.fillPoly(canvas, [sail], Color.from_hex("#0b0614"), _AA)
 
     # Birds.
     for x, y, s in ((180, 150, 14), (215, 170, 10), (250, 140, 12), (840, 210, 11)):
-        cv2.ellipse(canvas, (x - s, y), (s, s // 2), 0, 180, 360, _bgr("#1b0f2e"), 3, _AA)
-        cv2.ellipse(canvas, (x + s, y), (s, s // 2), 0, 180, 360, _bgr("#1b0f2e"), 3, _AA)
+        cv2.ellipse(canvas, (x - s, y), (s, s // 2), 0, 180, 360, Color.from_hex("#1b0f2e"), 3, _AA)
+        cv2.ellipse(canvas, (x + s, y), (s, s // 2), 0, 180, 360, Color.from_hex("#1b0f2e"), 3, _AA)
 
     return _grain(canvas, rng, 2.5)
 
@@ -248,8 +244,8 @@ def _paint_fruit(rng: np.random.Generator) -> np.ndarray:
 
     # A white plate.
     _shadow(canvas, (520, 520), (330, 150), 0.4, 18)
-    cv2.ellipse(canvas, (512, 505), (330, 150), 0, 0, 360, _bgr("#f7f7f4"), -1, _AA)
-    cv2.ellipse(canvas, (512, 505), (250, 105), 0, 0, 360, _bgr("#e6e6e1"), 3, _AA)
+    cv2.ellipse(canvas, (512, 505), (330, 150), 0, 0, 360, Color.from_hex("#f7f7f4"), -1, _AA)
+    cv2.ellipse(canvas, (512, 505), (250, 105), 0, 0, 360, Color.from_hex("#e6e6e1"), 3, _AA)
 
     def round_fruit(centre, radius, colour, highlight, stem=False, leaf=None, texture=0.0):
         # Painted on a patch around the fruit: full-canvas masks per grape would be slow.
@@ -263,33 +259,33 @@ def _paint_fruit(rng: np.random.Generator) -> np.ndarray:
             return lambda mask: cv2.circle(mask, centre, disc_radius, 1.0, -1, _AA)
 
         body = _soft_shape(disc((cx, cy), radius), 1.0, size)
-        _blend_mask(patch, body, _bgr(colour))
+        _blend_mask(patch, body, Color.from_hex(colour))
         # Shading: darker towards the lower right, a soft highlight at the upper left.
         offset = radius // 3
         shade = _soft_shape(disc((cx + offset, cy + offset), int(radius * 0.9)), radius / 3, size)
         _blend_mask(patch, shade * body, (0, 0, 0), 0.35)
         shine = _soft_shape(disc((cx - offset, cy - offset), radius // 4), radius / 6, size)
-        _blend_mask(patch, shine * body, _bgr(highlight), 0.8)
+        _blend_mask(patch, shine * body, Color.from_hex(highlight), 0.8)
         if texture:
             patch += (rng.normal(0, texture, size).astype(np.float32) * body)[..., None]
         if stem:
-            cv2.line(patch, (cx, cy - radius + 8), (cx + 6, cy - radius - 18), _bgr("#5b3a1a"), 6, _AA)
+            cv2.line(patch, (cx, cy - radius + 8), (cx + 6, cy - radius - 18), Color.from_hex("#5b3a1a"), 6, _AA)
         if leaf:
-            cv2.ellipse(patch, (cx + 24, cy - radius - 10), (24, 10), -25, 0, 360, _bgr(leaf), -1, _AA)
+            cv2.ellipse(patch, (cx + 24, cy - radius - 10), (24, 10), -25, 0, 360, Color.from_hex(leaf), -1, _AA)
 
     # Banana: a thick yellow arc behind the others.
     banana = _soft_shape(lambda m: cv2.ellipse(m, (520, 330), (250, 120), 0, 25, 155, 1.0, 42, _AA), 2)
     _shadow(canvas, (540, 470), (200, 22), 0.35, 10)
-    _blend_mask(canvas, banana, _bgr("#f2d43a"))
-    cv2.ellipse(canvas, (520, 330), (250, 120), 0, 40, 140, _bgr("#d9b12a"), 4, _AA)
-    cv2.circle(canvas, (292, 381), 9, _bgr("#4a3418"), -1, _AA)
+    _blend_mask(canvas, banana, Color.from_hex("#f2d43a"))
+    cv2.ellipse(canvas, (520, 330), (250, 120), 0, 40, 140, Color.from_hex("#d9b12a"), 4, _AA)
+    cv2.circle(canvas, (292, 381), 9, Color.from_hex("#4a3418"), -1, _AA)
 
     # Grapes: a cluster of small green circles.
     for _ in range(26):
         gx = 760 + int(rng.normal(0, 38))
         gy = 450 + int(abs(rng.normal(0, 45)))
         round_fruit((gx, gy), 24, "#8fc93a", "#e3f5b0")
-    cv2.line(canvas, (760, 410), (772, 372), _bgr("#5b3a1a"), 5, _AA)
+    cv2.line(canvas, (760, 410), (772, 372), Color.from_hex("#5b3a1a"), 5, _AA)
 
     round_fruit((345, 470), 82, "#d7263d", "#ff9aa2", stem=True, leaf="#3f9b35")
     round_fruit((520, 500), 86, "#f28c28", "#ffd6a0", texture=7.0)
@@ -299,10 +295,10 @@ def _paint_fruit(rng: np.random.Generator) -> np.ndarray:
     # Lemon: an ellipse with pointed ends.
     lemon = _soft_shape(lambda m: cv2.ellipse(m, (420, 630), (70, 48), -10, 0, 360, 1.0, -1, _AA), 1)
     _shadow(canvas, (430, 672), (70, 14), 0.5, 8)
-    _blend_mask(canvas, lemon, _bgr("#f7e03c"))
-    cv2.ellipse(canvas, (420, 630), (82, 12), -10, 0, 360, _bgr("#f7e03c"), -1, _AA)
+    _blend_mask(canvas, lemon, Color.from_hex("#f7e03c"))
+    cv2.ellipse(canvas, (420, 630), (82, 12), -10, 0, 360, Color.from_hex("#f7e03c"), -1, _AA)
     shine = _soft_shape(lambda m: cv2.ellipse(m, (400, 612), (28, 12), -10, 0, 360, 1.0, -1, _AA), 6)
-    _blend_mask(canvas, shine, _bgr("#fffbd0"), 0.7)
+    _blend_mask(canvas, shine, Color.from_hex("#fffbd0"), 0.7)
 
     return _grain(canvas, rng, 2.5)
 
@@ -325,7 +321,7 @@ def _paint_balloons(rng: np.random.Generator) -> np.ndarray:
         ys = base + amplitude * np.sin(xs / 170.0 + phase)
         outline = np.column_stack([xs, ys]).astype(np.int32)
         polygon = np.vstack([outline, [[w, h], [0, h]]]).astype(np.int32)
-        cv2.fillPoly(canvas, [polygon], _bgr(colour), _AA)
+        cv2.fillPoly(canvas, [polygon], Color.from_hex(colour), _AA)
 
     def balloon(cx, cy, radius, stripes):
         neck_y = cy + int(radius * 1.45)
@@ -342,7 +338,7 @@ def _paint_balloons(rng: np.random.Generator) -> np.ndarray:
         xs = np.arange(w, dtype=np.float32)
         stripe_index = np.floor((xs - (cx - radius)) / (2 * radius / len(stripes))).astype(int)
         stripe_index = np.clip(stripe_index, 0, len(stripes) - 1)
-        palette = np.array([_bgr(c) for c in stripes], dtype=np.float32)
+        palette = np.array([Color.from_hex(c) for c in stripes], dtype=np.float32)
         colours = np.broadcast_to(palette[stripe_index][None, :, :], canvas.shape)
         weight = envelope[..., None]
         canvas[:] = canvas * (1 - weight) + colours * weight
@@ -352,9 +348,9 @@ def _paint_balloons(rng: np.random.Generator) -> np.ndarray:
         basket_top = neck_y + 28
         for side in (-1, 1):
             rope_top, rope_bottom = (cx + side * radius // 4, neck_y), (cx + side * radius // 6, basket_top)
-            cv2.line(canvas, rope_top, rope_bottom, _bgr("#4a3520"), 2, _AA)
+            cv2.line(canvas, rope_top, rope_bottom, Color.from_hex("#4a3520"), 2, _AA)
         basket = (cx - radius // 6, basket_top), (cx + radius // 6, basket_top + radius // 5)
-        cv2.rectangle(canvas, *basket, _bgr("#8b5a2b"), -1)
+        cv2.rectangle(canvas, *basket, Color.from_hex("#8b5a2b"), -1)
 
     balloon(300, 300, 110, ["#e63946", "#f1c40f", "#e63946", "#f1c40f", "#e63946"])
     balloon(700, 260, 80, ["#2a9d8f", "#ffffff", "#2a9d8f", "#ffffff"])

@@ -95,10 +95,6 @@ class Endpoint:
     def label(self) -> str:
         return f"{self.base} ({'plaintext' if self.insecure else 'TLS'})"
 
-    @property
-    def is_default(self) -> bool:
-        return self.base == DEFAULT_BASE and not self.insecure
-
 
 @dataclass(frozen=True)
 class DemoPolicy:

@@ -1,12 +1,15 @@
-"""The page that runs every task on the same images at once and shows them together."""
+"""All tasks on the same images at once: every task's results drawn and listed together."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import backend, charts, ui_state
+from components import backend, ui_state
 from components.images import PreparedImage
-from components.results import ImageResult, Prediction, Region, Task
+from components.navigation import ALL_TASKS
+from components.results import ImageResult
+from components.tasks import ResultKind, Task
+from components.text import shorten
 from components.ui_page import (
     client_for,
     configure_page,
@@ -16,29 +19,28 @@ from components.ui_page import (
     refresh_if_budget_spent,
     run_with_progress,
 )
-from components.ui_results import (
-    View,
-    horizontal_bars,
-    run_summary,
-    show_error,
-    show_picture,
-)
+from components.ui_results import NAME_LENGTH, paginate, run_summary, show_error, show_picture
 from components.ui_sidebar import SidebarChoice, render_sidebar
 from components.ui_state import PageRun
+from components.views import DisplaySettings, view_for
 
 PAGE_KEY = "all"
 PAGE_SIZE = 6
+# In a combined card, text reads as a heading, then concepts, then what is drawn on the picture.
+_COMPACT_ORDER = (ResultKind.TEXT, ResultKind.CONCEPTS, ResultKind.BOXES, ResultKind.MASKS)
 
 
 def all_tasks_page() -> None:
-    configure_page("All tasks")
+    configure_page(ALL_TASKS.label)
     choice = render_sidebar(None)
-    st.title(":material/dashboard: All tasks")
+    st.title(f"{ALL_TASKS.icon} {ALL_TASKS.label}")
     tasks = _tasks_for(choice)
     st.markdown("Every task on the same images at once: boxes and masks on one picture, with its concepts and caption.")
     st.markdown("  \n".join(f"{task.title}: {model_badge(task, choice)}" for task in Task))
-    if choice.backend == backend.OFFLINE:
-        st.caption(":material/info: Captions need a Clarifai model, so the offline backend runs the other three tasks.")
+    skipped = [task.title for task in Task if task not in tasks]
+    if skipped:
+        verb = "needs" if len(skipped) == 1 else "need"
+        st.caption(f":material/info: {' and '.join(skipped)} {verb} a Clarifai model, so the offline backend runs the other tasks.")
 
     images = images_section(choice)
     if predict_button(images, choice, tasks):
@@ -68,7 +70,7 @@ def all_tasks_page() -> None:
 
 def _tasks_for(choice: SidebarChoice) -> list[Task]:
     if choice.backend == backend.OFFLINE:
-        return [task for task in Task if task != Task.CAPTIONING]
+        return [task for task in Task if task.spec.offline is not None]
     return list(Task)
 
 
@@ -77,49 +79,28 @@ def _combined_grid(run: PageRun) -> None:
     left, right = st.columns(2)
     min_score = left.slider("Show boxes from", 0.0, 1.0, 0.3, 0.01, key="all_min_score", persist_state="session")
     opacity = right.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="all_opacity", persist_state="session")
-    view = View(min_score=min_score, opacity=opacity)
+    settings = DisplaySettings(min_score=min_score, opacity=opacity)
     by_task = {r.plan.task: r.outcome.results for r in run.task_runs if r.outcome is not None}
-    count = len(run.images)
-    pages = max(1, -(-count // PAGE_SIZE))
-    page = 1
-    if pages > 1:
-        page = st.segmented_control(f"Page (of {pages})", list(range(1, pages + 1)), default=1, key="all_page", persist_state="session") or 1
-    for index in range((page - 1) * PAGE_SIZE, min(page * PAGE_SIZE, count)):
-        image = run.images[index]
+    for index in paginate(range(len(run.images)), PAGE_KEY, PAGE_SIZE):
         results = {task: outcomes[index] for task, outcomes in by_task.items()}
         with st.container(border=True):
-            _combined_card(image, results, view)
+            _combined_card(run.images[index], results, settings)
 
 
-def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], view: View) -> None:
+def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], settings: DisplaySettings) -> None:
     picture_side, text_side = st.columns([3, 2], gap="medium")
-    drawn = _regions_of(results, Task.SEGMENTATION) + _regions_of(results, Task.DETECTION)
     with picture_side:
-        show_picture(None, image, Prediction(regions=tuple(drawn)), view)
+        show_picture(image, [(view_for(task), result.prediction) for task, result in results.items()], settings)
     with text_side:
-        st.markdown(f"**{image.name if len(image.name) < 60 else '…' + image.name[-59:]}**")
+        st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}**")
         for task, result in results.items():
             if result.error is not None:
                 st.caption(f"{task.title}:")
                 show_error(result.error)
-        caption = results.get(Task.CAPTIONING)
-        if caption and caption.ok and caption.prediction.caption:
-            st.markdown(f"#### “{caption.prediction.caption}”")
-        concepts = results.get(Task.CLASSIFICATION)
-        if concepts and concepts.ok:
-            frame = charts.concepts_frame(concepts.prediction.concepts, 0.0, 8)
-            if not frame.empty:
-                horizontal_bars(frame, "score", "score")
-        counts = []
-        if Task.DETECTION in results and results[Task.DETECTION].ok:
-            shown = charts.regions_frame(results[Task.DETECTION].prediction.regions, image.width or 1, image.height or 1, view.min_score)
-            counts.append(f"{len(shown)} object(s) at score ≥ {view.min_score:.2f}")
-        if Task.SEGMENTATION in results and results[Task.SEGMENTATION].ok:
-            counts.append(f"{len(results[Task.SEGMENTATION].prediction.regions)} segment(s)")
-        if counts:
-            st.caption(" · ".join(counts))
+        for task, result in sorted(results.items(), key=lambda item: _compact_rank(item[0])):
+            if result.ok:
+                view_for(task).compact(image, result.prediction, settings)
 
 
-def _regions_of(results: dict[Task, ImageResult], task: Task) -> list[Region]:
-    result = results.get(task)
-    return list(result.prediction.regions) if result is not None and result.ok else []
+def _compact_rank(task: Task) -> int:
+    return min(_COMPACT_ORDER.index(kind) for kind in task.spec.result_kinds)

@@ -25,17 +25,21 @@ from components.images import (
     prepare_url,
 )
 from components.samples import CLARIFAI_SAMPLE_URL, SAMPLES, prepare_sample
+from components.text import last_path_part, shorten
 from components.ui_state import ImageProblem
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif", "avif", "mpo", "heic", "heif"]
 GALLERY_LIMIT = 24  # thumbnails shown before "show all"
 THUMBNAIL_SIDE = 160
 PREPARE_WORKERS = 2
+THUMBNAIL_NAME_LENGTH = 22
 
 
 def image_picker(options: PrepareOptions) -> None:
     """Upload / URL / sample tabs that add images to the session's set."""
-    upload_tab, url_tab, sample_tab = st.tabs([":material/upload: Upload", ":material/link: Image URLs", ":material/photo_library: Samples"])
+    upload_tab, url_tab, sample_tab = st.tabs(
+        [":material/upload: Upload", ":material/link: Image URLs", ":material/photo_library: Samples"]
+    )
     with upload_tab:
         _uploader(options)
     with url_tab:
@@ -201,7 +205,7 @@ def chosen_images_panel() -> list[PreparedImage]:
                 st.image(_thumbnail(image.preview, image.digest), width="stretch")
             else:
                 st.markdown(":material/link: *fetched by Clarifai*")
-            st.caption(_short_name(image.name))
+            st.caption(shorten(last_path_part(image.name), THUMBNAIL_NAME_LENGTH))
     with st.expander("Image details"):
         st.dataframe([_details_row(image) for image in chosen], hide_index=True, width="stretch")
     return chosen
@@ -217,11 +221,6 @@ def _details_row(image: PreparedImage) -> dict[str, object]:
         "Sent": sent,
         "Notes": "; ".join(image.notes),
     }
-
-
-def _short_name(name: str, limit: int = 22) -> str:
-    tail = name.rstrip("/").rsplit("/", 1)[-1] or name
-    return tail if len(tail) <= limit else tail[: limit - 1] + "…"
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)

@@ -14,16 +14,16 @@ import streamlit as st
 from components import backend, ui_state
 from components.errors import AppError, UnexpectedError
 from components.images import PreparedImage
-from components.navigation import TASK_PAGES
-from components.offline import OFFLINE_MODELS
-from components.results import Task
+from components.tasks import Task
 from components.ui_inputs import chosen_images_panel, image_picker
 from components.ui_results import show_error, show_task_results
 from components.ui_sidebar import APP_TITLE, SidebarChoice, render_sidebar
 from components.ui_state import PageRun
+from components.views import view_for
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
 
 def configure_page(title: str) -> None:
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=":material/visibility:", layout="wide")
@@ -33,9 +33,9 @@ def task_page(task: Task) -> None:
     configure_page(task.title)
     choice = render_sidebar(task)
     page_key = ui_state.task_page_key(task)
-    page = TASK_PAGES[task]
-    st.title(f"{page.icon} {page.label}")
-    st.markdown(f"{page.blurb}  \n{model_badge(task, choice)}")
+    spec = task.spec
+    st.title(f"{spec.icon} {spec.title}")
+    st.markdown(f"{spec.blurb}  \n{model_badge(task, choice)}")
 
     images = images_section(choice)
     if predict_button(images, choice, [task]):
@@ -55,18 +55,19 @@ def task_page(task: Task) -> None:
         st.subheader("Results")
         if run.outcome.plan != choice.plan(task) or [i.digest for i in run.images] != [i.digest for i in images]:
             st.caption(":material/info: Images or settings changed since these results: press Predict to update them.")
-        show_task_results(task, run, page_key)
+        show_task_results(view_for(task), run, page_key)
 
 
 def model_badge(task: Task, choice: SidebarChoice) -> str:
     if choice.backend == backend.OFFLINE:
-        if task not in OFFLINE_MODELS:
+        local = task.spec.offline
+        if local is None:
             return ":orange-badge[:material/cloud_off: Needs Clarifai] There is no local model for this task."
-        return f":orange-badge[:material/memory: Local OpenCV model] **{OFFLINE_MODELS[task].name}** — runs on this server, not a Clarifai model."
+        return f":orange-badge[:material/memory: Local OpenCV model] **{local.name}** — runs on this server, not a Clarifai model."
     model = choice.models.get(task)
     if model is None:
         return ":red-badge[No model] " + choice.model_problems.get(task, "Choose a model in the sidebar.")
-    return f":blue-badge[:material/cloud: Clarifai] [{model.user_id}/{model.app_id}/{model.model_id}]({model.url})"
+    return f":blue-badge[:material/cloud: Clarifai] {model.link_markdown}"
 
 
 def images_section(choice: SidebarChoice) -> list[PreparedImage]:

@@ -10,17 +10,10 @@ import streamlit as st
 from components import errors, ui_state
 from components.backend import CLARIFAI, OFFLINE, CallBudget, RunPlan
 from components.images import DEFAULT_MAX_SIDE, PrepareOptions
-from components.models import (
-    DEFAULT_MODELS,
-    MODEL_FORMAT_HELP,
-    ModelRef,
-    PredictSettings,
-    parse_model_ref,
-)
+from components.models import MODEL_FORMAT_HELP, ModelRef, PredictSettings, parse_model_ref
 from components.navigation import PAGES
-from components.offline import OFFLINE_MODELS
-from components.results import Task
 from components.settings import Credentials, DemoPolicy, resolve_credentials
+from components.tasks import Task
 
 APP_TITLE = "Clarifai Vision Playground"
 BACKEND_LABELS = {CLARIFAI: "Clarifai API", OFFLINE: "Offline · local OpenCV models"}
@@ -69,8 +62,8 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
         if task is not None:
             if backend == CLARIFAI:
                 _model_section(task, credentials)
-            elif task in OFFLINE_MODELS:
-                model = OFFLINE_MODELS[task]
+            elif task.spec.offline is not None:
+                model = task.spec.offline
                 st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
             else:
                 st.warning("There is no local model for this task: choose the Clarifai API and add a key.", icon=":material/cloud_off:")
@@ -127,7 +120,7 @@ def _chosen_models() -> tuple[dict[Task, ModelRef | None], dict[Task, str]]:
         elif source == "browse" and st.session_state.get(f"model_pick_{task.value}"):
             models[task] = parse_model_ref(st.session_state[f"model_pick_{task.value}"])
         else:
-            models[task] = DEFAULT_MODELS[task]
+            models[task] = task.spec.default_model
     return models, problems
 
 
@@ -140,8 +133,7 @@ def _model_section(task: Task, credentials: Credentials | None) -> None:
         persist_state="session",
     )
     if source == "default":
-        model = DEFAULT_MODELS[task]
-        st.caption(f"[{model.user_id}/{model.app_id}/{model.model_id}]({model.url})")
+        st.caption(task.spec.default_model.link_markdown)
     elif source == "typed":
         st.text_input(
             "Model",
@@ -156,14 +148,14 @@ def _model_section(task: Task, credentials: Credentials | None) -> None:
 
 def _browse_models(task: Task, credentials: Credentials | None) -> None:
     listed_key = f"model_list_{task.value}"
-    default = DEFAULT_MODELS[task]
+    default = task.spec.default_model
     if st.button(f"Load {task.title.lower()} models from {default.user_id}/{default.app_id}", key=f"load_models_{task.value}"):
         if credentials is None:
             st.error("Loading Clarifai's models needs a key.", icon=":material/key:")
         else:
             try:
                 found = []
-                for type_id in task.model_types:
+                for type_id in task.spec.model_types:
                     found += ui_state.client().list_models(default.user_id, default.app_id, type_id, credentials)
                 st.session_state[listed_key] = {info.ref.path: info.name for info in found}
             except errors.AppError as error:
@@ -171,8 +163,7 @@ def _browse_models(task: Task, credentials: Credentials | None) -> None:
     listed = st.session_state.get(listed_key) or {}
     if listed:
         paths = list(listed)
-        default_prefix = f"{default.user_id}/{default.app_id}/{default.model_id}"
-        default_index = next((i for i, path in enumerate(paths) if path.startswith(default_prefix)), 0)
+        default_index = next((i for i, path in enumerate(paths) if path.startswith(default.short_path)), 0)
         st.selectbox(
             "Model",
             options=paths,

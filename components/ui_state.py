@@ -16,8 +16,8 @@ from components.backend import CallBudget, RunOutcome, TaskRun
 from components.clarifai_client import ClarifaiClient, get_client
 from components.images import PreparedImage
 from components.memory import return_large_blocks_to_the_system
-from components.results import Task
 from components.settings import DemoPolicy, Endpoint
+from components.tasks import Task
 
 return_large_blocks_to_the_system()
 

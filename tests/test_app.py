@@ -6,69 +6,11 @@ import io
 
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT, TEST_KEY
+from tests.apptest import PAGES, no_traceback, open_page, page_text, photo, predict, upload
+from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import png_bytes, scene_with_square
-
-PAGES = {
-    "home": "streamlit_app.py",
-    "classification": "pages/1_Classification.py",
-    "detection": "pages/2_Detection.py",
-    "segmentation": "pages/3_Segmentation.py",
-    "captioning": "pages/4_Captioning.py",
-    "all": "pages/5_All_tasks.py",
-}
-TIMEOUT = 60
-
-
-
-
-
-
-
-
-
-
-
-def open_page(name: str, key: str | None = None, **secrets) -> AppTest:
-    """Opens the app at its entry file, as a browser does, then goes to the page."""
-    at = AppTest.from_file(str(PROJECT_ROOT / PAGES["home"]), default_timeout=TIMEOUT)
-    if key:
-        at.secrets["CLARIFAI_PAT"] = key
-    for secret, value in secrets.items():
-        at.secrets[secret] = value
-    at.run()
-    if name != "home":
-        at.switch_page(PAGES[name]).run()
-    return at
-
-
-def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
-    at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in files])
-    return at.run()
-
-
-def predict(at: AppTest) -> AppTest:
-    return at.button(key="predict").click().run()
-
-
-def page_text(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader", "code"):
-        parts += [str(element.value) for element in getattr(at, kind)]
-    return "\n".join(parts)
-
-
-def no_traceback(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def photo(testdata, name: str) -> tuple[str, bytes]:
-    folder = "exif" if name.startswith("Landscape") else "photos"
-    return name, (testdata / folder / name).read_bytes()
-
 
 # --- offline, no key, no network -----------------------------------------------------------------
 
@@ -124,7 +66,7 @@ def test_offline_all_tasks_runs_three_tasks(offline_env, testdata):
     text = page_text(at)
     for title in ("Classification", "Detection", "Segmentation"):
         assert f"**{title}** — **1 image(s)** · 1 with results" in text
-    assert "Captions need a Clarifai model" in text
+    assert "Captioning needs a Clarifai model" in text
 
 
 # --- bad input -----------------------------------------------------------------------------------

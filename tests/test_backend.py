@@ -16,9 +16,10 @@ from components.backend import (
     run_tasks_concurrently,
 )
 from components.images import PrepareOptions, prepare_upload, prepare_url
-from components.models import DEFAULT_MODELS, ModelRef, PredictSettings
-from components.results import Concept, ImageResult, Prediction, Region, Task
+from components.models import ModelRef, PredictSettings
+from components.results import Concept, ImageResult, Prediction, Region
 from components.settings import Credentials
+from components.tasks import Task
 from tests.conftest import OTHER_KEY, TEST_KEY
 from tests.helpers import png_bytes, scene_with_square
 
@@ -28,7 +29,7 @@ def images(count: int = 2):
 
 
 def clarifai_plan(task=Task.CLASSIFICATION, key=TEST_KEY, model=None, settings=PredictSettings()):
-    return RunPlan(task, CLARIFAI, model or DEFAULT_MODELS[task], settings, Credentials(key, "sidebar"))
+    return RunPlan(task, CLARIFAI, model or task.spec.default_model, settings, Credentials(key, "sidebar"))
 
 
 def test_offline_runs_are_answered_from_the_cache_the_second_time():
@@ -106,11 +107,11 @@ def test_the_cache_forgets_entries_after_their_age():
 
 def test_a_clarifai_run_without_a_key_says_what_to_do():
     with pytest.raises(errors.KeyMissingError, match="Enter your personal access token"):
-        run_predictions(RunPlan(Task.DETECTION, CLARIFAI, DEFAULT_MODELS[Task.DETECTION]), images(1), cache=PredictionCache())
+        run_predictions(RunPlan(Task.DETECTION, CLARIFAI, Task.DETECTION.spec.default_model), images(1), cache=PredictionCache())
 
 
 def test_a_model_of_the_wrong_type_is_refused_before_predicting(client, fake_clarifai):
-    plan = clarifai_plan(Task.SEGMENTATION, model=DEFAULT_MODELS[Task.DETECTION])
+    plan = clarifai_plan(Task.SEGMENTATION, model=Task.DETECTION.spec.default_model)
     with pytest.raises(errors.ModelTypeError) as caught:
         run_predictions(plan, images(1), client=client, cache=PredictionCache())
     assert "is a visual-detector model; the Segmentation page needs a visual-segmenter model" in caught.value.message
@@ -118,7 +119,7 @@ def test_a_model_of_the_wrong_type_is_refused_before_predicting(client, fake_cla
 
 
 def test_captioning_accepts_multimodal_models_too():
-    assert Task.CAPTIONING.model_types == ("image-to-text", "multimodal-to-text")
+    assert Task.CAPTIONING.spec.model_types == ("image-to-text", "multimodal-to-text")
 
 
 def test_the_budget_stops_calls_beyond_it_and_says_what_to_do(client, fake_clarifai):
@@ -162,10 +163,10 @@ def test_an_unforeseen_exception_in_one_task_becomes_a_message_for_that_task(mon
 
     real = offline.predict_offline
 
-    def explode_on_detection(task, pictures, settings):
-        if task == Task.DETECTION:
+    def explode_on_detection(model, pictures, settings):
+        if model is Task.DETECTION.spec.offline:
             raise RuntimeError("boom")
-        return real(task, pictures, settings)
+        return real(model, pictures, settings)
 
     monkeypatch.setattr(offline, "predict_offline", explode_on_detection)
     plans = [RunPlan(Task.CLASSIFICATION, OFFLINE), RunPlan(Task.DETECTION, OFFLINE)]
@@ -173,3 +174,16 @@ def test_an_unforeseen_exception_in_one_task_becomes_a_message_for_that_task(mon
     assert runs[0].outcome is not None and runs[0].outcome.succeeded == 1
     assert isinstance(runs[1].error, errors.UnexpectedError)
     assert "unexpected RuntimeError" in runs[1].error.message and "boom" not in runs[1].error.message
+
+
+def test_a_clarifai_run_without_a_model_says_to_choose_one_before_touching_the_cache(client, fake_clarifai):
+    plan = RunPlan(Task.DETECTION, CLARIFAI, model=None, credentials=Credentials(TEST_KEY, "sidebar"))
+    with pytest.raises(errors.ModelRefError, match="Choose a model in the sidebar"):
+        run_predictions(plan, images(1), client=client, cache=PredictionCache())
+    assert not fake_clarifai.calls
+
+
+def test_a_clarifai_run_without_a_key_says_it_needs_one(client, fake_clarifai):
+    plan = RunPlan(Task.DETECTION, CLARIFAI, model=None, credentials=None)
+    with pytest.raises(errors.KeyMissingError, match="Clarifai needs a key"):
+        run_predictions(plan, images(1), client=client, cache=PredictionCache())

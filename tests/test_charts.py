@@ -7,14 +7,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from components import charts, render
+from components import charts, colors
+from components.colors import Color
 from components.results import Box, Concept, Region
 
 
-def test_hex_color_turns_bgr_into_rgb_hex():
-    assert charts.hex_color((255, 0, 0)) == "#0000ff"
-    assert charts.hex_color((0, 128, 255)) == "#ff8000"
-    assert charts.hex_color(render.color_for("person")) in {h.lower() for h in render.PALETTE_HEX}
+def test_color_hex_turns_bgr_into_rgb_hex():
+    assert Color(255, 0, 0).hex == "#0000ff"
+    assert Color(0, 128, 255).hex == "#ff8000"
+    assert colors.color_for("person").hex in {h.lower() for h in colors.PALETTE_HEX}
 
 
 def test_concepts_frame_is_sorted_best_first_and_filtered():
@@ -46,7 +47,7 @@ def test_regions_frame_gives_boxes_in_pixels_of_the_picture():
     assert frame["concept"].tolist() == ["cat", "dog"]
     assert frame.iloc[1][["x0", "y0", "x1", "y1"]].tolist() == [40, 75, 200, 225]
     assert frame.iloc[0][["x0", "y0", "x1", "y1"]].tolist() == [200, 0, 399, 150]
-    assert frame.iloc[0]["color"] == charts.hex_color(render.color_for("cat"))
+    assert frame.iloc[0]["color"] == colors.color_for("cat").hex
 
 
 def test_coverage_frame_uses_clarifai_shares_and_the_drawing_colours():
@@ -58,7 +59,7 @@ def test_coverage_frame_uses_clarifai_shares_and_the_drawing_colours():
     frame = charts.coverage_frame(regions)
     assert frame["concept"].tolist() == ["sky-other", "railroad", "train"]
     assert frame["share"].tolist() == [0.2198, 0.1943, 0.0939]
-    assert frame["color"].tolist() == [charts.hex_color(render.color_for(n)) for n in frame["concept"]]
+    assert frame["color"].tolist() == [colors.color_for(n).hex for n in frame["concept"]]
 
 
 def test_coverage_falls_back_to_the_mask_fraction_when_the_value_is_missing():

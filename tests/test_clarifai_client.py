@@ -24,17 +24,17 @@ from components.clarifai_client import (
     plan_chunks,
     prediction_from_output,
 )
-from components.models import DEFAULT_MODELS, ModelRef, PredictSettings
-from components.results import Task
+from components.models import ModelRef, PredictSettings
 from components.settings import Credentials, Endpoint
+from components.tasks import Task
 from tests.conftest import OTHER_KEY, TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
 
-CLASSIFIER = DEFAULT_MODELS[Task.CLASSIFICATION]
-DETECTOR = DEFAULT_MODELS[Task.DETECTION]
-SEGMENTER = DEFAULT_MODELS[Task.SEGMENTATION]
-CAPTIONER = DEFAULT_MODELS[Task.CAPTIONING]
+CLASSIFIER = Task.CLASSIFICATION.spec.default_model
+DETECTOR = Task.DETECTION.spec.default_model
+SEGMENTER = Task.SEGMENTATION.spec.default_model
+CAPTIONER = Task.CAPTIONING.spec.default_model
 SETTINGS = PredictSettings()
 
 
@@ -293,7 +293,9 @@ def test_malformed_authorization_is_refused_with_11102(clarifai_server, fake_cla
     stub = service_pb2_grpc.V2Stub(channel)
     metadata = (("authorization", header),) if header else ()
     response = stub.GetModel(
-        service_pb2.GetModelRequest(user_app_id=resources_pb2.UserAppIDSet(user_id="clarifai", app_id="main"), model_id=CLASSIFIER.model_id),
+        service_pb2.GetModelRequest(
+            user_app_id=resources_pb2.UserAppIDSet(user_id="clarifai", app_id="main"), model_id=CLASSIFIER.model_id
+        ),
         metadata=metadata,
         timeout=5,
     )
@@ -330,7 +332,10 @@ def test_a_private_model_is_forbidden(client, credentials):
     assert caught.value.code == 21201
 
 
-@pytest.mark.parametrize(("code", "kind"), [(11005, errors.ThrottledError), (21351, errors.ModelWarmingUpError), (21355, errors.ModelWarmingUpError)])
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [(11005, errors.ThrottledError), (21351, errors.ModelWarmingUpError), (21355, errors.ModelWarmingUpError)],
+)
 def test_throttling_and_warming_up_are_retried_then_succeed(client, credentials, fake_clarifai, code, kind):
     fake_clarifai.fail_next(Fault.status(code), Fault.status(code))
     [result] = client.predict(CLASSIFIER, [jpeg_bytes(20, 20)], SETTINGS, credentials)

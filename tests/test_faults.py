@@ -19,13 +19,13 @@ import pytest
 from components import clarifai_client, errors
 from components.backend import PREDICTION_CACHE
 from components.clarifai_client import CallPolicy, ClarifaiClient
-from components.models import DEFAULT_MODELS, PredictSettings
-from components.results import Task
+from components.models import PredictSettings
 from components.settings import Credentials
+from components.tasks import Task
+from tests.apptest import no_traceback, open_page, page_text, predict, upload
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import png_bytes, scene_with_square
-from tests.test_app import no_traceback, open_page, page_text, predict, upload
 
 # What the fast client allows: a persistent fault must end well inside the AppTest timeout.
 FAST_POLICY = CallPolicy(
@@ -324,7 +324,7 @@ def test_failed_images_are_not_cached_and_retry_on_the_next_press(fast_client, c
 
 
 def test_all_tasks_page_keeps_the_other_tasks_when_one_fails(fast_client, clarifai_env):
-    clarifai_env.retire(DEFAULT_MODELS[Task.CAPTIONING].model_id)
+    clarifai_env.retire(Task.CAPTIONING.spec.default_model.model_id)
     at = predict(open_with_settings("all", RED))
     assert_nothing_lost(at, 1)
     text = page_text(at)
@@ -351,7 +351,7 @@ def test_client_gives_up_on_a_slow_model_check_within_its_timeout(clarifai_endpo
         fake_clarifai.fail_next(Fault.slow(2.0, method="GetModel"))
         started = time.perf_counter()
         with pytest.raises(errors.CallTimeoutError, match="did not answer in time"):
-            client.get_model(DEFAULT_MODELS[Task.DETECTION], Credentials(TEST_KEY, "sidebar"))
+            client.get_model(Task.DETECTION.spec.default_model, Credentials(TEST_KEY, "sidebar"))
         assert time.perf_counter() - started < 2.0
     finally:
         client.close()
@@ -360,8 +360,8 @@ def test_client_gives_up_on_a_slow_model_check_within_its_timeout(clarifai_endpo
 def test_client_missing_fields_on_several_inputs_gives_empty_predictions_in_order(client, fake_clarifai, credentials):
     inputs = [png_bytes(scene_with_square(width=40 + i, height=30)) for i in range(3)]
     fake_clarifai.fail_next(Fault.missing_fields())
-    results = client.predict(DEFAULT_MODELS[Task.CAPTIONING], inputs, PredictSettings(), credentials)
+    results = client.predict(Task.CAPTIONING.spec.default_model, inputs, PredictSettings(), credentials)
     assert [r.ok for r in results] == [True, True, True]
     assert [r.prediction.caption for r in results] == ["", "", ""]
-    again = client.predict(DEFAULT_MODELS[Task.CAPTIONING], inputs, PredictSettings(), credentials)
+    again = client.predict(Task.CAPTIONING.spec.default_model, inputs, PredictSettings(), credentials)
     assert [f"({40 + i}x30)" in r.prediction.caption for i, r in enumerate(again)] == [True] * 3

@@ -240,7 +240,11 @@ def test_decode_mask_on_random_bytes_is_none_or_a_boolean_plane(data):
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.sampled_from(range(len(MASK_SEEDS))), edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=6), cut=st.integers(0, 10_000) | st.none())
+@given(
+    seed=st.sampled_from(range(len(MASK_SEEDS))),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=6),
+    cut=st.integers(0, 10_000) | st.none(),
+)
 def test_decode_mask_on_mutated_masks_is_none_or_a_boolean_plane(seed, edits, cut):
     data = bytearray(MASK_SEEDS[seed])
     for position, value in edits:
@@ -434,7 +438,7 @@ def test_a_tiff_whose_second_page_is_damaged_still_gives_its_first_page():
     entries = int.from_bytes(data[first_ifd : first_ifd + 2], "little")
     next_pointer = first_ifd + 2 + 12 * entries
     data[next_pointer : next_pointer + 4] = (9).to_bytes(4, "little")  # page 2 now starts mid-header
-    with Image.open(io.BytesIO(bytes(data))) as opened, pytest.raises(Exception):
+    with Image.open(io.BytesIO(bytes(data))) as opened, pytest.raises(Exception):  # noqa: B017 (any error)
         opened.n_frames  # noqa: B018 — Pillow itself fails on the second page
     prepared = prepare_upload("two-pages.tif", bytes(data))
     check_prepared(prepared)

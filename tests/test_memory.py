@@ -9,7 +9,6 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-
 SCRIPT = """
 import sys
 sys.path.insert(0, {root!r})

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from components.errors import ModelRefError
-from components.models import DEFAULT_MODELS, ModelRef, parse_model_ref
-from components.results import Task
+from components.models import ModelRef, parse_model_ref
+from components.tasks import Task
 
 
 def test_every_task_has_the_documented_default():
-    assert DEFAULT_MODELS[Task.CLASSIFICATION].path == "clarifai/main/general-image-recognition/aa7f35c01e0642fda5cf400f543e7c40"
-    assert DEFAULT_MODELS[Task.DETECTION].model_id == "general-image-detection"
-    assert DEFAULT_MODELS[Task.SEGMENTATION].model_id == "image-general-segmentation"
-    assert DEFAULT_MODELS[Task.CAPTIONING] == ModelRef(
+    assert Task.CLASSIFICATION.spec.default_model.path == "clarifai/main/general-image-recognition/aa7f35c01e0642fda5cf400f543e7c40"
+    assert Task.DETECTION.spec.default_model.model_id == "general-image-detection"
+    assert Task.SEGMENTATION.spec.default_model.model_id == "image-general-segmentation"
+    assert Task.CAPTIONING.spec.default_model == ModelRef(
         "salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4"
     )
 
@@ -22,9 +22,15 @@ def test_every_task_has_the_documented_default():
     ("text", "expected"),
     [
         ("clarifai/main/face-detection", ModelRef("clarifai", "main", "face-detection")),
-        ("  salesforce/blip/general-english-image-caption-blip/cdb690f1  ", ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f1")),
+        (
+            "  salesforce/blip/general-english-image-caption-blip/cdb690f1  ",
+            ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f1"),
+        ),
         ("https://clarifai.com/clarifai/main/models/general-image-recognition", ModelRef("clarifai", "main", "general-image-recognition")),
-        ("https://clarifai.com/clarifai/main/models/general-image-detection/versions/1580bb19", ModelRef("clarifai", "main", "general-image-detection", "1580bb19")),
+        (
+            "https://clarifai.com/clarifai/main/models/general-image-detection/versions/1580bb19",
+            ModelRef("clarifai", "main", "general-image-detection", "1580bb19"),
+        ),
         ("https://www.clarifai.com/u/a/models/m/", ModelRef("u", "a", "m")),
         ("clarifai.com/u/a/models/m", ModelRef("u", "a", "m")),
         ("https://clarifai.com/u/a/models/m?tab=overview", ModelRef("u", "a", "m")),

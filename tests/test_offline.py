@@ -8,18 +8,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from components import offline
+from components.backend import OFFLINE, RunPlan, run_predictions
+from components.colors import Color
 from components.errors import AppError, OfflineUnsupportedError
+from components.images import prepare_upload
 from components.models import PredictSettings
 from components.offline import (
-    CAPTIONING_UNSUPPORTED_MESSAGE,
     NAMED_COLOURS,
-    OFFLINE_MODELS,
-    caption,
     ciede2000,
     classify_colours,
     detect_objects,
@@ -27,7 +28,9 @@ from components.offline import (
     predict_offline,
     segment_colours,
 )
-from components.results import Box, Task
+from components.results import Box
+from components.tasks import Task
+from tests.helpers import png_bytes
 
 RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR
 COLOUR_NAMES = {colour.name for colour in NAMED_COLOURS}
@@ -77,9 +80,9 @@ def contains(box: Box, x: float, y: float) -> bool:
 
 
 def test_local_models_are_labelled_as_local_opencv_and_never_as_clarifai():
-    assert set(OFFLINE_MODELS) == set(LOCAL_TASKS)
-    for task, model in OFFLINE_MODELS.items():
-        assert model.task is task
+    assert {task for task in Task if task.spec.offline is not None} == set(LOCAL_TASKS)
+    for task in LOCAL_TASKS:
+        model = task.spec.offline
         assert model.name.endswith("(local OpenCV)")
         assert "clarifai" not in model.name.lower()
         assert "no Clarifai call" in model.description
@@ -88,9 +91,9 @@ def test_local_models_are_labelled_as_local_opencv_and_never_as_clarifai():
 
 @pytest.mark.parametrize("task", LOCAL_TASKS)
 def test_predictions_carry_the_local_model_name_and_no_raw_output(task):
-    [result] = predict_offline(task, [red_and_blue()], PredictSettings())
+    [result] = predict_offline(task.spec.offline, [red_and_blue()], PredictSettings())
     assert result.ok
-    assert result.prediction.model_label == OFFLINE_MODELS[task].name
+    assert result.prediction.model_label == task.spec.offline.name
     assert result.prediction.raw is None
     assert result.prediction.status.ok
 
@@ -134,14 +137,14 @@ def test_ciede2000_matches_the_published_reference_pairs(lab1, lab2, expected):
     ],
 )
 def test_everyday_colours_get_the_name_people_use(rgb, name):
-    assert name_colour(rgb) == name
+    assert name_colour(Color.from_rgb(*rgb)) == name
 
 
 def test_every_named_colour_names_itself_and_the_table_has_a_workable_size():
     assert 15 <= len(NAMED_COLOURS) <= 20
     assert len(COLOUR_NAMES) == len(NAMED_COLOURS)
     for colour in NAMED_COLOURS:
-        assert name_colour(colour.rgb) == colour.name
+        assert name_colour(colour.color) == colour.name
 
 
 # --- classification --------------------------------------------------------------------------
@@ -439,22 +442,21 @@ def test_detection_from_several_threads_matches_one_thread(testdata):
 
 
 def test_captioning_says_it_needs_a_clarifai_model():
-    with pytest.raises(OfflineUnsupportedError) as raised:
-        caption(red_and_blue(), PredictSettings())
-    assert str(raised.value) == (
+    assert Task.CAPTIONING.spec.offline is None
+    assert Task.CAPTIONING.spec.offline_unavailable == (
         "Captioning needs a Clarifai model: there is no local captioning model. Add a Clarifai key in the "
         "sidebar (or choose the Clarifai backend) to get captions."
     )
-    assert str(raised.value) == CAPTIONING_UNSUPPORTED_MESSAGE
 
 
 def test_captioning_offline_gives_every_image_the_error():
-    results = predict_offline(Task.CAPTIONING, [red_and_blue(), red_and_blue()], PredictSettings())
-    assert len(results) == 2
-    for result in results:
+    images = [prepare_upload(f"{name}.png", png_bytes(red_and_blue())) for name in ("a", "b")]
+    outcome = run_predictions(RunPlan(Task.CAPTIONING, OFFLINE), images)
+    assert len(outcome.results) == 2
+    for result in outcome.results:
         assert not result.ok and result.prediction is None
         assert isinstance(result.error, OfflineUnsupportedError)
-        assert "Clarifai key" in str(result.error)
+        assert str(result.error) == Task.CAPTIONING.spec.offline_unavailable
 
 
 # --- predict_offline and robustness ----------------------------------------------------------
@@ -462,7 +464,7 @@ def test_captioning_offline_gives_every_image_the_error():
 
 def test_predict_offline_returns_one_result_per_image_in_order():
     images = [np.full((50, 50, 3), RED, np.uint8), np.full((50, 50, 3), BLUE, np.uint8), red_and_blue()]
-    results = predict_offline(Task.CLASSIFICATION, images, PredictSettings(max_concepts=1))
+    results = predict_offline(Task.CLASSIFICATION.spec.offline, images, PredictSettings(max_concepts=1))
     assert [r.prediction.concepts[0].name for r in results] == ["red", "blue", "red"]
 
 
@@ -470,7 +472,7 @@ def test_a_broken_image_fails_alone():
     good = red_and_blue()
     images = [good, np.zeros((0, 0, 3), np.uint8), np.zeros((8, 8, 2), np.uint8), good]
     for task in LOCAL_TASKS:
-        results = predict_offline(task, images, PredictSettings())
+        results = predict_offline(task.spec.offline, images, PredictSettings())
         assert [r.ok for r in results] == [True, False, False, True], task
         for broken in results[1:3]:
             assert isinstance(broken.error, AppError)
@@ -488,7 +490,7 @@ def test_an_unexpected_opencv_error_becomes_a_message_for_that_image_only(monkey
     monkeypatch.setattr(offline, "_downscale", downscale_failing_on_odd_widths)
     images = [np.zeros((20, width, 3), np.uint8) for width in (20, 21, 22)]
     for task in LOCAL_TASKS:
-        results = predict_offline(task, images, PredictSettings())
+        results = predict_offline(task.spec.offline, images, PredictSettings())
         assert [r.ok for r in results] == [True, False, True], task
         assert isinstance(results[1].error, AppError)
         assert "simulated" not in str(results[1].error)
@@ -514,7 +516,7 @@ ODD_IMAGES = {
 @pytest.mark.parametrize("task", LOCAL_TASKS)
 @pytest.mark.parametrize("name", list(ODD_IMAGES))
 def test_odd_images_still_get_a_prediction(task, name):
-    [result] = predict_offline(task, [ODD_IMAGES[name]], PredictSettings())
+    [result] = predict_offline(task.spec.offline, [ODD_IMAGES[name]], PredictSettings())
     assert result.ok, result.error
     if task is Task.CLASSIFICATION:
         assert sum(values(result.prediction).values()) == pytest.approx(1.0)

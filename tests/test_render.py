@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components import render
+from components import colors, render
 from components.results import Box, Concept, Prediction, Region
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,18 +49,18 @@ def mask_reference_blend(image, regions, opacity=0.5, hidden=frozenset()):
     """The straightforward blend: per mask, a full-frame float blend where the mask is set.
     Each pixel blends the original picture with the colour of the last mask covering it."""
     height, width = image.shape[:2]
-    hidden = {render.normalise_name(n) for n in hidden}
+    hidden = {colors.normalise_name(n) for n in hidden}
     original = image.astype(np.float64)
     out = original.copy()
     for region in regions:
         name = region.top_concept.name if region.top_concept else ""
-        if render.normalise_name(name) in hidden or region.mask is None:
+        if colors.normalise_name(name) in hidden or region.mask is None:
             continue
         mask = np.asarray(region.mask)
         if mask.ndim != 2 or mask.size == 0:
             continue
         mask = cv2.resize((mask > 0).astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
-        color = np.array(render.color_for(name), dtype=np.float64)
+        color = np.array(colors.color_for(name), dtype=np.float64)
         out[mask] = original[mask] * (1 - opacity) + color * opacity
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
@@ -73,28 +73,28 @@ def random_picture(width: int, height: int, seed: int = 0) -> np.ndarray:
 
 
 def test_palette_has_about_twenty_distinct_colours():
-    assert 18 <= len(render.PALETTE) <= 24
-    assert len(set(render.PALETTE)) == len(render.PALETTE)
+    assert 18 <= len(colors.PALETTE) <= 24
+    assert len(set(colors.PALETTE)) == len(colors.PALETTE)
 
 
-@pytest.mark.parametrize("color", render.PALETTE)
+@pytest.mark.parametrize("color", colors.PALETTE)
 def test_every_palette_colour_gets_text_with_at_least_4_5_to_1_contrast(color):
-    text = render.text_color_for(color)
-    assert text in (render.BLACK, render.WHITE)
-    assert render.contrast_ratio(color, text) >= 4.5
+    text = colors.text_color_for(color)
+    assert text in (colors.BLACK, colors.WHITE)
+    assert colors.contrast_ratio(color, text) >= 4.5
 
 
 def test_contrast_ratio_follows_wcag():
-    assert render.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
-    assert render.contrast_ratio((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
-    assert render.contrast_ratio((90, 90, 90), (90, 90, 90)) == pytest.approx(1.0)
-    assert render.text_color_for((0, 255, 255)) == render.BLACK  # yellow
-    assert render.text_color_for((117, 0, 0)) == render.WHITE  # navy
+    assert colors.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert colors.contrast_ratio((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
+    assert colors.contrast_ratio((90, 90, 90), (90, 90, 90)) == pytest.approx(1.0)
+    assert colors.text_color_for((0, 255, 255)) == colors.BLACK  # yellow
+    assert colors.text_color_for((117, 0, 0)) == colors.WHITE  # navy
 
 
 def test_same_concept_gets_same_colour_whatever_the_case_or_spacing():
-    assert render.color_for("Person") == render.color_for("person") == render.color_for(" PERSON ")
-    assert render.color_for("person") in render.PALETTE
+    assert colors.color_for("Person") == colors.color_for("person") == colors.color_for(" PERSON ")
+    assert colors.color_for("person") in colors.PALETTE
 
 
 def test_concept_colour_is_the_same_in_a_new_process():
@@ -109,7 +109,7 @@ def test_concept_colour_is_the_same_in_a_new_process():
         [sys.executable, "-c", code, str(PROJECT_ROOT), *names],
         capture_output=True, text=True, env=env, check=True, timeout=60,
     ).stdout
-    assert out.strip() == repr([render.color_for(n) for n in names])
+    assert out.strip() == repr([colors.color_for(n) for n in names])
 
 
 def test_box_colour_depends_on_the_concept_not_its_position_in_the_response():
@@ -118,9 +118,9 @@ def test_box_colour_depends_on_the_concept_not_its_position_in_the_response():
     cat = detection("cat", 0.8, 0.1, 0.1, 0.4, 0.4)
     first = render.draw_detections(image, [dog, cat], show_labels=False)
     second = render.draw_detections(image, [cat, dog], show_labels=False)
-    x0, y0, _, _ = render.box_pixels(dog.box, 400, 300)
-    assert is_color(first[y0 + 20, x0], render.color_for("dog"))
-    assert is_color(second[y0 + 20, x0], render.color_for("dog"))
+    x0, y0, _, _ = dog.box.pixels(400, 300)
+    assert is_color(first[y0 + 20, x0], colors.color_for("dog"))
+    assert is_color(second[y0 + 20, x0], colors.color_for("dog"))
 
 
 # --- boxes -----------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_box_edges_land_where_its_fractions_say():
     image = blank(400, 300)
     region = detection("person", 0.93, top=0.25, left=0.1, bottom=0.75, right=0.5)
     drawn = render.draw_detections(image, [region], show_labels=False)
-    color = render.color_for("person")
+    color = colors.color_for("person")
     width = render.style_for(400, 300).line_width
     # left edge x=40, right edge x=200, top y=75, bottom y=225 (fractions of 400 x 300)
     assert all(is_color(drawn[y, 40], color) for y in range(75, 226))
@@ -166,9 +166,9 @@ def test_line_width_and_text_grow_with_the_picture():
         image = blank(width, height)
         drawn = render.draw_detections(image, [detection("dog", 0.9, 0.2, 0.2, 0.8, 0.8)], show_labels=False)
         row = drawn[height // 2]
-        x0 = render.box_pixels(Box(0.2, 0.2, 0.8, 0.8), width, height)[0]
+        x0 = Box(0.2, 0.2, 0.8, 0.8).pixels(width, height)[0]
         run = 0
-        while is_color(row[x0 + run], render.color_for("dog")):
+        while is_color(row[x0 + run], colors.color_for("dog")):
             run += 1
         return run
 
@@ -184,19 +184,19 @@ def test_line_width_and_text_grow_with_the_picture():
 
 
 def test_text_is_black_on_light_labels_and_white_on_dark_ones():
-    light = next(c for c in render.PALETTE if render.text_color_for(c) == render.BLACK)
-    dark = next(c for c in render.PALETTE if render.text_color_for(c) == render.WHITE)
-    light_name = next(n for n in (f"thing{i}" for i in range(1000)) if render.color_for(n) == light)
-    dark_name = next(n for n in (f"thing{i}" for i in range(1000)) if render.color_for(n) == dark)
+    light = next(c for c in colors.PALETTE if colors.text_color_for(c) == colors.BLACK)
+    dark = next(c for c in colors.PALETTE if colors.text_color_for(c) == colors.WHITE)
+    light_name = next(n for n in (f"thing{i}" for i in range(1000)) if colors.color_for(n) == light)
+    dark_name = next(n for n in (f"thing{i}" for i in range(1000)) if colors.color_for(n) == dark)
     image = blank(2000, 1500, 128)
-    for name, text in ((light_name, render.BLACK), (dark_name, render.WHITE)):
+    for name, text in ((light_name, colors.BLACK), (dark_name, colors.WHITE)):
         region = detection(name, 0.9, 0.4, 0.4, 0.6, 0.6)
         drawn = render.draw_detections(image, [region])
         (label,) = render.layout_labels([region], 2000, 1500)
         left, top, right, bottom = label.rect
         inside = drawn[top:bottom, left:right].reshape(-1, 3)
         assert any(is_color(p, text) for p in inside)  # solid text pixels
-        assert not any(is_color(p, render.WHITE if text == render.BLACK else render.BLACK) for p in inside)
+        assert not any(is_color(p, colors.WHITE if text == colors.BLACK else colors.BLACK) for p in inside)
 
 
 # --- labels ----------------------------------------------------------------------------------
@@ -251,14 +251,14 @@ def test_label_stays_whole_and_inside_the_picture_at_every_edge(where, size):
 def test_label_sits_above_its_box_when_there_is_room():
     region = detection("dog", 0.9, 0.5, 0.3, 0.8, 0.6)
     (label,) = render.layout_labels([region], 400, 300)
-    x0, y0, _, _ = render.box_pixels(region.box, 400, 300)
+    x0, y0, _, _ = region.box.pixels(400, 300)
     assert label.rect[0] == x0 and label.rect[3] == y0
 
 
 def test_labels_of_overlapping_boxes_do_not_overlap():
     names = []
     for name in (f"object {i}" for i in range(200)):
-        if render.color_for(name) not in {render.color_for(n) for n in names}:
+        if colors.color_for(name) not in {colors.color_for(n) for n in names}:
             names.append(name)
         if len(names) == 6:
             break
@@ -289,7 +289,7 @@ coordinate = st.one_of(
     st.sampled_from([0.0, 1.0, 0.5, float("nan"), float("inf"), float("-inf")]),
 )
 weird_region = st.builds(
-    lambda name, value, t, l, b, r: detection(name, value, t, l, b, r),
+    lambda name, value, top, left, bottom, right: detection(name, value, top, left, bottom, right),
     st.text(max_size=12),
     st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1)),
     coordinate, coordinate, coordinate, coordinate,
@@ -316,9 +316,9 @@ def test_weird_boxes_never_raise_and_labels_stay_inside(regions, width, height, 
 
 def test_boxes_that_cannot_be_drawn_are_skipped():
     for box in [Box(0.5, 0.5, 0.5, 0.9), Box(float("nan"), 0, 1, 1), Box(1.2, 0, 1.5, 1), Box(0, -1, 1, -0.5)]:
-        assert render.box_pixels(box, 100, 100) is None
-    assert render.box_pixels(Box(0.9, 0.8, 0.1, 0.2), 100, 100) == (20, 10, 80, 90)  # inverted
-    assert render.box_pixels(Box(-0.5, -0.5, 2, 2), 100, 50) == (0, 0, 99, 49)  # clipped
+        assert box.pixels(100, 100) is None
+    assert Box(0.9, 0.8, 0.1, 0.2).pixels(100, 100) == (20, 10, 80, 90)  # inverted
+    assert Box(-0.5, -0.5, 2, 2).pixels(100, 50) == (0, 0, 99, 49)  # clipped
 
 
 def test_thousands_of_boxes_draw_without_error():
@@ -361,7 +361,7 @@ def test_pixels_under_no_mask_stay_exactly_the_same():
     mask = ellipse_mask(320, 240, (160, 120), (50, 30))
     blended = render.blend_masks(image, [segment("sky", mask)], opacity=0.6)
     assert np.array_equal(blended[~mask], image[~mask])
-    assert np.all(np.any(blended[mask] != image[mask], axis=1) | np.all(image[mask] == render.color_for("sky"), axis=1))
+    assert np.all(np.any(blended[mask] != image[mask], axis=1) | np.all(image[mask] == colors.color_for("sky"), axis=1))
 
 
 def test_later_masks_win_where_masks_overlap():
@@ -369,9 +369,9 @@ def test_later_masks_win_where_masks_overlap():
     full = np.ones((100, 100), bool)
     names = [n for n in (f"part {i}" for i in range(100))]
     first = names[0]
-    second = next(n for n in names if render.color_for(n) != render.color_for(first))
+    second = next(n for n in names if colors.color_for(n) != colors.color_for(first))
     blended = render.blend_masks(image, [segment(first, full), segment(second, full)], opacity=1.0)
-    assert is_color(blended[50, 50], render.color_for(second))
+    assert is_color(blended[50, 50], colors.color_for(second))
 
 
 def test_small_mask_is_resized_to_the_picture_with_nearest_neighbour():
@@ -379,7 +379,7 @@ def test_small_mask_is_resized_to_the_picture_with_nearest_neighbour():
     mask = np.zeros((48, 64), bool)
     mask[12:25, 16:33] = True  # -> rows 120..249, cols 160..329 on 640 x 480
     blended = render.blend_masks(image, [segment("car", mask)], opacity=1.0)
-    color = render.color_for("car")
+    color = colors.color_for("car")
     assert is_color(blended[120, 160], color) and is_color(blended[249, 329], color)
     for y, x in [(119, 200), (250, 200), (200, 159), (200, 330)]:
         assert is_color(blended[y, x], (255, 255, 255))
@@ -462,7 +462,7 @@ def test_weird_opacity_is_clamped():
     mask = np.ones((10, 20), bool)
     assert np.array_equal(render.blend_masks(image, [segment("x", mask)], opacity=-1), image)
     solid = render.blend_masks(image, [segment("x", mask)], opacity=7)
-    assert is_color(solid[5, 5], render.color_for("x"))
+    assert is_color(solid[5, 5], colors.color_for("x"))
     render.blend_masks(image, [segment("x", mask)], opacity=float("nan"))
 
 
@@ -477,7 +477,7 @@ def test_annotate_draws_masks_then_boxes():
         detection("dog", 0.9, 0.25, 0.1, 0.75, 0.5),
     ))
     annotated = render.annotate(image, prediction, opacity=0.5)
-    assert is_color(annotated[150, 40], render.color_for("dog"))  # box on top of the mask
+    assert is_color(annotated[150, 40], colors.color_for("dog"))  # box on top of the mask
     expected_floor = mask_reference_blend(image, [segment("floor", mask)])[10, 390]
     assert np.array_equal(annotated[10, 390], expected_floor)
 

@@ -25,15 +25,15 @@ from components import errors, exports
 from components.backend import PREDICTION_CACHE, RunPlan
 from components.clarifai_client import CallPolicy, ClarifaiClient
 from components.images import MAX_IMAGES_PER_RUN, prepare_upload
-from components.models import DEFAULT_MODELS, ModelRef, PredictSettings
-from components.results import Task
+from components.models import ModelRef, PredictSettings
 from components.settings import Credentials, Endpoint, key_fingerprint, resolve_credentials
+from components.tasks import Task
 from components.url_fetch import MAX_FILE_BYTES, UrlRefusedError, check_address, fetch_image_url
 from tests import fake_clarifai as fake_module
+from tests.apptest import PAGES, no_traceback, open_page, page_text, predict, upload
 from tests.conftest import OTHER_KEY, PROJECT_ROOT, TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
-from tests.test_app import PAGES, no_traceback, open_page, page_text, predict, upload
 
 FAST_POLICY = CallPolicy(predict_timeout_s=5, info_timeout_s=5, retry_budget_s=0.3, first_backoff_s=0.05, max_backoff_s=0.1)
 MISSING_URL = "https://images.example/not-there.jpg"
@@ -232,7 +232,7 @@ def export_everything(items: list[exports.ExportItem]) -> list[str]:
 def test_no_export_holds_the_key_even_when_clarifai_echoes_it(fast_client, echoing_server, task):
     credentials = Credentials(TEST_KEY, "sidebar")
     inputs = [png_bytes(scene_with_square()), jpeg_bytes(64, 48, (30, 160, 40)), MISSING_URL]
-    results = fast_client.predict(DEFAULT_MODELS[task], inputs, PredictSettings(), credentials)
+    results = fast_client.predict(task.spec.default_model, inputs, PredictSettings(), credentials)
     assert [r.ok for r in results] == [True, True, False]
     items = [
         exports.ExportItem(f"image-{i}.png", 64, 48, r.prediction, str(r.error) if r.error else "")
@@ -299,7 +299,7 @@ def test_every_clarifai_status_becomes_a_clear_error_without_the_echoed_key(fast
     kind, words = STATUS_TABLE[code]
     echoing_server.fail_next(Fault.status(code, times=None))
     with pytest.raises(errors.ClarifaiError) as caught:
-        fast_client.predict(DEFAULT_MODELS[Task.DETECTION], [jpeg_bytes(20, 20)], PredictSettings(), Credentials(TEST_KEY, "sidebar"))
+        fast_client.predict(Task.DETECTION.spec.default_model, [jpeg_bytes(20, 20)], PredictSettings(), Credentials(TEST_KEY, "sidebar"))
     error = caught.value
     assert type(error) is kind or (kind is errors.ClarifaiError and isinstance(error, kind))
     assert words in error.message
@@ -321,7 +321,7 @@ def test_per_image_errors_never_carry_the_echoed_key(fast_client, echoing_server
 
     monkeypatch.setattr(fake_module.FakeClarifai, "_decode_input", fail_urls)
     results = fast_client.predict(
-        DEFAULT_MODELS[Task.CLASSIFICATION], [jpeg_bytes(20, 20), MISSING_URL], PredictSettings(), Credentials(TEST_KEY, "sidebar")
+        Task.CLASSIFICATION.spec.default_model, [jpeg_bytes(20, 20), MISSING_URL], PredictSettings(), Credentials(TEST_KEY, "sidebar")
     )
     assert results[0].ok and isinstance(results[1].error, errors.InputFailedError)
     assert results[1].error.code == code
@@ -364,7 +364,9 @@ def test_transport_errors_never_carry_a_key_echoed_in_grpc_details(aborting_serv
     client = ClarifaiClient(endpoint, FAST_POLICY)
     try:
         with pytest.raises(errors.ClarifaiError) as caught:
-            client.predict(DEFAULT_MODELS[Task.CLASSIFICATION], [jpeg_bytes(20, 20)], PredictSettings(), Credentials(TEST_KEY, "sidebar"))
+            client.predict(
+                Task.CLASSIFICATION.spec.default_model, [jpeg_bytes(20, 20)], PredictSettings(), Credentials(TEST_KEY, "sidebar")
+            )
     finally:
         client.close()
     assert caught.value.message and caught.value.title
@@ -389,7 +391,7 @@ def test_model_information_errors_never_carry_the_echoed_key(fast_client, echoin
 
 def test_credentials_and_their_fingerprint_never_show_the_key():
     credentials = Credentials(TEST_KEY, "sidebar")
-    for text in (repr(credentials), str(credentials), f"{credentials}", f"{credentials!r}", "%s" % (credentials,)):
+    for text in (repr(credentials), str(credentials), f"{credentials}", f"{credentials!r}", "%s" % (credentials,)):  # noqa: UP031 (the %-form is checked too)
         assert TEST_KEY not in text and "fingerprint=" in text
     fingerprint = credentials.fingerprint
     assert len(fingerprint) == 16 and all(c in "0123456789abcdef" for c in fingerprint)
@@ -397,7 +399,7 @@ def test_credentials_and_their_fingerprint_never_show_the_key():
     assert Credentials(TEST_KEY, "secrets").fingerprint == fingerprint  # the key, not its source
     assert Credentials(OTHER_KEY, "sidebar").fingerprint != fingerprint
     assert fingerprint not in hashlib.sha256(TEST_KEY.encode()).hexdigest(), "keyed, not a plain hash"
-    plan = RunPlan(Task.DETECTION, "clarifai", DEFAULT_MODELS[Task.DETECTION], PredictSettings(), credentials)
+    plan = RunPlan(Task.DETECTION, "clarifai", Task.DETECTION.spec.default_model, PredictSettings(), credentials)
     assert TEST_KEY not in repr(plan)
     assert TEST_KEY not in repr(resolve_credentials(f"  {TEST_KEY}  ", None, {}))
 

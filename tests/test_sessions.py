@@ -21,12 +21,12 @@ from PIL import Image
 from components import clarifai_client
 from components.backend import CLARIFAI, OFFLINE, PREDICTION_CACHE, RunPlan, run_predictions
 from components.images import prepare_upload
-from components.models import DEFAULT_MODELS, PredictSettings
-from components.results import Task
+from components.models import PredictSettings
 from components.settings import Credentials, Endpoint, key_fingerprint
+from components.tasks import Task
+from tests.apptest import no_traceback, open_page, page_text, predict, upload
 from tests.conftest import OTHER_KEY, TEST_KEY
 from tests.helpers import png_bytes, scene_with_square
-from tests.test_app import no_traceback, open_page, page_text, predict, upload
 
 KEYS = (TEST_KEY, OTHER_KEY)
 
@@ -247,7 +247,7 @@ def sized_image(width: int, name: str):
 
 def test_concurrent_runs_with_different_keys_keep_their_results_and_keys(clarifai_env, clarifai_server):
     client = clarifai_client.get_client(Endpoint(clarifai_server.address, insecure=True))
-    model = DEFAULT_MODELS[Task.CAPTIONING]
+    model = Task.CAPTIONING.spec.default_model
     workers = 8
     owners = {}  # width -> worker
     shared = sized_image(300, "shared.png")
@@ -298,7 +298,7 @@ def test_concurrent_runs_with_different_keys_keep_their_results_and_keys(clarifa
 
 def test_cache_keys_carry_a_fingerprint_of_the_key_never_the_key():
     image = prepare_upload("a.png", png_bytes(scene_with_square()))
-    model = DEFAULT_MODELS[Task.DETECTION]
+    model = Task.DETECTION.spec.default_model
 
     def plan(credentials):
         return RunPlan(Task.DETECTION, CLARIFAI, model, PredictSettings(), credentials)

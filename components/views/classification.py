@@ -1,0 +1,65 @@
+"""Classification: concepts as a sorted bar chart and a table; concepts CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from components import charts, exports
+from components.exports import ExportItem
+from components.images import PreparedImage
+from components.results import ImageResult, Prediction
+from components.tasks import Task
+from components.views.base import DisplaySettings, Download, TaskView, horizontal_bars, score_column
+
+COMPACT_CONCEPTS = 8
+
+
+class ClassificationView(TaskView):
+    task = Task.CLASSIFICATION
+
+    def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
+        left, middle, _ = st.columns([2, 2, 3])
+        min_score = left.slider(
+            "Show scores from",
+            0.0,
+            1.0,
+            0.0,
+            0.01,
+            key=f"{key}_min_score",
+            persist_state="session",
+            help="Redraws from the results already here; no new call.",
+        )
+        shown = middle.number_input("Concepts shown", 1, 200, 10, key=f"{key}_max_concepts", persist_state="session")
+        return DisplaySettings(min_score=min_score, max_concepts=int(shown))
+
+    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+        frame = charts.concepts_frame(prediction.concepts, settings.min_score, settings.max_concepts)
+        if frame.empty:
+            st.caption("No concepts at this score.")
+            return
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            horizontal_bars(frame, "score", "score")
+        with table_tab:
+            st.dataframe(frame, hide_index=True, width="stretch", column_config={"score": score_column("Score")})
+
+    def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+        frame = charts.concepts_frame(prediction.concepts, 0.0, COMPACT_CONCEPTS)
+        if frame.empty:
+            st.caption(self.summary(image, prediction, settings))
+        else:
+            horizontal_bars(frame, "score", "score")
+
+    def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
+        return [Download("Concepts (CSV)", lambda: exports.concepts_csv(items), "concepts.csv", "text/csv")]
+
+    def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        ranked = prediction.sorted_concepts
+        if not ranked:
+            return "No concepts."
+        return f"{len(ranked)} concept(s); top: {ranked[0].name} {ranked[0].value:.2f}"
+
+
+VIEW = ClassificationView()

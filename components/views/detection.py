@@ -1,0 +1,85 @@
+"""Detection: boxes and labels on the picture, a table of regions; COCO detections."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from components import charts, exports, render
+from components.exports import ExportItem
+from components.images import PreparedImage
+from components.results import ImageResult, Prediction
+from components.tasks import Task
+from components.views.base import DisplaySettings, Download, TaskView, score_column
+
+DEFAULT_MIN_SCORE = 0.3
+
+
+class DetectionView(TaskView):
+    task = Task.DETECTION
+    layer = 1  # boxes above masks
+
+    def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
+        left, _ = st.columns([2, 5])
+        min_score = left.slider(
+            "Show scores from",
+            0.0,
+            1.0,
+            DEFAULT_MIN_SCORE,
+            0.01,
+            key=f"{key}_min_score",
+            persist_state="session",
+            help="Redraws from the results already here; no new call.",
+        )
+        return DisplaySettings(min_score=min_score)
+
+    def draw(self, picture: np.ndarray, prediction: Prediction, settings: DisplaySettings) -> np.ndarray:
+        return render.annotate(picture, prediction, settings.min_score, hidden=settings.hidden, masks=False)
+
+    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+        frame = charts.regions_frame(prediction.regions, image.width, image.height, settings.min_score)
+        st.caption(self.summary(image, prediction, settings))
+        if frame.empty:
+            return
+        table = frame[["concept", "score"]].assign(
+            box=[f"{x0},{y0} – {x1},{y1}" for x0, y0, x1, y1 in frame[["x0", "y0", "x1", "y1"]].itertuples(index=False)]
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "concept": "Concept",
+                "score": score_column("Score"),
+                "box": st.column_config.TextColumn("Box (px)", help="Left,top – right,bottom in pixels of the picture sent"),
+            },
+        )
+
+    def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
+        return [
+            Download(
+                "COCO detections (JSON)",
+                lambda: json.dumps(exports.coco_detections(items, settings.min_score), indent=1),
+                "detections-coco.json",
+                "application/json",
+            )
+        ]
+
+    def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        total = sum(1 for region in prediction.regions if region.box is not None)
+        if total == 0:
+            hint = self.spec.offline.nothing_found_hint if self._is_local(prediction) else ""
+            return "No objects found." + (f" {hint}" if hint else "")
+        shown = len(charts.regions_frame(prediction.regions, image.width or 1, image.height or 1, settings.min_score))
+        below = total - shown
+        return f"{shown} box(es) shown" + (f", {below} below the threshold" if below else "")
+
+    def _is_local(self, prediction: Prediction) -> bool:
+        local = self.spec.offline
+        return local is not None and prediction.model_label == local.name
+
+
+VIEW = DetectionView()

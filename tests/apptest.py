@@ -1,0 +1,50 @@
+"""Driving the app under Streamlit's AppTest: open a page as a browser does, upload, predict, read."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from components.navigation import ALL_TASKS, HOME
+from components.tasks import TASKS
+from tests.conftest import PROJECT_ROOT
+
+PAGES = {"home": HOME.path, **{task.value: spec.page_path for task, spec in TASKS.items()}, "all": ALL_TASKS.path}
+TIMEOUT = 60
+
+
+def open_page(name: str, key: str | None = None, **secrets) -> AppTest:
+    """Opens the app at its entry file, as a browser does, then goes to the page."""
+    at = AppTest.from_file(str(PROJECT_ROOT / PAGES["home"]), default_timeout=TIMEOUT)
+    if key:
+        at.secrets["CLARIFAI_PAT"] = key
+    for secret, value in secrets.items():
+        at.secrets[secret] = value
+    at.run()
+    if name != "home":
+        at.switch_page(PAGES[name]).run()
+    return at
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in files])
+    return at.run()
+
+
+def predict(at: AppTest) -> AppTest:
+    return at.button(key="predict").click().run()
+
+
+def page_text(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader", "code"):
+        parts += [str(element.value) for element in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def no_traceback(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def photo(testdata, name: str) -> tuple[str, bytes]:
+    folder = "exif" if name.startswith("Landscape") else "photos"
+    return name, (testdata / folder / name).read_bytes()
