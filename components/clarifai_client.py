@@ -326,7 +326,7 @@ class ClarifaiClient:
             elif output.status.code not in (SUCCESS, 0):
                 results.append(ImageResult(error=self._status_error(output.status, model, credentials)))
             else:
-                prediction = prediction_from_output(_status_without_key(output, credentials.pat), label)
+                prediction = prediction_from_output(_status_without_key(output, credentials.pat.reveal()), label)
                 results.append(ImageResult(prediction=prediction))
         return results
 
@@ -381,7 +381,7 @@ class ClarifaiClient:
 
     def _call(self, method, request, credentials: Credentials, timeout: float, model: ModelRef | None):
         """One unary call with the key in metadata, a timeout, and bounded retries."""
-        metadata = (("authorization", "Key " + credentials.pat),)
+        metadata = (("authorization", "Key " + credentials.pat.reveal()),)
         waited = 0.0
         backoff = self.policy.first_backoff_s
         while True:
@@ -389,7 +389,7 @@ class ClarifaiClient:
                 response = method(request, metadata=metadata, timeout=timeout)
             except grpc.RpcError as rpc_error:
                 found = error_for_rpc(rpc_error, self.endpoint.label)
-                error = type(found)(found.message, found.code, _redact(found.description, credentials.pat))
+                error = type(found)(found.message, found.code, _redact(found.description, credentials.pat.reveal()))
             else:
                 if response.status.code == SUCCESS or response.status.code in (MIXED_STATUS, FAILURE):
                     return response
@@ -407,8 +407,8 @@ class ClarifaiClient:
     def _status_error(status, model: ModelRef | None, credentials: Credentials) -> errors.ClarifaiError:
         return error_for_status(
             status.code,
-            _redact(status.description, credentials.pat),
-            _redact(status.details, credentials.pat),
+            _redact(status.description, credentials.pat.reveal()),
+            _redact(status.details, credentials.pat.reveal()),
             model=model,
             key_from_owner=credentials.from_app_owner,
         )

@@ -51,6 +51,12 @@ class KeyMissingError(AuthError):
     title = "No Clarifai key"
 
 
+class KeyFormatError(AuthError):
+    """A typed key with characters no key has (invisible spaces, curly quotes, line breaks...)."""
+
+    title = "Key not usable"
+
+
 class ModelNotFoundError(ClarifaiError):
     title = "Model not found"
 
@@ -100,6 +106,12 @@ class CallTimeoutError(ClarifaiError):
 
 class BudgetExceededError(ClarifaiError):
     title = "Demo budget used up"
+
+
+class ConfigError(AppError):
+    """A setting (secrets or environment) the app cannot start with."""
+
+    title = "Setting not understood"
 
 
 class OfflineUnsupportedError(AppError):

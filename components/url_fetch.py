@@ -5,19 +5,23 @@ itself, its private network or a cloud metadata service. Every hop (the URL and 
 is checked the same way: http/https only, no credentials, the name resolved once and refused
 if ANY address it resolves to is not public, and the connection made to the address that was
 checked (so a second DNS answer cannot swap it). The body is streamed with a size cap, per-read
-timeouts and an overall deadline.
+timeouts and one overall deadline that covers the name lookup, the connection, the status line
+and headers, and the body: lookups run on a few bounded threads the caller stops waiting for, and
+a watchdog shuts the connection down when the deadline passes, whatever read is blocked.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable
 from urllib.parse import quote, urljoin, urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
@@ -34,6 +38,11 @@ MESSAGE_URL_LENGTH = 80
 USER_AGENT = "clarifai-streamlit-demo/1.0 (image fetch)"
 
 _CHUNK_BYTES = 64 * 1024
+# Name lookups cannot be interrupted, so a slow one keeps its thread until the resolver gives up.
+# At most this many run at once in the whole process; a fetch that finds none free waits for
+# one until its deadline.
+MAX_LOOKUPS_IN_FLIGHT = 8
+_lookup_slots = threading.BoundedSemaphore(MAX_LOOKUPS_IN_FLIGHT)
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _URL_SAFE = "/%:@!$&'()*+,;=-._~"
 
@@ -215,41 +224,98 @@ def fetch_image_url(
 ) -> bytes:
     """Download the body at `url` (following at most `max_redirects` redirects), or refuse.
 
+    `deadline` (seconds) bounds the whole fetch: every lookup, connection, header and body.
     `allow_address(host, ip)` may permit an address `check_address` refuses; it exists for
     tests against a local server and is None (nothing extra allowed) everywhere else.
     """
     original = check_url_syntax(url)
-    give_up_at = time.monotonic() + deadline
-    current = original
-    for hop in range(max_redirects + 1):
-        response, pool = _request(
-            original, current, connect_timeout, read_timeout, give_up_at, resolve, allow_address
-        )
-        try:
-            if response.status in _REDIRECT_STATUSES:
-                location = response.headers.get("Location")
-                if not location:
-                    raise UrlRefusedError(
-                        f"{shorten_url(original)} answered with a redirect but no new address.",
-                        "http-status",
-                    )
-                if hop == max_redirects:
-                    raise UrlRefusedError(
-                        f"{shorten_url(original)} redirected more than {max_redirects} times; "
-                        "use the image's final address.",
-                        "redirects",
-                    )
-                current = urljoin(current, location.strip())
-                continue
-            _check_status(original, response.status)
-            return _read_body(original, response, max_bytes, give_up_at)
-        finally:
-            response.release_conn()
-            pool.close()
-    raise AssertionError("unreachable: the loop returns or raises")
+    watchdog = _Watchdog(time.monotonic() + deadline)
+    try:
+        current = original
+        for hop in range(max_redirects + 1):
+            response, pool = _request(
+                original, current, connect_timeout, read_timeout, watchdog, resolve, allow_address
+            )
+            try:
+                if response.status in _REDIRECT_STATUSES:
+                    location = response.headers.get("Location")
+                    if not location:
+                        raise UrlRefusedError(
+                            f"{shorten_url(original)} answered with a redirect but no new address.",
+                            "http-status",
+                        )
+                    if hop == max_redirects:
+                        raise UrlRefusedError(
+                            f"{shorten_url(original)} redirected more than {max_redirects} times; "
+                            "use the image's final address.",
+                            "redirects",
+                        )
+                    current = urljoin(current, location.strip())
+                    continue
+                _check_status(original, response.status)
+                return _read_body(original, response, max_bytes, watchdog)
+            finally:
+                response.close()  # closes the socket now, even with the body unread
+                pool.close()
+        raise AssertionError("unreachable: the loop returns or raises")
+    finally:
+        watchdog.stop()
 
 
-def _request(original, current, connect_timeout, read_timeout, give_up_at, resolve, allow_address):
+class _Watchdog:
+    """One fetch's deadline: shuts the fetch's sockets down when it passes.
+
+    Per-read timeouts restart with every byte, so a server sending one byte a second never
+    trips them; shutting the socket down ends whatever read is blocked, in any phase.
+    """
+
+    def __init__(self, give_up_at: float):
+        self.give_up_at = give_up_at
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(give_up_at - time.monotonic(), 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def remaining(self) -> float:
+        return self.give_up_at - time.monotonic()
+
+    @property
+    def expired(self) -> bool:
+        return self.fired or self.remaining <= 0
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            fired = self.fired
+        if fired:
+            _shut_down(sock)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed or never connected
+        pass
+
+
+def _took_too_long(shown: str) -> UrlRefusedError:
+    return UrlRefusedError(f"{shown} took too long to answer; try again later.", "timeout")
+
+
+def _request(original, current, connect_timeout, read_timeout, watchdog, resolve, allow_address):
     shown = shorten_url(original)
     via = "" if current == original else f" (redirected to {shorten_url(current)})"
     if via:
@@ -266,13 +332,13 @@ def _request(original, current, connect_timeout, read_timeout, give_up_at, resol
         message = f"{shown}{via} has an invalid host name: check the address."
         raise UrlRefusedError(message, "syntax") from None
     port = parts.port or (443 if scheme == "https" else 80)
-    ip = _resolve_public_address(host, port, resolve, allow_address, f"{shown}{via}")
+    ip = _resolve_public_address(host, port, resolve, allow_address, f"{shown}{via}", watchdog)
 
-    remaining = give_up_at - time.monotonic()
+    remaining = watchdog.remaining
     if remaining <= 0:
-        raise UrlRefusedError(f"{shown}{via} took too long to answer; try again later.", "timeout")
+        raise _took_too_long(f"{shown}{via}")
     timeout = urllib3.Timeout(connect=min(connect_timeout, remaining), read=min(read_timeout, remaining))
-    pool = connection_pool(scheme, ip, port, host, timeout)
+    pool = connection_pool(scheme, ip, port, host, timeout, watchdog.watch)
     # Characters outside ASCII are percent-encoded; existing escapes are kept as they are.
     path = quote(parts.path or "/", safe=_URL_SAFE)
     if parts.query:
@@ -291,36 +357,72 @@ def _request(original, current, connect_timeout, read_timeout, give_up_at, resol
             "GET", path, headers=headers, redirect=False, retries=False,
             preload_content=False, decode_content=False, assert_same_host=False,
         )
-    except NewConnectionError:  # checked first: urllib3 makes it a subclass of its timeout error
+    except (Urllib3Error, OSError) as error:
         pool.close()
-        raise UrlRefusedError(
-            f"{shown}{via} could not be reached: check the address or try again later.", "connection"
-        ) from None
-    except Urllib3Timeout:
-        pool.close()
-        raise UrlRefusedError(f"{shown}{via} did not answer in time; try again later.", "timeout") from None
-    except SSLError:
-        pool.close()
-        raise UrlRefusedError(
-            f"{shown}{via}: the secure connection could not be verified (certificate problem).", "tls"
-        ) from None
-    except (Urllib3Error, OSError):
-        pool.close()
-        raise UrlRefusedError(
-            f"{shown}{via} could not be reached: check the address or try again later.", "connection"
-        ) from None
+        raise _request_failure(error, f"{shown}{via}", watchdog.expired) from None
     return response, pool
 
 
-def connection_pool(scheme: str, ip: str, port: int, host: str, timeout: urllib3.Timeout):
-    """A pool that connects to the checked `ip` but speaks to (and verifies TLS for) `host`."""
+def _request_failure(error: Exception, shown: str, expired: bool) -> UrlRefusedError:
+    if expired:  # the watchdog cut the connection, whatever error that surfaced as
+        return _took_too_long(shown)
+    if isinstance(error, NewConnectionError):  # checked first: urllib3 makes it a kind of timeout
+        return UrlRefusedError(f"{shown} could not be reached: check the address or try again later.", "connection")
+    if isinstance(error, Urllib3Timeout):
+        return UrlRefusedError(f"{shown} did not answer in time; try again later.", "timeout")
+    if isinstance(error, SSLError):
+        return UrlRefusedError(f"{shown}: the secure connection could not be verified (certificate problem).", "tls")
+    return UrlRefusedError(f"{shown} could not be reached: check the address or try again later.", "connection")
+
+
+SocketWatcher = Callable[[socket.socket], None]
+
+
+class _WatchedConnection:
+    """Hands each new socket to `watcher` (the fetch's watchdog) as soon as it is connected,
+    before any TLS handshake or request is sent over it."""
+
+    def __init__(self, *args, watcher: SocketWatcher | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._watcher = watcher
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        if self._watcher is not None:
+            self._watcher(sock)
+        return sock
+
+
+class _WatchedHTTPConnection(_WatchedConnection, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+def connection_pool(
+    scheme: str, ip: str, port: int, host: str, timeout: urllib3.Timeout, watcher: SocketWatcher | None = None
+):
+    """A pool that connects to the checked `ip` but speaks to (and verifies TLS for) `host`.
+
+    `watcher` receives every socket the pool connects (the fetch's deadline watchdog).
+    """
     if scheme == "https":
-        return urllib3.HTTPSConnectionPool(
+        return _WatchedHTTPSPool(
             ip, port, timeout=timeout, maxsize=1, retries=False,
             cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle(),
-            server_hostname=host, assert_hostname=host,
+            server_hostname=host, assert_hostname=host, watcher=watcher,
         )
-    return urllib3.HTTPConnectionPool(ip, port, timeout=timeout, maxsize=1, retries=False)
+    return _WatchedHTTPPool(ip, port, timeout=timeout, maxsize=1, retries=False, watcher=watcher)
 
 
 def _ca_bundle() -> str | None:
@@ -331,9 +433,9 @@ def _ca_bundle() -> str | None:
     return certifi.where()
 
 
-def _resolve_public_address(host, port, resolve, allow_address, shown) -> str:
+def _resolve_public_address(host, port, resolve, allow_address, shown, watchdog) -> str:
     try:
-        infos = resolve(host, port, 0, socket.SOCK_STREAM)
+        infos = _look_up(host, port, resolve, watchdog.give_up_at, shown)
     except (socket.gaierror, UnicodeError, OSError):
         infos = []
     addresses = list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
@@ -348,6 +450,39 @@ def _resolve_public_address(host, port, resolve, allow_address, shown) -> str:
                 f"{shown} points to {reason}; only public addresses can be fetched.", "address"
             )
     return addresses[0]
+
+
+def _look_up(host: str, port: int, resolve: Resolver, give_up_at: float, shown: str) -> list:
+    """`resolve(host, port, ...)` on one of the process's few lookup threads, given up at the deadline.
+
+    A lookup that outlives its fetch keeps its thread (and slot) until the resolver returns, so
+    slow names can hold at most MAX_LOOKUPS_IN_FLIGHT threads however many fetches ask.
+    """
+    if not _lookup_slots.acquire(timeout=max(give_up_at - time.monotonic(), 0.0)):
+        raise UrlRefusedError(
+            f"{shown}: too many image addresses are being looked up right now; try again in a moment.",
+            "timeout",
+        )
+    outcome: dict[str, object] = {}
+    finished = threading.Event()
+
+    def look_up() -> None:
+        try:
+            outcome["infos"] = resolve(host, port, 0, socket.SOCK_STREAM)
+        except Exception as error:  # noqa: BLE001 - handed to the waiting fetch
+            outcome["error"] = error
+        finally:
+            _lookup_slots.release()
+            finished.set()
+
+    threading.Thread(target=look_up, name="url-lookup", daemon=True).start()
+    if not finished.wait(max(give_up_at - time.monotonic(), 0.0)):
+        raise UrlRefusedError(
+            f"{shown}: looking up the host name {host} took too long; try again later.", "timeout"
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["infos"]
 
 
 def _check_status(original: str, status: int) -> None:
@@ -367,26 +502,33 @@ def _check_status(original: str, status: int) -> None:
     raise UrlRefusedError(f"{shown} answered HTTP {status}; {advice}.", "http-status")
 
 
-def _read_body(original: str, response, max_bytes: int, give_up_at: float) -> bytes:
+def _read_body(original: str, response, max_bytes: int, watchdog: _Watchdog) -> bytes:
     shown = shorten_url(original)
     too_big = UrlRefusedError(
         f"{shown} is larger than {max_bytes / 1024 / 1024:.0f} MB; images must be under "
         f"{max_bytes / 1024 / 1024:.0f} MB. Use a smaller version of the image.",
         "too-large",
     )
+    too_slow = UrlRefusedError(f"{shown} took too long to download; try again later.", "timeout")
     declared = response.headers.get("Content-Length", "")
     if declared.strip().isdigit() and int(declared) > max_bytes:
         raise too_big
     decoder = _content_decoder(shown, response.headers.get("Content-Encoding", ""))
 
     body = bytearray()
+    received = 0  # bytes off the wire, compressed or not
     try:
         while True:
-            if time.monotonic() > give_up_at:
-                raise UrlRefusedError(f"{shown} took too long to download; try again later.", "timeout")
+            if watchdog.expired:
+                raise too_slow
             chunk = response.read1(_CHUNK_BYTES)  # whatever has arrived, so the deadline is seen
             if not chunk:
+                if watchdog.fired:  # the watchdog's shutdown looks like the end of a body sent without a length
+                    raise too_slow
                 break
+            received += len(chunk)
+            if received > max_bytes:
+                raise too_big
             if decoder is not None:
                 # max_length bounds what one small compressed chunk may expand to.
                 chunk = decoder.decompress(chunk, max_bytes + 1 - len(body))
@@ -395,16 +537,24 @@ def _read_body(original: str, response, max_bytes: int, give_up_at: float) -> by
             body += chunk
             if len(body) > max_bytes:
                 raise too_big
+            if decoder is not None and decoder.eof:
+                break  # whatever follows the compressed stream is not part of the image: never read it
     except Urllib3Timeout:
+        if watchdog.expired:
+            raise too_slow from None
         raise UrlRefusedError(f"{shown} stopped sending data; try again later.", "timeout") from None
     except zlib.error:
         raise UrlRefusedError(f"{shown} sent damaged compressed data.", "encoding") from None
     except (Urllib3Error, OSError):
+        if watchdog.expired:
+            raise too_slow from None
         raise UrlRefusedError(
             f"{shown}: the download broke off; try again later.", "connection"
         ) from None
     if not body:
         raise UrlRefusedError(f"{shown} returned an empty response, not an image.", "empty")
+    if decoder is not None and not decoder.eof:
+        raise UrlRefusedError(f"{shown} sent compressed data that was cut short; try again later.", "encoding")
     return bytes(body)
 
 

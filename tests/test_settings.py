@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from components.settings import Credentials, DemoPolicy, key_fingerprint, resolve_credentials
+import copy
+import dataclasses
+import pickle
+
+import pytest
+
+from components.backend import CLARIFAI, RunOutcome, RunPlan
+from components.errors import AppError, AuthError, ConfigError, KeyFormatError, KeyMissingError
+from components.models import DEFAULT_MODELS, PredictSettings
+from components.results import Task
+from components.settings import (
+    Credentials,
+    DemoPolicy,
+    Secret,
+    check_typed_key,
+    key_character_problems,
+    key_fingerprint,
+    resolve_credentials,
+)
 
 
 def test_the_sidebar_key_wins_then_secrets_then_environment():
@@ -41,7 +59,169 @@ def test_owner_keys_are_flagged():
 
 def test_demo_policy_reads_secrets_over_environment():
     assert DemoPolicy.from_sources({}, {}) == DemoPolicy(None, False)
-    policy = DemoPolicy.from_sources(
-        {"CLARIFAI_DEMO_CALL_BUDGET": 5}, {"CLARIFAI_DEMO_CALL_BUDGET": "50", "CLARIFAI_DEMO_REQUIRE_VISITOR_KEY": "true"}
-    )
+    env = {"CLARIFAI_DEMO_CALL_BUDGET": "50", "CLARIFAI_DEMO_REQUIRE_VISITOR_KEY": "true"}
+    policy = DemoPolicy.from_sources({"CLARIFAI_DEMO_CALL_BUDGET": 5}, env)
     assert policy == DemoPolicy(5, True)
+
+
+# --- keys with characters no key has ----------------------------------------------------
+
+TYPED_KEY = "5c1e0a9d7b3f4e21a8d6c0b9e7f2a4d1"
+
+
+@pytest.mark.parametrize(
+    "typed, kind",
+    [
+        (TYPED_KEY[:10] + "\u200b" + TYPED_KEY[10:], "a zero-width space"),
+        ("\u201c" + TYPED_KEY + "\u201d", "a quotation mark"),
+        ('"' + TYPED_KEY + '"', "a quotation mark"),
+        (TYPED_KEY[:16] + "\n" + TYPED_KEY[16:], "a line break"),
+        (TYPED_KEY[:16] + "\x00" + TYPED_KEY[16:], "a NUL character"),
+        (TYPED_KEY[:16] + "\t" + TYPED_KEY[16:], "a tab"),
+        (TYPED_KEY[:16] + " " + TYPED_KEY[16:], "a space"),
+        (TYPED_KEY[:16] + "\u00a0" + TYPED_KEY[16:], "a non-breaking or other special space"),
+        ("\ufeff" + TYPED_KEY, "an invisible formatting character"),
+        (TYPED_KEY[:16] + "\u2013" + TYPED_KEY[16:], "a dash that is not a plain hyphen"),
+        (TYPED_KEY[:16] + "\u0430" + TYPED_KEY[16:], "a letter or symbol outside plain ASCII"),  # Cyrillic a
+        (TYPED_KEY[:16] + "\x1b" + TYPED_KEY[16:], "a control character"),
+        (TYPED_KEY[:16] + "<" + TYPED_KEY[16:], "punctuation that keys do not have"),
+    ],
+)
+def test_a_typed_key_with_characters_no_key_has_is_refused_by_kind(typed: str, kind: str):
+    assert key_character_problems(typed) == (kind,)
+    with pytest.raises(KeyFormatError) as caught:
+        resolve_credentials(typed, {"CLARIFAI_PAT": "owner"}, {})
+    message = caught.value.message
+    assert message.startswith("This key has characters a key cannot have (")
+    assert f"({kind})" in message and "copy it again from clarifai.com → Settings → Secrets" in message
+    for start in range(len(TYPED_KEY) - 3):  # no piece of the key, however short, is repeated
+        assert TYPED_KEY[start:start + 4] not in message
+
+
+def test_every_kind_found_is_named_once_in_a_fixed_order():
+    typed = "\t" + TYPED_KEY + "\u200b\t\u200b"  # the leading tab is stripped, the inner ones are not
+    assert key_character_problems(typed.strip()) == ("a tab", "a zero-width space")
+    with pytest.raises(KeyFormatError, match=r"\(a tab and a zero-width space\)"):
+        resolve_credentials(typed, None, {})
+
+
+def test_surrounding_whitespace_is_stripped_and_key_alphabet_is_accepted():
+    assert check_typed_key(f" \t{TYPED_KEY}\n ") == TYPED_KEY
+    assert resolve_credentials(f"\u00a0{TYPED_KEY}\r\n", None, {}) == Credentials(TYPED_KEY, "sidebar")
+    assert key_character_problems("pat-test_Ab09.~+/=") == ()
+
+
+def test_key_format_error_is_a_key_error():
+    assert issubclass(KeyFormatError, AuthError)
+
+
+# --- the key is a Secret ----------------------------------------------------------------
+
+SECRET_KEY = "pat-very-secret-value-4f2e"
+
+
+def test_secret_never_shows_its_value_in_text():
+    secret = Secret(SECRET_KEY)
+    for text in (repr(secret), str(secret), f"{secret}", f"{secret} {secret!r}", repr([secret])):
+        assert SECRET_KEY not in text
+    assert secret.reveal() == SECRET_KEY
+
+
+def test_credentials_hold_the_key_as_a_secret():
+    credentials = Credentials(SECRET_KEY, "sidebar")
+    assert isinstance(credentials.pat, Secret) and credentials.pat.reveal() == SECRET_KEY
+    assert Credentials(Secret(SECRET_KEY), "sidebar") == credentials
+    assert credentials.fingerprint == key_fingerprint(SECRET_KEY)
+
+
+def test_asdict_and_copies_of_credentials_never_contain_the_key():
+    credentials = Credentials(SECRET_KEY, "sidebar")
+    as_dict = dataclasses.asdict(credentials)
+    assert SECRET_KEY not in repr(as_dict) and SECRET_KEY not in str(as_dict)
+    assert all(value != SECRET_KEY for value in as_dict.values())
+    for twin in (copy.copy(credentials), copy.deepcopy(credentials), copy.deepcopy([credentials])[0]):
+        assert SECRET_KEY not in repr(twin)
+        assert twin == credentials and twin.pat.reveal() == SECRET_KEY  # a copy in memory still works
+
+
+def test_pickling_carries_no_key_and_gives_a_secret_that_cannot_be_used():
+    credentials = Credentials(SECRET_KEY, "secrets")
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        data = pickle.dumps(credentials, protocol=protocol)
+        assert SECRET_KEY.encode() not in data and b"secret-value" not in data
+        restored = pickle.loads(data)
+        assert restored.source == "secrets" and restored.fingerprint == credentials.fingerprint
+        assert not restored.pat.kept and restored != credentials
+        with pytest.raises(KeyMissingError, match="enter the key again"):
+            restored.pat.reveal()
+
+
+def test_a_pickled_run_result_holds_no_key():
+    plan = RunPlan(Task.CLASSIFICATION, CLARIFAI, DEFAULT_MODELS[Task.CLASSIFICATION], PredictSettings(),
+                   Credentials(SECRET_KEY, "sidebar"))
+    outcome = RunOutcome(plan, [], 0.1)
+    data = pickle.dumps(outcome)
+    assert SECRET_KEY.encode() not in data
+    assert pickle.loads(data).plan.credentials.fingerprint == plan.credentials.fingerprint
+
+
+def test_secrets_cannot_be_changed():
+    secret = Secret(SECRET_KEY)
+    with pytest.raises(AttributeError):
+        secret._value = "other"
+    with pytest.raises(TypeError):
+        Secret(b"bytes")
+
+
+# --- demo settings ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, budget",
+    [(0, 0), (30, 30), ("30", 30), (" 7 ", 7), ("0", 0), (30.0, 30), ("30.0", 30), (None, None), ("", None)],
+)
+def test_call_budget_takes_whole_numbers_and_zero_means_none(value, budget):
+    assert DemoPolicy.from_sources({"CLARIFAI_DEMO_CALL_BUDGET": value}, {}).call_budget == budget
+
+
+@pytest.mark.parametrize("value", [-1, "-1", 2.5, "2.5", True, "true", "unlimited", float("inf"), float("nan"), [3],
+                                   "½", "٣"])
+def test_a_call_budget_not_understood_stops_the_app_with_a_message(value):
+    with pytest.raises(ConfigError) as caught:
+        DemoPolicy.from_sources({"CLARIFAI_DEMO_CALL_BUDGET": value}, {})
+    message = caught.value.message
+    assert message.startswith("CLARIFAI_DEMO_CALL_BUDGET in the app's secrets is ")
+    assert "a whole number of Clarifai calls per visitor, 0 or more" in message and "left out for no limit" in message
+
+
+def test_a_bad_setting_in_the_environment_says_where_it_is():
+    with pytest.raises(ConfigError, match="CLARIFAI_DEMO_CALL_BUDGET in the environment is set to “-1”"):
+        DemoPolicy.from_sources(None, {"CLARIFAI_DEMO_CALL_BUDGET": "-1"})
+
+
+def test_a_key_pasted_into_a_setting_is_not_repeated():
+    for name in ("CLARIFAI_DEMO_CALL_BUDGET", "CLARIFAI_DEMO_REQUIRE_VISITOR_KEY"):
+        with pytest.raises(ConfigError) as caught:
+            DemoPolicy.from_sources({name: SECRET_KEY}, {})
+        assert SECRET_KEY not in caught.value.message and "very-secret" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "value, required",
+    [(True, True), (False, False), ("true", True), ("False", False), (" yes ", True), ("off", False),
+     (1, True), (0, False), ("1", True), ("", False), (None, False)],
+)
+def test_require_visitor_key_takes_true_or_false(value, required):
+    policy = DemoPolicy.from_sources({"CLARIFAI_DEMO_REQUIRE_VISITOR_KEY": value}, {})
+    assert policy.require_visitor_key is required
+
+
+@pytest.mark.parametrize("value", ["ture", "maybe", 2, 1.0, "2", ["true"]])
+def test_require_visitor_key_not_understood_stops_the_app_with_a_message(value):
+    expected = "CLARIFAI_DEMO_REQUIRE_VISITOR_KEY in the app's secrets is .*must be true or false"
+    with pytest.raises(ConfigError, match=expected):
+        DemoPolicy.from_sources({"CLARIFAI_DEMO_REQUIRE_VISITOR_KEY": value}, {})
+
+
+def test_config_error_is_an_app_error():
+    assert issubclass(ConfigError, AppError)

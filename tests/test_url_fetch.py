@@ -26,6 +26,7 @@ from components.errors import ImageError
 from components.images import PrepareOptions, prepare_url
 from components.url_fetch import (
     MAX_FILE_BYTES,
+    MAX_LOOKUPS_IN_FLIGHT,
     UrlRefusedError,
     check_address,
     check_url_syntax,
@@ -245,6 +246,38 @@ class FakeWeb(BaseHTTPRequestHandler):
         time.sleep(3)
         self.send_body(IMAGE)
 
+    def route_slow_headers(self, query):
+        """The status line and headers one byte per `every` seconds (for `drip_for` seconds at most)."""
+        every, drip_for = float(query.get("every", 1)), float(query.get("drip_for", 8))
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {len(IMAGE)}\r\n\r\n"
+        ).encode()
+        dripped = int(drip_for / every)
+        for index in range(min(dripped, len(head))):
+            self.wfile.write(head[index:index + 1])
+            time.sleep(every)
+        self.wfile.write(head[dripped:] + IMAGE)
+        self.close_connection = True
+
+    def route_gzip_then_junk(self, query):
+        """A gzip body followed by junk, without a length, until the client hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        stream = gzip.compress(IMAGE) if "empty" not in query else _ENDLESS_GZIP_HEADER
+        junk = (b"junk" if "empty" not in query else _EMPTY_DEFLATE_BLOCK) * (64 * 1024)
+        sent = 0
+        try:
+            self.wfile.write(stream)
+            while sent < JUNK_LIMIT:
+                self.wfile.write(junk)
+                sent += len(junk)
+        finally:
+            JUNK_SENT[query["id"]] = sent
+            self.close_connection = True
+
     def route_drip(self, query):
         self.send_response(200)
         self.send_header("Content-Type", "image/png")
@@ -254,6 +287,12 @@ class FakeWeb(BaseHTTPRequestHandler):
             self.wfile.write(b"x")
             self.wfile.flush()
             time.sleep(0.05)
+
+
+JUNK_LIMIT = 512 * 1024 * 1024  # what the server would send if nobody hung up
+JUNK_SENT: dict[str, int] = {}
+_ENDLESS_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+_EMPTY_DEFLATE_BLOCK = b"\x00\x00\x00\xff\xff"  # a stored block of no bytes: the stream never ends
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -448,3 +487,112 @@ def test_closed_port_is_reported_as_unreachable():
 def test_prepare_url_with_the_real_fetcher_refuses_private_hosts():
     with pytest.raises(UrlRefusedError, match="only public addresses"):
         prepare_url("http://127.0.0.1/image.png", PrepareOptions(), fetch=partial(fetch_image_url))
+
+
+def wait_for_junk_count(key: str) -> int:
+    for _ in range(200):
+        if key in JUNK_SENT:
+            return JUNK_SENT[key]
+        time.sleep(0.05)
+    raise AssertionError("the server never stopped sending")
+
+
+def test_gzip_body_followed_by_junk_gives_the_image_without_reading_the_junk(web):
+    image = fetch(f"http://{TEST_HOST}:{web}/gzip-then-junk?id=trailer", deadline=20)
+    assert image == IMAGE
+    # The client hung up after the stream ended: the server got rid of little of its 512 MB.
+    assert wait_for_junk_count("trailer") < 64 * 1024 * 1024
+
+
+def test_compressed_bytes_count_against_the_cap_even_when_they_expand_to_nothing(web):
+    error = refusal(f"http://{TEST_HOST}:{web}/gzip-then-junk?id=empty&empty=1", max_bytes=1_000_000, deadline=20)
+    assert error.reason == "too-large"
+    assert wait_for_junk_count("empty") < 64 * 1024 * 1024
+
+
+def test_status_line_and_headers_sent_a_byte_a_second_are_cut_off_at_the_deadline(web):
+    started = time.monotonic()
+    error = refusal(f"http://{TEST_HOST}:{web}/slow-headers?every=1", deadline=1.5, read_timeout=5)
+    elapsed = time.monotonic() - started
+    assert error.reason == "timeout" and "took too long" in error.message
+    assert elapsed < 1.5 + 3  # a bound with slack; the server would drip for 8 s
+
+
+def test_slow_headers_within_the_deadline_still_give_the_image(web):
+    assert fetch(f"http://{TEST_HOST}:{web}/slow-headers?every=0.05&drip_for=0.3", deadline=10) == IMAGE
+
+
+def test_a_slow_name_lookup_is_given_up_at_the_deadline(web):
+    answer = threading.Event()
+
+    def slow_resolve(host, port, *args):
+        answer.wait(12)  # a resolver that takes its time
+        return fake_resolve(host, port, *args)
+
+    started = time.monotonic()
+    try:
+        error = refusal(f"http://{TEST_HOST}:{web}/image", resolve=slow_resolve, deadline=0.5)
+    finally:
+        answer.set()
+    assert error.reason == "timeout" and "took too long" in error.message
+    assert time.monotonic() - started < 0.5 + 3  # a bound with slack; the lookup would take 12 s
+
+
+def test_slow_lookups_hold_a_bounded_number_of_threads(web):
+    answer = threading.Event()
+    lock = threading.Lock()
+    in_lookup = [0, 0]  # now, most at once
+
+    def stuck_resolve(host, port, *args):
+        with lock:
+            in_lookup[0] += 1
+            in_lookup[1] = max(in_lookup[1], in_lookup[0])
+        answer.wait(20)
+        with lock:
+            in_lookup[0] -= 1
+        return fake_resolve(host, port, *args)
+
+    refusals = []
+
+    def one_fetch():
+        try:
+            fetch(f"http://{TEST_HOST}:{web}/image", resolve=stuck_resolve, deadline=1.0)
+        except UrlRefusedError as error:
+            refusals.append(error)
+
+    visitors = [threading.Thread(target=one_fetch) for _ in range(3 * MAX_LOOKUPS_IN_FLIGHT)]
+    try:
+        for visitor in visitors:
+            visitor.start()
+        for visitor in visitors:
+            visitor.join(10)
+        lookup_threads = sum(thread.name == "url-lookup" for thread in threading.enumerate())
+    finally:
+        answer.set()
+    assert len(refusals) == len(visitors) and {error.reason for error in refusals} == {"timeout"}
+    assert in_lookup[1] == MAX_LOOKUPS_IN_FLIGHT
+    assert lookup_threads <= MAX_LOOKUPS_IN_FLIGHT
+    # Once the resolver answers, the slots are free again.
+    assert fetch(f"http://{TEST_HOST}:{web}/image", deadline=10) == IMAGE
+
+
+def test_https_connections_hand_their_socket_to_the_deadline_watchdog():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    watched = []
+
+    def accept_and_hang_up():
+        connection, _ = listener.accept()
+        connection.close()
+
+    server = threading.Thread(target=accept_and_hang_up, daemon=True)
+    server.start()
+    pool = connection_pool("https", "127.0.0.1", port, TEST_HOST, urllib3.Timeout(2, 2), watched.append)
+    try:
+        with pytest.raises(urllib3.exceptions.HTTPError):
+            pool.urlopen("GET", "/", retries=False)
+    finally:
+        pool.close()
+        listener.close()
+    server.join(5)
+    assert len(watched) == 1 and isinstance(watched[0], socket.socket)
