@@ -1,0 +1,81 @@
+"""How the test vision-language models answer a prompt about pictures: deterministic replies
+computed from the pictures as received, in the shapes real VLMs use.
+
+- a prompt mentioning "bbox_2d": a ```json fenced list of {"bbox_2d": [x1, y1, x2, y2], "label": …}
+  in absolute pixels of the picture as received, one per blob of saturated colour (Qwen2.5-VL's
+  grounding form: QwenLM/Qwen2.5-VL README);
+- a prompt mentioning "confidence": a JSON list of {"label": …, "confidence": 0–1} from the
+  picture's colour shares and orientation, limited to the known labels the prompt names, if any;
+- anything else: a caption, which repeats the question when the prompt asks one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from tests.colour_analysis import (
+    COLOUR_NAMES,
+    ORIENTATIONS,
+    colour_blobs,
+    colour_labels,
+    colour_shares,
+    describe,
+    orientation,
+)
+
+Picture = tuple[np.ndarray, tuple[int, int]]  # (small RGB copy, full (width, height))
+KNOWN_LABELS = (*ORIENTATIONS, *COLOUR_NAMES)
+MIN_UNPROMPTED_SHARE = 0.05  # colours below this share are left out when the prompt names none
+
+
+def tokens(text: str) -> list[str]:
+    """One token per word, each with the whitespace after it, so joining them gives the text back."""
+    return re.findall(r"\s*\S+\s*", text) if text.strip() else []
+
+
+def reply(prompt: str, pictures: list[Picture]) -> str:
+    if not pictures:
+        return "There is no picture to look at." + _echo_question(prompt)
+    if "bbox_2d" in prompt:
+        return grounding_reply(pictures[0])
+    if "confidence" in prompt.lower():
+        return confidence_reply(prompt, pictures[0])
+    captions = [describe(*picture) for picture in pictures]
+    if len(captions) > 1:
+        captions = [f"picture {n}: {caption}" for n, caption in enumerate(captions, start=1)]
+    return "; ".join(captions) + _echo_question(prompt)
+
+
+def grounding_reply(picture: Picture) -> str:
+    rgb, (width, height) = picture
+    lines = []
+    for name, _score, (top, left, bottom, right) in colour_blobs(rgb):
+        box = [round(left * width), round(top * height), round(right * width), round(bottom * height)]
+        lines.append(json.dumps({"bbox_2d": box, "label": name}))
+    body = "[\n" + ",\n".join(f"  {line}" for line in lines) + "\n]" if lines else "[]"
+    return f"```json\n{body}\n```"
+
+
+def confidence_reply(prompt: str, picture: Picture) -> str:
+    rgb, size = picture
+    shares = {COLOUR_NAMES[i]: share for i, share in colour_shares(colour_labels(rgb))}
+    shape = orientation(size)
+
+    def confidence(label: str) -> float:
+        if label in ORIENTATIONS:
+            return 0.99 if label == shape else 0.01
+        return round(shares.get(label, 0.0), 3)
+
+    named = [label for label in KNOWN_LABELS if re.search(rf"\b{label}\b", prompt, re.IGNORECASE)]
+    labels = named or [shape, *(name for name, share in shares.items() if share >= MIN_UNPROMPTED_SHARE)]
+    answer = [{"label": label, "confidence": confidence(label)} for label in labels]
+    answer.sort(key=lambda item: -item["confidence"])
+    return json.dumps(answer)
+
+
+def _echo_question(prompt: str) -> str:
+    questions = re.findall(r"[^.?!\n]*\?", prompt)
+    return f' (you asked: "{questions[0].strip()}")' if questions else ""
