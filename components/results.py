@@ -38,6 +38,18 @@ class Box:
     bottom: float
     right: float
 
+    @classmethod
+    def from_xyxy(cls, x0: float, y0: float, x1: float, y1: float, width: float, height: float) -> Box:
+        """From pixel corners (in either order) of a width x height image (both > 0); not clipped."""
+        return cls.from_normalized_xyxy(x0 / width, y0 / height, x1 / width, y1 / height)
+
+    @classmethod
+    def from_normalized_xyxy(cls, x0: float, y0: float, x1: float, y1: float, scale: float = 1.0) -> Box:
+        """From corners (in either order) on a 0..scale axis: scale 1 for 0–1, 1000 for 0–1000; not clipped."""
+        left, right = sorted((x0 / scale, x1 / scale))
+        top, bottom = sorted((y0 / scale, y1 / scale))
+        return cls(top=top, left=left, bottom=bottom, right=right)
+
     def to_pixels(self, width: int, height: int) -> PixelBox:
         """The box in pixels of a width x height picture, clipped to it (inclusive corners)."""
 
