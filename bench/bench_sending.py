@@ -5,7 +5,7 @@ Run from the project root: python bench/bench_sending.py
 
 The server is the local Clarifai of the tests (tests/fake_clarifai.py), a real gRPC server on
 127.0.0.1, started in this process. Every way sends the same 128 distinct JPEGs to the same
-classifier (components.models.DEFAULT_MODELS), alternating, median of the repeats. Calls are
+classifier (the classification TaskSpec's default model), alternating, median of the repeats. Calls are
 counted at the server. Three server behaviours:
   A. as in the tests: the server decodes and analyses every image (CPU in this process);
   B. the server answers at once: transport and (de)serialisation only;

@@ -38,7 +38,11 @@ class SidebarChoice:
 
 def render_sidebar(task: Task | None) -> SidebarChoice:
     """Draws the sidebar for a page (`task` None on pages without a model of their own)."""
-    policy = ui_state.demo_policy()
+    try:
+        policy = ui_state.demo_policy()
+    except errors.ConfigError as error:  # the owner's settings are wrong: say so on every page
+        st.error(f"**{error.title}.** {error}", icon=":material/settings:")
+        st.stop()
     secrets = ui_state.app_secrets()
     owner_key_present = resolve_credentials(None, secrets, os.environ) is not None
     with st.sidebar:
@@ -86,7 +90,11 @@ def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallB
         help="Create one on clarifai.com under Settings → Secrets. It stays in this browser session "
         "and is sent only to Clarifai, with each call.",
     )
-    credentials = resolve_credentials(typed, secrets, os.environ, allow_owner_key=not policy.require_visitor_key)
+    try:
+        credentials = resolve_credentials(typed, secrets, os.environ, allow_owner_key=not policy.require_visitor_key)
+    except errors.KeyFormatError as error:
+        st.error(error.message, icon=":material/key_off:")
+        return None, None
     budget = None
     if credentials is None:
         if policy.require_visitor_key:

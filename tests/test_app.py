@@ -331,3 +331,21 @@ def test_home_says_whose_key_is_in_use_without_showing_it(clarifai_env):
     key_card = at.metric[1]
     assert (key_card.label, key_card.value) == ("Clarifai key (from the secrets)", "The app's")
     assert TEST_KEY not in str(at._tree)
+
+
+def test_a_typed_key_with_characters_a_key_cannot_have_is_refused_before_any_call(clarifai_env, testdata):
+    at = open_page("classification")
+    at.radio(key="backend").set_value("clarifai").run()
+    at.text_input(key="pat").input(TEST_KEY[:10] + "\u200b" + TEST_KEY[10:]).run()
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    no_traceback(at)
+    messages = " ".join(e.value for e in at.sidebar.error)
+    assert "characters a key cannot have" in messages and "zero-width space" in messages
+    assert TEST_KEY[:10] not in page_text(at) + messages
+    assert not clarifai_env.calls
+
+
+def test_a_budget_setting_that_is_not_a_whole_number_stops_the_app_with_a_message(offline_env):
+    at = open_page("home", CLARIFAI_DEMO_CALL_BUDGET="-1")
+    no_traceback(at)
+    assert any("CLARIFAI_DEMO_CALL_BUDGET" in e.value for e in at.error)

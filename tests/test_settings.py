@@ -10,8 +10,7 @@ import pytest
 
 from components.backend import CLARIFAI, RunOutcome, RunPlan
 from components.errors import AppError, AuthError, ConfigError, KeyFormatError, KeyMissingError
-from components.models import DEFAULT_MODELS, PredictSettings
-from components.results import Task
+from components.models import PredictSettings
 from components.settings import (
     Credentials,
     DemoPolicy,
@@ -21,6 +20,7 @@ from components.settings import (
     key_fingerprint,
     resolve_credentials,
 )
+from components.tasks import Task
 
 
 def test_the_sidebar_key_wins_then_secrets_then_environment():
@@ -157,7 +157,7 @@ def test_pickling_carries_no_key_and_gives_a_secret_that_cannot_be_used():
 
 
 def test_a_pickled_run_result_holds_no_key():
-    plan = RunPlan(Task.CLASSIFICATION, CLARIFAI, DEFAULT_MODELS[Task.CLASSIFICATION], PredictSettings(),
+    plan = RunPlan(Task.CLASSIFICATION, CLARIFAI, Task.CLASSIFICATION.spec.default_model, PredictSettings(),
                    Credentials(SECRET_KEY, "sidebar"))
     outcome = RunOutcome(plan, [], 0.1)
     data = pickle.dumps(outcome)
