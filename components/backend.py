@@ -12,14 +12,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cachetools
 
-from components import errors, offline
-from components.clarifai_client import ClarifaiClient, input_sizes, plan_chunks
+from components import answers, errors, offline
+from components.clarifai_client import ClarifaiClient, TextSoFar, Waiting, input_sizes, plan_chunks
 from components.images import PreparedImage
-from components.models import ModelRef, PredictSettings
+from components.model_fit import ModelFit, Serving, fit_model
+from components.models import ModelInfo, ModelRef, PredictSettings, Routing
 from components.results import ImageResult
 from components.settings import Credentials
 from components.tasks import Task
@@ -39,8 +40,14 @@ class RunPlan:
     task: Task
     backend: str  # CLARIFAI | OFFLINE
     model: ModelRef | None = None  # required for CLARIFAI
-    settings: PredictSettings = PredictSettings()
+    settings: PredictSettings = PredictSettings()  # old-style models' output settings
     credentials: Credentials | None = None
+    # For new-style models: the page's prompt (captions), the labels to choose from or to find
+    # (concepts, boxes), tunable parameters by name, and where the model runs.
+    prompt: str = ""
+    labels: tuple[str, ...] = ()
+    params: tuple[tuple[str, object], ...] = ()
+    routing: Routing = Routing()
 
     @property
     def model_label(self) -> str:
@@ -53,7 +60,8 @@ class RunPlan:
         if self.backend == OFFLINE:
             return (image.digest, OFFLINE, self.task.value, self.settings)
         fingerprint = self.credentials.fingerprint if self.credentials else ""
-        return (image.digest, CLARIFAI, self.model.path, self.settings, fingerprint)
+        request = (self.prompt, self.labels, self.params, self.routing)
+        return (image.digest, CLARIFAI, self.task.value, self.model.path, self.settings, request, fingerprint)
 
     def check(self) -> None:
         """Raises the AppError that stops this plan before any work: no key, or no model."""
@@ -147,16 +155,13 @@ def _approximate_size(result: ImageResult) -> int:
 PREDICTION_CACHE = PredictionCache()
 
 
-def check_model_type(client: ClarifaiClient, plan: RunPlan) -> None:
-    """Refuses a model whose type does not fit the task, with a message saying what would."""
-    info = client.get_model(plan.model, plan.credentials)
-    model_types = plan.task.spec.model_types
-    if info.model_type_id not in model_types:
-        wanted = " or ".join(model_types)
-        raise errors.ModelTypeError(
-            f"“{plan.model.path}” is a {info.model_type_id or 'model of unknown type'} model; the "
-            f"{plan.task.title} page needs a {wanted} model. Pick another model in the sidebar."
-        )
+def model_fit(client: ClarifaiClient, plan: RunPlan) -> tuple[ModelInfo, ModelFit]:
+    """The model's information and how it serves the plan's task; refuses a model that cannot."""
+    info = client.get_model(plan.model, plan.credentials, routing=plan.routing)
+    fit = fit_model(plan.task.spec, info)
+    if not fit.fits:
+        raise errors.ModelTypeError(fit.problem)
+    return info, fit
 
 
 def run_predictions(
@@ -167,8 +172,13 @@ def run_predictions(
     cache: PredictionCache = PREDICTION_CACHE,
     budget: CallBudget | None = None,
     progress: Progress | None = None,
+    on_text: TextSoFar | None = None,
+    on_wait: Waiting | None = None,
 ) -> RunOutcome:
-    """One result per image, in order. Raises an AppError when the whole run cannot happen."""
+    """One result per image, in order. Raises an AppError when the whole run cannot happen.
+
+    `on_text` sees streamed answers grow (by index in `images`); `on_wait` what the run waits for.
+    """
     plan.check()
     started = time.perf_counter()
     results: list[ImageResult | None] = [cache.get(plan.cache_key(image)) for image in images]
@@ -180,7 +190,8 @@ def run_predictions(
         if plan.backend == OFFLINE:
             fresh = _run_offline(plan, todo, from_cache, progress)
         else:
-            fresh, calls = _run_clarifai(plan, todo, client, budget, _offset(progress, from_cache))
+            texts = (lambda index, text: on_text(missing[index], text)) if on_text else None
+            fresh, calls = _run_clarifai(plan, todo, client, budget, _offset(progress, from_cache), texts, on_wait)
         for index, result in zip(missing, fresh):
             results[index] = result
             cache.put(plan.cache_key(images[index]), result)
@@ -211,15 +222,44 @@ def _run_clarifai(
     client: ClarifaiClient | None,
     budget: CallBudget | None,
     progress: Progress | None,
+    on_text: TextSoFar | None,
+    on_wait: Waiting | None,
 ) -> tuple[list[ImageResult], int]:
     if client is None:
         raise ValueError("a Clarifai run needs a client")
     inputs = [image.data if image.data is not None else image.url for image in images]
-    check_model_type(client, plan)
-    calls = len(plan_chunks(input_sizes(inputs)))
+    info, fit = model_fit(client, plan)
+    if fit.serving == Serving.CLASSIC:
+        calls = len(plan_chunks(input_sizes(inputs)))
+        if budget is not None:
+            budget.spend(calls)
+        results = client.predict(
+            plan.model, inputs, plan.settings, plan.credentials, progress, routing=plan.routing, on_wait=on_wait
+        )
+        return results, calls
+    spec = plan.task.spec
+    params = dict(plan.params)
+    arguments = [
+        answers.call_arguments(fit.method, item, answers.prompt_for(spec, plan.prompt, plan.labels, image.width, image.height), params)
+        for item, image in zip(inputs, images)
+    ]
     if budget is not None:
-        budget.spend(calls)
-    return client.predict(plan.model, inputs, plan.settings, plan.credentials, progress), calls
+        budget.spend(len(arguments))
+    model = replace(plan.model, version_id=plan.model.version_id or info.ref.version_id)
+    results = client.call_method(
+        model,
+        fit.method,
+        arguments,
+        plan.credentials,
+        routing=plan.routing,
+        progress=progress,
+        on_text=on_text,
+        on_wait=on_wait,
+    )
+    interpreted = [
+        answers.interpret(spec, fit, result, plan.labels, image.width, image.height) for result, image in zip(results, images)
+    ]
+    return interpreted, len(arguments)
 
 
 def _offset(progress: Progress | None, already_done: int) -> Progress | None:

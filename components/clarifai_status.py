@@ -1,8 +1,12 @@
-"""Clarifai status codes and gRPC failures → typed errors with plain-language messages."""
+"""Clarifai status codes and gRPC failures → typed errors with plain-language messages.
+
+One table: each row names codes that mean one thing to the user, the error type and what to do.
+Code names and numbers: `clarifai_grpc.grpc.api.status.status_code_pb2`; meanings: CLARIFAI.md.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -12,21 +16,34 @@ from components.models import MODEL_FORMAT_HELP, ModelRef
 
 MIXED_STATUS = 10010
 FAILURE = 10020
+INPUT_FAILED = 30002  # also the code a healthy input gets when another input fails a fail-fast batch
 
 KEY_CODES = {11001, 11002, 11008, 11009}
 SCOPE_CODES = {11007}
 MALFORMED_AUTH_CODES = {11102}
 THROTTLED_CODES = {11005, 11003}  # Clarifai's SDK retries the hourly limit as well
 QUOTA_CODES = {11004, 11006, 11000}
+RESOURCE_MISSING_CODES = {11101}  # CONN_DOES_NOT_EXIST: a wrong user or app often gives this, not 21200
 MODEL_MISSING_CODES = {21200}
 MODEL_FORBIDDEN_CODES = {21201}
-MODEL_ARGUMENT_CODES = {21202}
+MODEL_ARGUMENT_CODES = {21202, 21203}
 MODEL_FAILED_CODES = {21313}
-WARMING_UP_CODES = {21351, 21354, 21355}
+DEPLOYMENT_FAILED_CODES = {21350}
+# DEPLOYING, QUEUED_FOR_DEPLOYMENT, BUSY_PLEASE_RETRY, LOADING: retried for the cold-start wait
+WARMING_UP_CODES = {21351, 21352, 21354, 21355}
+NOT_DEPLOYED_CODES = {21353}
+RUNNER_MISSING_CODES = {25600, 25601}
+RUNNER_RETRY_CODES = {25604}  # RUNNER_NEEDS_RETRY: retried like throttling
+RUNNER_FAILED_CODES = {25602, 25603, 25605, 25606, 25607, 25608, 25609}
+NODEPOOL_CODES = {25700, 25701, 25702}
+COMPUTE_CLUSTER_CODES = {25800, 25801, 25802}
+DEPLOYMENT_CODES = {25900, 25901, 25902}
+DEPLOYMENT_DISABLED_CODES = {25903}
 INPUT_CODES = {30002, 30101, 30104, 30105, 30106, 47101, 47103, 47104}
 REQUEST_CODES = {40001, 40033}
 REQUEST_TIMEOUT_CODES = {40032}
 TRY_AGAIN_CODES = {10030}
+RETRIED_CODES = THROTTLED_CODES | RUNNER_RETRY_CODES | TRY_AGAIN_CODES  # within the retry budget
 
 _INPUT_MESSAGES = {
     30002: "Clarifai could not download or read this image. Check that the address opens in a browser, or upload the file instead.",
@@ -38,6 +55,7 @@ _INPUT_MESSAGES = {
     47103: "The image at this address is over Clarifai's 20 MB limit. Use a smaller image.",
     47104: "Clarifai could not decode this image. Save it again as JPEG or PNG and retry.",
 }
+_ROUTING_HELP = "Check its id and owner under “Where it runs” in the sidebar, or clear them to use Clarifai's default routing."
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,7 @@ class _Rule:
     """Codes that mean one thing to the user: the error type and its message.
 
     Messages may name `{model}` ("the model “user/app/model”" or "this model"), `{Model}` (the same,
-    capitalised), `{no_such_model}` and `{key_advice}`; they are filled in per error.
+    capitalised), `{no_such_model}`, `{app}`, `{key_advice}` and `{routing}`; they are filled in per error.
     """
 
     codes: frozenset[int]
@@ -82,6 +100,12 @@ _STATUS_RULES: tuple[_Rule, ...] = (
         "This Clarifai account has reached a usage limit. Check the plan on clarifai.com or use another key.",
     ),
     _rule(
+        RESOURCE_MISSING_CODES,
+        errors.ModelNotFoundError,
+        "Clarifai found nothing at {app} that this key can see: the user or app id is wrong, or the app is "
+        "private. Check the model's address, or pick another model in the sidebar. " + MODEL_FORMAT_HELP,
+    ),
+    _rule(
         MODEL_MISSING_CODES,
         errors.ModelNotFoundError,
         "Clarifai has no {no_such_model} (older single-task models are being retired). Pick another model "
@@ -99,9 +123,50 @@ _STATUS_RULES: tuple[_Rule, ...] = (
     ),
     _rule(MODEL_FAILED_CODES, errors.ModelFailedError, "{Model} failed while predicting. Try again, or pick another model."),
     _rule(
+        DEPLOYMENT_FAILED_CODES,
+        errors.ModelFailedError,
+        "{Model} could not be deployed on Clarifai. Try again later, or pick another model.",
+    ),
+    _rule(
         WARMING_UP_CODES,
         errors.ModelWarmingUpError,
-        "{Model} is starting up on Clarifai. Wait a moment and press Predict again.",
+        "{Model} is starting up on Clarifai (a model nobody used for a while can take minutes). "
+        "Wait a moment and press Predict again.",
+    ),
+    _rule(
+        NOT_DEPLOYED_CODES,
+        errors.DeploymentError,
+        "{Model} has no deployment you can use: it runs only on compute its owner deploys, and Clarifai's "
+        "shared compute serves Clarifai's own models only. Name a deployment (or a nodepool and compute "
+        "cluster) under “Where it runs” in the sidebar, or pick a model hosted by Clarifai.",
+    ),
+    _rule(
+        RUNNER_MISSING_CODES,
+        errors.DeploymentError,
+        "Nothing is running {model} on {routing} right now (its deployment may be scaled to zero or "
+        "stopped, or this key may not use it). Try again in a minute, or choose another deployment in the sidebar.",
+    ),
+    _rule(
+        RUNNER_RETRY_CODES,
+        errors.ThrottledError,
+        "The compute running {model} asked to try again. Wait a few seconds and press Predict again.",
+    ),
+    _rule(
+        RUNNER_FAILED_CODES,
+        errors.ModelFailedError,
+        "The compute running {model} could not process the request. Try again, or pick another model.",
+    ),
+    _rule(NODEPOOL_CODES, errors.DeploymentError, "Clarifai has no usable {routing}. " + _ROUTING_HELP),
+    _rule(COMPUTE_CLUSTER_CODES, errors.DeploymentError, "Clarifai has no usable {routing}. " + _ROUTING_HELP),
+    _rule(
+        DEPLOYMENT_CODES,
+        errors.DeploymentError,
+        "Clarifai has no {routing} serving {model}. " + _ROUTING_HELP,
+    ),
+    _rule(
+        DEPLOYMENT_DISABLED_CODES,
+        errors.DeploymentError,
+        "The {routing} is disabled. Enable it on clarifai.com, or choose another one in the sidebar.",
     ),
     _rule(REQUEST_TIMEOUT_CODES, errors.CallTimeoutError, "Clarifai took too long to answer. Try again with fewer images."),
     _rule(REQUEST_CODES, errors.RequestError, "Clarifai refused the request. Try again with fewer or smaller images."),
@@ -112,6 +177,12 @@ _RULE_FOR_CODE = {code: rule for rule in _STATUS_RULES for code in rule.codes}
 _FALLBACK = _rule(
     (), errors.ClarifaiError, "Clarifai could not complete the request. Try again; if it keeps failing, pick another model."
 )
+_MODEL_RAISED = _rule(
+    (),
+    errors.ModelFailedError,
+    "{Model} failed while answering (its own error is in Clarifai's description below). Try again, or pick another model.",
+)
+_MISSING_ARGUMENT_MARK = "is required but not set"
 
 
 def error_for_status(
@@ -121,15 +192,36 @@ def error_for_status(
     *,
     model: ModelRef | None = None,
     key_from_owner: bool = False,
+    selected_concepts: Sequence[str] = (),
+    routing_label: str = "",
 ) -> errors.ClarifaiError:
     """The typed error for a non-success Clarifai status."""
     described = description + (f" ({details})" if details else "")
     model_name = f"the model “{model.path}”" if model else "this model"
-    rule = _RULE_FOR_CODE.get(code, _FALLBACK)
+    subject = model_name[0].upper() + model_name[1:]
+    if code in MODEL_ARGUMENT_CODES and selected_concepts:
+        names = ", ".join(f"“{name}”" for name in selected_concepts)
+        return errors.RequestError(
+            f"None of the concepts to select ({names}) exist in {model_name}: Clarifai matches concept names "
+            "exactly, capitals included (detectors often say “Person”, not “person”). Check their spelling, "
+            "or clear “Only these concepts” in the sidebar.",
+            code,
+            described,
+        )
+    if code == FAILURE and _MISSING_ARGUMENT_MARK in details:
+        return errors.RequestError(
+            f"{subject} needs an argument that was not sent ({details.strip()}). Pick the model again in the "
+            "sidebar so the app reads what it takes, or pick another model.",
+            code,
+            described,
+        )
+    rule = _RULE_FOR_CODE.get(code) or (_MODEL_RAISED if code == FAILURE and details else _FALLBACK)
     message = rule.message.format(
         model=model_name,
-        Model=model_name[0].upper() + model_name[1:],
+        Model=subject,
         no_such_model=f"model “{model.path}”" if model else "such model",
+        app=f"“{model.user_id}/{model.app_id}”" if model else "that address",
+        routing=routing_label or "deployment named in the sidebar",
         key_advice=(
             "The key configured for this app was refused; enter your own key in the sidebar."
             if key_from_owner
@@ -137,6 +229,9 @@ def error_for_status(
         ),
     )
     return rule.error(message, code, described)
+
+
+RETRIED_RPC_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
 def error_for_rpc(error: grpc.RpcError, endpoint_label: str) -> errors.ClarifaiError:

@@ -78,6 +78,12 @@ class ModelWarmingUpError(ClarifaiError):
     retryable = True
 
 
+class DeploymentError(ClarifaiError):
+    """The model has nowhere to run: no deployment, or the one named does not exist or is off."""
+
+    title = "Nowhere to run the model"
+
+
 class InputFailedError(ClarifaiError):
     title = "Image refused by Clarifai"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from components.errors import ModelRefError
+from components.signatures import Method
 from components.text import shorten
 
 _ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
@@ -53,6 +54,41 @@ class ModelInfo:
     name: str
     model_type_id: str
     description: str = ""
+    methods: tuple[Method, ...] = ()  # empty for an old-style model (image in, outputs[].data out)
+
+    @property
+    def is_new_style(self) -> bool:
+        return bool(self.methods)
+
+    def method(self, name: str) -> Method | None:
+        return next((m for m in self.methods if m.name == name), None)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where Clarifai runs a new-style model: a deployment, or a nodepool of a compute cluster.
+
+    Empty means Clarifai's default: the model owner's deployment, else shared compute (which exists
+    only for Clarifai's own models).
+    """
+
+    deployment_id: str = ""
+    nodepool_id: str = ""
+    compute_cluster_id: str = ""
+    user_id: str = ""  # owner of the deployment or of the compute cluster
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.deployment_id or self.nodepool_id)
+
+    @property
+    def label(self) -> str:
+        owner = f" (owner {self.user_id})" if self.user_id else ""
+        if self.deployment_id:
+            return f"deployment “{self.deployment_id}”{owner}"
+        if self.nodepool_id:
+            return f"nodepool “{self.nodepool_id}” of compute cluster “{self.compute_cluster_id}”{owner}"
+        return "Clarifai's default routing"
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,18 @@ class Status:
 SUCCESS = 10000
 
 
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens a language model read and wrote for one answer, when Clarifai reports them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
 @dataclass(frozen=True, eq=False)
 class Prediction:
     """What one model said about one image."""
@@ -132,6 +144,9 @@ class Prediction:
     model_label: str = ""
     raw: dict[str, Any] | None = None  # the output as JSON (json_format), for exports
     notes: tuple[str, ...] = ()  # things the viewer should know, e.g. a mask that could not be decoded
+    usage: TokenUsage | None = None
+    seconds: float | None = None  # how long the model took on this image, when it was asked alone
+    raw_answer: str = ""  # a prompted model's own text, when the concepts or regions were read from it
 
     @property
     def sorted_concepts(self) -> tuple[Concept, ...]:

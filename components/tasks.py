@@ -52,6 +52,7 @@ class TaskSpec:
     offline: OfflineModel | None  # the local stand-in, or None when there is none
     result_kinds: tuple[ResultKind, ...]
     offline_unavailable: str = ""  # with no stand-in: what to do instead
+    prompted: bool = False  # a vision-language model can serve it when asked by a prompt
 
     @property
     def draws_on_picture(self) -> bool:
@@ -61,6 +62,7 @@ class TaskSpec:
 _SPECS = (
     TaskSpec(
         task=Task.CLASSIFICATION,
+        prompted=True,
         title="Classification",
         icon=":material/label:",
         blurb="What is in the picture: concepts with scores, as a sorted chart and a table.",
@@ -72,6 +74,7 @@ _SPECS = (
     ),
     TaskSpec(
         task=Task.DETECTION,
+        prompted=True,
         title="Detection",
         icon=":material/select_all:",
         blurb="Where things are: boxes with labels drawn on the picture, and a table of regions.",
@@ -104,6 +107,7 @@ _SPECS = (
         ),
         offline=None,
         result_kinds=(ResultKind.TEXT,),
+        prompted=True,
         offline_unavailable=(
             "Captioning needs a Clarifai model: there is no local captioning model. Add a Clarifai key "
             "in the sidebar (or choose the Clarifai backend) to get captions."

@@ -56,7 +56,9 @@ def client(clarifai_endpoint, fake_clarifai):
 
     client = ClarifaiClient(
         clarifai_endpoint,
-        CallPolicy(predict_timeout_s=10, info_timeout_s=5, retry_budget_s=2.0, first_backoff_s=0.05, max_backoff_s=0.4),
+        CallPolicy(
+            predict_timeout_s=10, info_timeout_s=5, retry_budget_s=2.0, first_backoff_s=0.05, max_backoff_s=0.4, cold_start_wait_s=1.0
+        ),
     )
     yield client
     client.close()
@@ -94,7 +96,9 @@ def app_call_policy():
     """Timeouts and retries of the app's client in app-level tests; a module may override it."""
     from components.clarifai_client import CallPolicy
 
-    return CallPolicy(predict_timeout_s=10, info_timeout_s=5, retry_budget_s=1.0, first_backoff_s=0.05, max_backoff_s=0.3)
+    return CallPolicy(
+        predict_timeout_s=10, info_timeout_s=5, retry_budget_s=1.0, first_backoff_s=0.05, max_backoff_s=0.3, cold_start_wait_s=1.0
+    )
 
 
 @pytest.fixture

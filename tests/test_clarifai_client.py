@@ -377,10 +377,19 @@ def test_unreachable_endpoint_is_a_network_error():
 
 
 def test_a_slow_answer_hits_the_call_timeout(clarifai_endpoint, fake_clarifai, credentials):
-    client = ClarifaiClient(clarifai_endpoint, CallPolicy(predict_timeout_s=0.3))
-    fake_clarifai.fail_next(Fault.slow(1.5))
+    client = ClarifaiClient(clarifai_endpoint, CallPolicy(predict_timeout_s=0.3, retry_budget_s=1.0, first_backoff_s=0.1))
+    fake_clarifai.fail_next(Fault.slow(1.5, times=None))
     with pytest.raises(errors.CallTimeoutError):
         client.predict(CLASSIFIER, [jpeg_bytes(20, 20)], SETTINGS, credentials)
+    assert len(fake_clarifai.calls_to("PostModelOutputs")) >= 2, "a call that ran out of time is tried again"
+    client.close()
+
+
+def test_a_call_that_ran_out_of_time_once_is_tried_again(clarifai_endpoint, fake_clarifai, credentials):
+    client = ClarifaiClient(clarifai_endpoint, CallPolicy(predict_timeout_s=0.5, first_backoff_s=0.05))
+    fake_clarifai.fail_next(Fault.slow(1.5))
+    [result] = client.predict(CLASSIFIER, [jpeg_bytes(20, 20)], SETTINGS, credentials)
+    assert result.ok
     client.close()
 
 

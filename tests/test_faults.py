@@ -29,7 +29,7 @@ from tests.helpers import png_bytes, scene_with_square
 
 # What the fast client allows: a persistent fault must end well inside the AppTest timeout.
 FAST_POLICY = CallPolicy(
-    predict_timeout_s=1.5, info_timeout_s=3.0, retry_budget_s=1.0, first_backoff_s=0.05, max_backoff_s=0.3
+    predict_timeout_s=1.5, info_timeout_s=3.0, retry_budget_s=1.0, first_backoff_s=0.05, max_backoff_s=0.3, cold_start_wait_s=1.0
 )
 SLOW_SECONDS = 3.0  # longer than FAST_POLICY.predict_timeout_s
 GIVE_UP_BOUND_S = 20.0  # generous: gRPC's own UNAVAILABLE retries come on top of the client's

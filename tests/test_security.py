@@ -35,7 +35,9 @@ from tests.conftest import OTHER_KEY, PROJECT_ROOT, TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
 
-FAST_POLICY = CallPolicy(predict_timeout_s=5, info_timeout_s=5, retry_budget_s=0.3, first_backoff_s=0.05, max_backoff_s=0.1)
+FAST_POLICY = CallPolicy(
+    predict_timeout_s=5, info_timeout_s=5, retry_budget_s=0.3, first_backoff_s=0.05, max_backoff_s=0.1, cold_start_wait_s=1.0
+)
 MISSING_URL = "https://images.example/not-there.jpg"
 
 
