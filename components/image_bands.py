@@ -24,6 +24,8 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
+from components.image_metadata import png_chunks
+
 __all__ = ["StreamError", "decoded_bands", "streamed_bands"]
 
 
@@ -84,23 +86,30 @@ def streamed_bands(data: bytes, image: Image.Image, rows: int) -> Iterator[Image
         return None
     if _samples_kept(image.mode, picture) is None:
         return None
-    return _bands(pyvips, picture, image, rows)
+    return _bands(pyvips, picture, image, rows, data)
 
 
-def _bands(pyvips: ModuleType, picture, image: Image.Image, rows: int) -> Iterator[Image.Image]:
+def _bands(pyvips: ModuleType, picture, image: Image.Image, rows: int, data: bytes) -> Iterator[Image.Image]:
     region = pyvips.Region.new(picture)
     for top in range(0, picture.height, rows):
         count = min(rows, picture.height - top)
         try:
             raw = region.fetch(0, top, picture.width, count)
         except pyvips.Error as error:
-            text = str(error)
-            truncated = any(word in text.lower() for word in ("truncat", "premature", "unexpected end", "eof"))
-            raise StreamError(text, truncated) from None
+            raise StreamError(str(error), truncated=_ends_early(data, image)) from None
         band = _to_pillow(image.mode, picture, raw, count)
         if "transparency" in image.info:
             band.info["transparency"] = image.info["transparency"]
         yield band
+
+
+def _ends_early(data: bytes, image: Image.Image) -> bool:
+    """Whether the file stops before its picture data does (libvips says only "read error")."""
+    if image.format == "PNG":
+        return not any(kind == b"IEND" for kind, _, _ in png_chunks(data))
+    tags = getattr(image, "tag_v2", {})
+    offsets, counts = tags.get(324) or tags.get(273) or (), tags.get(325) or tags.get(279) or ()
+    return any(offset + count > len(data) for offset, count in zip(offsets, counts))
 
 
 _DTYPES = {"uchar": np.uint8, "ushort": np.uint16, "float": np.float32, "int": np.int32}

@@ -139,8 +139,10 @@ def prepare_url(
             original_size=0,
             url=url,
             notes=(
-                "Clarifai downloads this image itself: the app did not download it, so it cannot "
-                "turn it upright from its EXIF orientation or draw boxes and masks on it",
+                (
+                    "Clarifai downloads this image itself: the app did not download it, so it cannot "
+                    "turn it upright from its EXIF orientation or draw boxes and masks on it"
+                ),
             ),
         )
     data = fetch(url)
@@ -525,7 +527,7 @@ def _other_kind_message(head: bytes) -> str:
 def _frames_note(image: Image.Image, data: bytes) -> str:
     try:
         frames = image_metadata.count_frames(data, image)
-    except Exception:  # a damaged later frame or page must not stop the first one
+    except (IndexError, ValueError, TypeError, struct.error):  # damage after the first frame is not our concern
         return ""
     unit = "page" if image.format == "TIFF" else "frame"
     if frames is None:
