@@ -73,7 +73,7 @@ def streamed_bands(data: bytes, image: Image.Image, rows: int) -> Iterator[Image
     Damaged data raises StreamError while iterating.
     """
     pyvips = _vips()
-    if pyvips is None or image.format not in ("PNG", "TIFF"):
+    if pyvips is None or not _streamable_layout(data, image):
         return None
     try:
         if image.format == "PNG":
@@ -101,6 +101,28 @@ def _bands(pyvips: ModuleType, picture, image: Image.Image, rows: int, data: byt
         if "transparency" in image.info:
             band.info["transparency"] = image.info["transparency"]
         yield band
+
+
+# libvips decodes an interlaced PNG, or a TIFF strip or tile, whole before handing out rows.
+MAX_BLOCK_BYTES = 16 * 1024 * 1024
+
+
+def _streamable_layout(data: bytes, image: Image.Image) -> bool:
+    """PNG without interlacing; TIFF whose strips or tiles are small once decoded."""
+    if image.format == "PNG":
+        return len(data) > 28 and data[12:16] == b"IHDR" and data[28] == 0
+    if image.format != "TIFF":
+        return False
+    tags = image.tag_v2
+    try:
+        bytes_per_pixel = max(1, sum(tags.get(258, (8,))) // 8)
+        if 322 in tags:
+            block_pixels = int(tags[322]) * int(tags[323])
+        else:
+            block_pixels = image.width * min(int(tags.get(278, image.height)), image.height)
+    except (TypeError, ValueError, KeyError):
+        return False
+    return block_pixels * bytes_per_pixel <= MAX_BLOCK_BYTES
 
 
 def _ends_early(data: bytes, image: Image.Image) -> bool:

@@ -268,7 +268,7 @@ def _decode(label: str, data: bytes, max_side: int | None) -> _Decoded:
 
 BAND_BYTES = 2 * 1024 * 1024  # pixels converted at a time (libvips holds about 20 bands more)
 STREAM_ABOVE_BYTES = 96 * 1024 * 1024  # PNG and TIFF bigger than this once decoded are streamed
-WHOLE_DECODE_BYTES = 160 * 1024 * 1024  # the most a whole decode may take (or 4 bytes a pixel sent)
+WHOLE_DECODE_BYTES = 160 * 1024 * 1024  # the most a whole decode may take (or 12 bytes a pixel sent)
 # Memory a whole decode takes, per pixel of the file's mode, beyond Pillow's own picture: WebP and
 # AVIF decoders fill a buffer of their own first; libtiff can hold a whole strip.
 _DECODER_COPIES = {"WEBP": 2, "AVIF": 3, "TIFF": 2}
@@ -287,7 +287,7 @@ def _reduced_picture(
     if whole_decode > STREAM_ABOVE_BYTES:
         bands = image_bands.streamed_bands(data, image, rows)
     if bands is None:
-        if whole_decode > max(WHOLE_DECODE_BYTES, 4 * target[0] * target[1]):
+        if whole_decode > max(WHOLE_DECODE_BYTES, 12 * target[0] * target[1]):
             raise ImageError(_too_large_to_decode_message(label, image))
         image.load()
         if colour.is_identity:  # plain RGB or grey: Pillow's resize reduces it in one step
@@ -677,6 +677,9 @@ class _Colour:
     def _to_float(self, band: Image.Image) -> Image.Image:
         values = np.nan_to_num(np.asarray(band, dtype=np.float32))
         self._peak = max(self._peak, float(values.max(initial=0.0)))
+        # Whatever the scale turns out to be, a pixel ends up clipped to black below 0 and to white
+        # above 65535 (or below a lower peak, which no pixel exceeds): clip now, before averaging.
+        np.clip(values, 0, 65535, out=values)
         return Image.fromarray(values, "F")
 
     def _flat_palette_to_rgb(self, band: Image.Image) -> Image.Image:
