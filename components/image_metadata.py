@@ -15,7 +15,15 @@ from collections.abc import Iterator
 
 from PIL import Image
 
-__all__ = ["FRAME_COUNT_LIMIT", "PNG_SIGNATURE", "count_frames", "exif_block", "png_chunks", "png_exif", "read_orientation"]
+__all__ = [
+    "FRAME_COUNT_LIMIT",
+    "PNG_SIGNATURE",
+    "count_frames",
+    "exif_block",
+    "png_chunks",
+    "png_exif",
+    "read_orientation",
+]
 
 FRAME_COUNT_LIMIT = 1000  # more frames or pages than this are reported as "many"
 _GIF_BLOCK_LIMIT = 500_000  # GIF sub-blocks walked at most while counting frames

@@ -326,10 +326,8 @@ def _whole_decode_bytes(image: Image.Image) -> int:
 
 def _too_large_to_decode_message(label: str, image: Image.Image) -> str:
     kind = _FORMAT_NAMES.get(image.format or "", image.format or "image")
-    if image.format == "PNG":
+    if image.format == "PNG" and image.info.get("interlace"):
         kind = "interlaced PNG"
-    elif image.format == "TIFF":
-        kind = "TIFF in one block"
     width, height = image.size
     return (
         f"{label} is a {width}×{height} {kind} ({width * height / 1e6:,.0f} megapixels), too large "
@@ -338,7 +336,7 @@ def _too_large_to_decode_message(label: str, image: Image.Image) -> str:
     )
 
 
-_FORMAT_NAMES = {"WEBP": "WebP", "AVIF": "AVIF", "GIF": "GIF", "BMP": "BMP", "JPEG": "JPEG", "MPO": "MPO"}
+_FORMAT_NAMES = {"WEBP": "WebP"}
 
 
 def _open(label: str, data: bytes) -> Image.Image:

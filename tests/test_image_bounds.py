@@ -346,7 +346,8 @@ def test_a_small_jpeg_is_prepared_while_another_picture_is_still_being_decoded(m
     try:
         assert inside.wait(GUARD_SECONDS)
         quick_result: list = []
-        quick = threading.Thread(target=lambda: quick_result.append(prepare_upload("quick.jpg", encode(quadrants(64, 64)))))
+        small_jpeg = encode(quadrants(64, 64))
+        quick = threading.Thread(target=lambda: quick_result.append(prepare_upload("quick.jpg", small_jpeg)))
         quick.start()
         quick.join(GUARD_SECONDS)
         assert quick_result and (quick_result[0].width, quick_result[0].height) == (64, 64)
@@ -379,7 +380,8 @@ def many_page_tiff(pages: int) -> bytes:
                 (278, 3, 1), (279, 4, 1)]
         out += struct.pack("<H", len(tags))
         for tag, kind, value in tags:
-            out += struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+            packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+            out += struct.pack("<HHI", tag, kind, 1) + packed
         out += struct.pack("<I", following) + bytes([200, 0])
     return bytes(out)
 
@@ -387,7 +389,11 @@ def many_page_tiff(pages: int) -> bytes:
 def test_a_tiff_of_thousands_of_pages_says_many_without_visiting_them(monkeypatch):
     visited = []
     original_seek = TiffImagePlugin.TiffImageFile._seek
-    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "_seek", lambda self, frame: visited.append(frame) or original_seek(self, frame))
+    def spy(self, frame):
+        visited.append(frame)
+        return original_seek(self, frame)
+
+    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "_seek", spy)
 
     prepared = prepare_upload("pages.tif", many_page_tiff(5000))
 
