@@ -1,9 +1,11 @@
 """Turn an upload or a URL into the picture that is sent to Clarifai and drawn on.
 
-One path for every input: check the size limits from the file header, decode (shrinking while
-decoding when the picture is larger than needed), convert to sRGB, flatten transparency onto
-white, turn the picture upright from its EXIF orientation, and re-encode without metadata.
-What is sent (`data`) and what is drawn on (`pixels()`) are then the same upright picture.
+One path for every input: check the size limits from the file header, decode a band of rows at
+a time (or shrinking while decoding, for JPEG), convert each band to sRGB, flatten transparency
+onto white, reduce, turn the picture upright from its EXIF orientation, and re-encode without
+metadata. What is sent (`data`) and what is drawn on (`pixels()`) are then the same upright
+picture, and the memory it takes follows the picture sent, not the file (see "decoding within a
+memory bound" below). Nothing here holds a lock: preparations run side by side.
 
 Why 1024 px by default: Clarifai's image models work on inputs of at most about 1024 px (they
 resize larger ones themselves), boxes and masks come back as fractions of the image so they
