@@ -42,6 +42,9 @@ DEFAULT_MAX_SIDE = 1024
 PREVIEW_SIDE = 512
 MAX_IMAGES_PER_RUN = 128
 MAX_PIXELS = 85_000_000  # Clarifai's limit per image
+# Longest side taken (JPEG's own limit): it keeps a band of rows, which must hold a whole number
+# of the rows reduced into one, to a few megabytes even for the thinnest strip of a picture.
+MAX_SIDE_PIXELS = 65_535
 JPEG_QUALITY = 90
 PREVIEW_QUALITY = 80
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "AVIF", "MPO")
@@ -443,6 +446,11 @@ def _check_pixel_count(label: str, width: int, height: int) -> None:
             f"{label} is {width}×{height} pixels ({pixels / 1e6:,.0f} megapixels); images "
             f"can have at most {MAX_PIXELS // 1_000_000} megapixels. Resize it (for example to "
             "4000×3000) and try again."
+        )
+    if max(width, height) > MAX_SIDE_PIXELS:
+        raise ImageError(
+            f"{label} is {width}×{height} pixels; images can be at most {MAX_SIDE_PIXELS:,} pixels "
+            "on a side. Resize it (for example to 4000×3000) and try again."
         )
 
 

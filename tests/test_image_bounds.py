@@ -327,6 +327,11 @@ def test_webp_too_big_to_decode_whole_is_refused_before_decoding_unless_sent_at_
     assert (full.width, full.height) == (1200, 900)
 
 
+def test_a_picture_wider_than_65535_pixels_is_refused_from_its_header():
+    with pytest.raises(ImageError, match=r"100000×40 pixels; images can be at most 65,535 pixels on a side"):
+        prepare_upload("strip.png", png_header_only(100_000, 40))
+
+
 # --- no lock held while decoding ----------------------------------------------------------------------
 
 
