@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cachetools
 
 from components import errors, offline
+from components.budget import CallBudget
 from components.clarifai_client import ClarifaiClient, input_sizes, plan_chunks
 from components.images import PreparedImage
 from components.models import ModelRef, PredictSettings
@@ -81,29 +82,6 @@ class RunOutcome:
         return sum(result.ok for result in self.results)
 
 
-class CallBudget:
-    """A per-session allowance of Clarifai predict calls on the app owner's key."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.used = 0
-        self._lock = threading.Lock()
-
-    @property
-    def remaining(self) -> int:
-        return max(self.limit - self.used, 0)
-
-    def spend(self, calls: int) -> None:
-        with self._lock:
-            if calls > self.remaining:
-                raise errors.BudgetExceededError(
-                    f"This demo allows {self.limit} Clarifai calls per visit and {self.remaining} remain; "
-                    f"this run needs {calls}. Enter your own Clarifai key in the sidebar to keep going, "
-                    "or switch to the offline models."
-                )
-            self.used += calls
-
-
 class PredictionCache:
     """A thread-safe cache of successful per-image results, bounded in bytes and age."""
 
@@ -147,9 +125,12 @@ def _approximate_size(result: ImageResult) -> int:
 PREDICTION_CACHE = PredictionCache()
 
 
-def check_model_type(client: ClarifaiClient, plan: RunPlan) -> None:
-    """Refuses a model whose type does not fit the task, with a message saying what would."""
-    info = client.get_model(plan.model, plan.credentials)
+def check_model_type(client: ClarifaiClient, plan: RunPlan, budget: CallBudget | None = None) -> None:
+    """Refuses a model whose type does not fit the task, with a message saying what would.
+
+    The look-up is charged to `budget` only when it goes to Clarifai (not when the client has it cached).
+    """
+    info = client.get_model(plan.model, plan.credentials, before_call=budget.spend_lookup if budget else None)
     model_types = plan.task.spec.model_types
     if info.model_type_id not in model_types:
         wanted = " or ".join(model_types)
@@ -215,10 +196,10 @@ def _run_clarifai(
     if client is None:
         raise ValueError("a Clarifai run needs a client")
     inputs = [image.data if image.data is not None else image.url for image in images]
-    check_model_type(client, plan)
+    check_model_type(client, plan, budget)
     calls = len(plan_chunks(input_sizes(inputs)))
     if budget is not None:
-        budget.spend(calls)
+        budget.spend(calls=calls, images=len(inputs))
     return client.predict(plan.model, inputs, plan.settings, plan.credentials, progress), calls
 
 

@@ -332,12 +332,19 @@ class ClarifaiClient:
 
     # --- model information -------------------------------------------------------------
 
-    def get_model(self, model: ModelRef, credentials: Credentials) -> ModelInfo:
-        """Name and type of a model (cached for a few minutes per model and key)."""
+    def get_model(
+        self, model: ModelRef, credentials: Credentials, before_call: Callable[[], None] | None = None
+    ) -> ModelInfo:
+        """Name and type of a model (cached for a few minutes per model and key).
+
+        `before_call` runs only when the request is really sent, just before; what it raises stops it.
+        """
         cache_key = ("model", model, credentials.fingerprint)
         with self._info_lock:
             if cache_key in self._info_cache:
                 return self._info_cache[cache_key]
+        if before_call is not None:
+            before_call()
         request = service_pb2.GetModelRequest(
             user_app_id=resources_pb2.UserAppIDSet(user_id=model.user_id, app_id=model.app_id),
             model_id=model.model_id,
@@ -358,12 +365,18 @@ class ClarifaiClient:
         model_type_id: str,
         credentials: Credentials,
         per_page: int = 100,
+        before_call: Callable[[], None] | None = None,
     ) -> list[ModelInfo]:
-        """Models of one type in one app (cached for a few minutes per query and key)."""
+        """Models of one type in one app (cached for a few minutes per query and key).
+
+        `before_call` runs only when the request is really sent, just before; what it raises stops it.
+        """
         cache_key = ("list", user_id, app_id, model_type_id, per_page, credentials.fingerprint)
         with self._info_lock:
             if cache_key in self._info_cache:
                 return self._info_cache[cache_key]
+        if before_call is not None:
+            before_call()
         request = service_pb2.ListModelsRequest(
             user_app_id=resources_pb2.UserAppIDSet(user_id=user_id, app_id=app_id),
             model_type_id=model_type_id,
