@@ -30,8 +30,8 @@ else:
 key_column.metric(key_label, key_text, border=True)
 endpoint = ui_state.endpoint()
 endpoint_column.metric(f"Endpoint ({'plaintext' if endpoint.insecure else 'TLS'})", endpoint.base, border=True)
-if choice.budget is not None:
-    st.caption(f":material/savings: This demo allows {choice.budget.limit} Clarifai calls per visit; {choice.budget.remaining} left.")
+if choice.demo_note:
+    st.caption(f":material/savings: {choice.demo_note}")
 
 lines = ["| Task | Clarifai default | Offline stand-in |", "|---|---|---|"]
 for spec in TASKS.values():

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import cachetools
 
 from components import answers, errors, offline
+from components.budget import CallBudget
 from components.clarifai_client import ClarifaiClient, TextSoFar, Waiting, input_sizes, plan_chunks
 from components.images import PreparedImage
 from components.model_fit import ModelFit, Serving, fit_model
@@ -89,29 +90,6 @@ class RunOutcome:
         return sum(result.ok for result in self.results)
 
 
-class CallBudget:
-    """A per-session allowance of Clarifai predict calls on the app owner's key."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.used = 0
-        self._lock = threading.Lock()
-
-    @property
-    def remaining(self) -> int:
-        return max(self.limit - self.used, 0)
-
-    def spend(self, calls: int) -> None:
-        with self._lock:
-            if calls > self.remaining:
-                raise errors.BudgetExceededError(
-                    f"This demo allows {self.limit} Clarifai calls per visit and {self.remaining} remain; "
-                    f"this run needs {calls}. Enter your own Clarifai key in the sidebar to keep going, "
-                    "or switch to the offline models."
-                )
-            self.used += calls
-
-
 class PredictionCache:
     """A thread-safe cache of successful per-image results, bounded in bytes and age."""
 
@@ -155,9 +133,13 @@ def _approximate_size(result: ImageResult) -> int:
 PREDICTION_CACHE = PredictionCache()
 
 
-def model_fit(client: ClarifaiClient, plan: RunPlan) -> tuple[ModelInfo, ModelFit]:
-    """The model's information and how it serves the plan's task; refuses a model that cannot."""
-    info = client.get_model(plan.model, plan.credentials, routing=plan.routing)
+def model_fit(client: ClarifaiClient, plan: RunPlan, budget: CallBudget | None = None) -> tuple[ModelInfo, ModelFit]:
+    """The model's information and how it serves the plan's task; refuses a model that cannot.
+
+    Look-ups are charged to `budget` only when they go to Clarifai (not when the client has them cached).
+    """
+    before_call = budget.spend_lookup if budget is not None else None
+    info = client.get_model(plan.model, plan.credentials, routing=plan.routing, before_call=before_call)
     fit = fit_model(plan.task.spec, info)
     if not fit.fits:
         raise errors.ModelTypeError(fit.problem)
@@ -228,11 +210,11 @@ def _run_clarifai(
     if client is None:
         raise ValueError("a Clarifai run needs a client")
     inputs = [image.data if image.data is not None else image.url for image in images]
-    info, fit = model_fit(client, plan)
+    info, fit = model_fit(client, plan, budget)
     if fit.serving == Serving.CLASSIC:
         calls = len(plan_chunks(input_sizes(inputs)))
         if budget is not None:
-            budget.spend(calls)
+            budget.spend(calls=calls, images=len(inputs))
         results = client.predict(
             plan.model, inputs, plan.settings, plan.credentials, progress, routing=plan.routing, on_wait=on_wait
         )
@@ -244,7 +226,7 @@ def _run_clarifai(
         for item, image in zip(inputs, images)
     ]
     if budget is not None:
-        budget.spend(len(arguments))
+        budget.spend(calls=len(arguments), images=len(arguments))
     model = replace(plan.model, version_id=plan.model.version_id or info.ref.version_id)
     results = client.call_method(
         model,

@@ -70,6 +70,7 @@ OLD_STYLE_TYPES = frozenset({"visual-classifier", "visual-detector", "visual-seg
 Progress = Callable[[int], None]  # the number of inputs answered so far
 Waiting = Callable[[str], None]  # what the client is waiting for, in a few words, as it waits
 TextSoFar = Callable[[int, str], None]  # (input index, the answer so far) while an answer streams in
+BeforeCall = Callable[[], None]  # runs just before a look-up request is sent; may refuse it by raising
 
 
 @dataclass(frozen=True)
@@ -602,11 +603,20 @@ class ClarifaiClient:
 
     # --- model information -------------------------------------------------------------------
 
-    def get_model(self, model: ModelRef, credentials: Credentials, *, routing: Routing = Routing()) -> ModelInfo:
+    def get_model(
+        self,
+        model: ModelRef,
+        credentials: Credentials,
+        *,
+        routing: Routing = Routing(),
+        before_call: BeforeCall | None = None,
+    ) -> ModelInfo:
         """Name, type and method signatures of a model (cached for a few minutes per model and key).
 
         Signatures come with GetModel, else from GetModelVersion, else (for types other than the
         classic ones) from the runner's `_GET_SIGNATURES` call; none means an old-style model.
+        `before_call` runs just before each request really sent (not on cache hits); what it
+        raises stops the request.
         """
         cache_key = ("model", model, credentials.fingerprint, routing)
         with self._info_lock:
@@ -617,19 +627,22 @@ class ClarifaiClient:
             model_id=model.model_id,
             version_id=model.version_id,
         )
+        before = before_call or _nothing
+        before()
         response = self._info_call(self._stub.GetModel, request, credentials, model)
         info = _model_info(response.model, model.version_id)
         if not info.methods:
             ask_runner = info.model_type_id not in OLD_STYLE_TYPES
-            info = replace(info, methods=self._signatures(info.ref, credentials, routing, ask_runner))
+            info = replace(info, methods=self._signatures(info.ref, credentials, routing, ask_runner, before))
         with self._info_lock:
             self._info_cache[cache_key] = info
         return info
 
     def _signatures(
-        self, model: ModelRef, credentials: Credentials, routing: Routing, ask_runner: bool
+        self, model: ModelRef, credentials: Credentials, routing: Routing, ask_runner: bool, before: BeforeCall
     ) -> tuple[Method, ...]:
         if model.version_id:
+            before()
             request = service_pb2.GetModelVersionRequest(
                 user_app_id=resources_pb2.UserAppIDSet(user_id=model.user_id, app_id=model.app_id),
                 model_id=model.model_id,
@@ -652,6 +665,7 @@ class ClarifaiClient:
             inputs=[resources_pb2.Input(data=signatures.signatures_request_data())],
         )
         _route(request, routing)
+        before()
         try:
             response = self._call(
                 self._stub.PostModelOutputs, request, credentials, self.policy.info_timeout_s, model=model, routing=routing
@@ -669,12 +683,18 @@ class ClarifaiClient:
         model_type_id: str,
         credentials: Credentials,
         per_page: int = 100,
+        before_call: BeforeCall | None = None,
     ) -> list[ModelInfo]:
-        """Models of one type in one app (cached for a few minutes per query and key)."""
+        """Models of one type in one app (cached for a few minutes per query and key).
+
+        `before_call` runs only when the request is really sent, just before; what it raises stops it.
+        """
         cache_key = ("list", user_id, app_id, model_type_id, per_page, credentials.fingerprint)
         with self._info_lock:
             if cache_key in self._info_cache:
                 return self._info_cache[cache_key]
+        if before_call is not None:
+            before_call()
         request = service_pb2.ListModelsRequest(
             user_app_id=resources_pb2.UserAppIDSet(user_id=user_id, app_id=app_id),
             model_type_id=model_type_id,
@@ -827,6 +847,10 @@ def _route(request: service_pb2.PostModelOutputsRequest, routing: Routing) -> No
         nodepool.id = routing.nodepool_id
         nodepool.compute_cluster.id = routing.compute_cluster_id
         nodepool.compute_cluster.user_id = routing.user_id
+
+
+def _nothing() -> None:
+    pass
 
 
 def _rpc_code(rpc_error: grpc.RpcError):

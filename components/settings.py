@@ -22,6 +22,9 @@ from components.errors import ConfigError, KeyFormatError, KeyMissingError
 PAT_NAME = "CLARIFAI_PAT"
 DEFAULT_BASE = "api.clarifai.com"
 CALL_BUDGET_NAME = "CLARIFAI_DEMO_CALL_BUDGET"
+HOURLY_CEILING_NAME = "CLARIFAI_DEMO_HOURLY_CEILING"
+# With a per-visitor budget and no ceiling set, an hour may carry this many visitors' whole budgets.
+DEFAULT_CEILING_VISITORS = 10
 REQUIRE_VISITOR_KEY_NAME = "CLARIFAI_DEMO_REQUIRE_VISITOR_KEY"
 
 # Fingerprints are keyed with a secret made at process start: stable for cache keys within
@@ -242,10 +245,23 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class DemoPolicy:
-    """Limits for a public demo that runs on the owner's key."""
+    """Limits for a public demo that runs on the owner's key, in Clarifai operations (see `budget`)."""
 
-    call_budget: int | None = None  # Clarifai calls per visitor on the owner's key; 0 = none; None = no limit
+    call_budget: int | None = None  # operations per visitor per day on the owner's key; 0 = none; None = no limit
     require_visitor_key: bool = False
+    hourly_ceiling_setting: int | None = None  # operations per hour across all visitors, as set
+
+    @property
+    def hourly_ceiling(self) -> int | None:
+        """The ceiling as set, else `DEFAULT_CEILING_VISITORS` whole budgets an hour; None: no ceiling."""
+        if self.hourly_ceiling_setting is not None:
+            return self.hourly_ceiling_setting
+        return None if self.call_budget is None else DEFAULT_CEILING_VISITORS * self.call_budget
+
+    @property
+    def owner_key_offered(self) -> bool:
+        """False when visitors must bring their own key: required, or a budget or ceiling of 0."""
+        return not self.require_visitor_key and self.call_budget != 0 and self.hourly_ceiling != 0
 
     @classmethod
     def from_sources(cls, secrets: Mapping[str, object] | None, env: Mapping[str, str] | None = None) -> DemoPolicy:
@@ -253,7 +269,8 @@ class DemoPolicy:
         env = os.environ if env is None else env
         budget = parse_call_budget(*_setting(CALL_BUDGET_NAME, secrets, env))
         require = parse_switch(REQUIRE_VISITOR_KEY_NAME, *_setting(REQUIRE_VISITOR_KEY_NAME, secrets, env))
-        return cls(call_budget=budget, require_visitor_key=require)
+        ceiling = parse_hourly_ceiling(*_setting(HOURLY_CEILING_NAME, secrets, env))
+        return cls(call_budget=budget, require_visitor_key=require, hourly_ceiling_setting=ceiling)
 
 
 def _setting(name: str, secrets: Mapping[str, object] | None, env: Mapping[str, str]) -> tuple[object, str]:
@@ -272,6 +289,27 @@ def parse_call_budget(value: object, where: str = "") -> int | None:
     Takes TOML integers, whole floats such as 30.0 and the same as text ("30", "30.0");
     anything else (negative, fractional, true/false, other text) raises ConfigError.
     """
+    return _parse_whole_number(
+        CALL_BUDGET_NAME,
+        value,
+        where,
+        "a whole number of Clarifai operations per visitor per day, 0 or more (one per image predicted, one per "
+        "model look-up; 0 means no calls on the app's key), or left out for no limit",
+    )
+
+
+def parse_hourly_ceiling(value: object, where: str = "") -> int | None:
+    """CLARIFAI_DEMO_HOURLY_CEILING: None when not set (the default, from the budget), else a whole number 0 or more."""
+    return _parse_whole_number(
+        HOURLY_CEILING_NAME,
+        value,
+        where,
+        "a whole number of Clarifai operations per hour for all visitors together, 0 or more (0 means no calls "
+        f"on the app's key), or left out for {DEFAULT_CEILING_VISITORS} times {CALL_BUDGET_NAME}",
+    )
+
+
+def _parse_whole_number(name: str, value: object, where: str, meaning: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, str):
@@ -283,10 +321,7 @@ def parse_call_budget(value: object, where: str = "") -> int | None:
             return value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer() and value >= 0:
         return int(value)
-    raise ConfigError(
-        f"{_subject(CALL_BUDGET_NAME, where)} is {_described(value)}; it must be a whole number of Clarifai calls "
-        f"per visitor, 0 or more (0 means no calls on the app's key), or left out for no limit. {_FIX_SETTING}"
-    )
+    raise ConfigError(f"{_subject(name, where)} is {_described(value)}; it must be {meaning}. {_FIX_SETTING}")
 
 
 def parse_switch(name: str, value: object, where: str = "") -> bool:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from components import errors, ui_state
-from components.backend import CLARIFAI, OFFLINE, CallBudget, RunPlan
+from components.backend import CLARIFAI, OFFLINE, RunPlan
+from components.budget import CallBudget
 from components.images import DEFAULT_MAX_SIDE, PrepareOptions
 from components.models import MODEL_FORMAT_HELP, ModelRef, PredictSettings, parse_model_ref
 from components.navigation import PAGES
@@ -19,6 +20,7 @@ APP_TITLE = "Clarifai Vision Playground"
 BACKEND_LABELS = {CLARIFAI: "Clarifai API", OFFLINE: "Offline · local OpenCV models"}
 MODEL_SOURCES = {"default": "Default model", "typed": "Type or paste a model", "browse": "Browse Clarifai's models"}
 DEFAULT_MAX_CONCEPTS = 20
+NO_OWNER_CALLS = "This demo makes no Clarifai calls on its own key."
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,17 @@ class SidebarChoice:
 
     def plan(self, task: Task) -> RunPlan:
         return RunPlan(task, self.backend, self.models.get(task), self.settings, self.credentials)
+
+    @property
+    def demo_note(self) -> str | None:
+        """What the demo allows on the owner's key, for the home page; None when it sets nothing."""
+        if self.policy.require_visitor_key:
+            return "This demo needs your own Clarifai key: enter it in the sidebar, or use the offline models."
+        if not self.policy.owner_key_offered:
+            return f"{NO_OWNER_CALLS} Enter your own key in the sidebar, or use the offline models."
+        if self.budget is not None:
+            return self.budget.allowance.note
+        return None
 
 
 def render_sidebar(task: Task | None) -> SidebarChoice:
@@ -53,7 +66,7 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
         backend = st.radio(
             "Backend",
             options=[CLARIFAI, OFFLINE],
-            index=0 if owner_key_present and not policy.require_visitor_key else 1,
+            index=0 if owner_key_present and policy.owner_key_offered else 1,
             format_func=BACKEND_LABELS.get,
             key="backend",
             persist_state="session",
@@ -65,7 +78,7 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
             credentials, budget = _key_section(policy, secrets)
         if task is not None:
             if backend == CLARIFAI:
-                _model_section(task, credentials)
+                _model_section(task, credentials, budget)
             elif task.spec.offline is not None:
                 model = task.spec.offline
                 st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
@@ -91,7 +104,7 @@ def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallB
         "and is sent only to Clarifai, with each call.",
     )
     try:
-        credentials = resolve_credentials(typed, secrets, os.environ, allow_owner_key=not policy.require_visitor_key)
+        credentials = resolve_credentials(typed, secrets, os.environ, allow_owner_key=policy.owner_key_offered)
     except errors.KeyFormatError as error:
         st.error(error.message, icon=":material/key_off:")
         return None, None
@@ -99,13 +112,15 @@ def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallB
     if credentials is None:
         if policy.require_visitor_key:
             st.warning("This demo needs your own Clarifai key. Paste it above, or switch to Offline.", icon=":material/key:")
+        elif not policy.owner_key_offered:
+            st.warning(f"{NO_OWNER_CALLS} Paste your own key above, or switch to Offline.", icon=":material/key:")
         else:
             st.warning("No Clarifai key yet. Paste your PAT above, or switch to Offline.", icon=":material/key:")
     elif credentials.from_app_owner:
         budget = ui_state.call_budget(policy)
         note = "Using this app's Clarifai key."
         if budget is not None:
-            note += f" {budget.remaining} of {budget.limit} Clarifai calls left for this visit."
+            note += " " + budget.allowance.note
         st.caption(":material/key: " + note)
     else:
         st.caption(":material/check_circle: Using your key for this session's calls.")
@@ -132,7 +147,7 @@ def _chosen_models() -> tuple[dict[Task, ModelRef | None], dict[Task, str]]:
     return models, problems
 
 
-def _model_section(task: Task, credentials: Credentials | None) -> None:
+def _model_section(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> None:
     source = st.radio(
         f"{task.title} model",
         options=list(MODEL_SOURCES),
@@ -151,23 +166,30 @@ def _model_section(task: Task, credentials: Credentials | None) -> None:
             help=MODEL_FORMAT_HELP,
         )
     else:
-        _browse_models(task, credentials)
+        _browse_models(task, credentials, budget)
 
 
-def _browse_models(task: Task, credentials: Credentials | None) -> None:
+def _browse_models(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> None:
     listed_key = f"model_list_{task.value}"
     default = task.spec.default_model
     if st.button(f"Load {task.title.lower()} models from {default.user_id}/{default.app_id}", key=f"load_models_{task.value}"):
         if credentials is None:
             st.error("Loading Clarifai's models needs a key.", icon=":material/key:")
         else:
+            left_before = budget.remaining if budget else None
             try:
                 found = []
                 for type_id in task.spec.model_types:
-                    found += ui_state.client().list_models(default.user_id, default.app_id, type_id, credentials)
+                    found += ui_state.client().list_models(
+                        default.user_id, default.app_id, type_id, credentials,
+                        before_call=budget.spend_lookup if budget else None,
+                    )
                 st.session_state[listed_key] = {info.ref.path: info.name for info in found}
             except errors.AppError as error:
                 st.error(str(error), icon=":material/error:")
+            else:
+                if budget is not None and budget.remaining != left_before:
+                    st.rerun()  # the note above the model shows what is left
     listed = st.session_state.get(listed_key) or {}
     if listed:
         paths = list(listed)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from components.backend import CallBudget, RunOutcome, TaskRun
+from components.backend import RunOutcome, TaskRun
+from components.budget import DEMO_LEDGER, BudgetLimits, CallBudget, Visitor, VisitorSignals, identify_visitor
 from components.clarifai_client import ClarifaiClient, get_client
 from components.images import PreparedImage
 from components.memory import return_large_blocks_to_the_system
@@ -24,7 +25,7 @@ return_large_blocks_to_the_system()
 IMAGES = "images"  # dict[str, PreparedImage], keyed by digest, in the order added
 PROBLEMS = "image_problems"  # list[ImageProblem]
 RUNS = "runs"  # dict[str, PageRun], keyed by page
-BUDGET = "call_budget"  # CallBudget when the owner's key has a per-session budget
+XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit for each browser while XSRF protection is on (the default)
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,38 @@ def demo_policy() -> DemoPolicy:
 
 
 def call_budget(policy: DemoPolicy) -> CallBudget | None:
-    if policy.call_budget is None:
+    """This visitor's share of the process-wide demo ledger, or None when the policy sets no limit.
+
+    Kept on the server, per visitor rather than per session: a reload or a new tab finds what was spent.
+    """
+    limits = BudgetLimits(per_visitor=policy.call_budget, hourly_ceiling=policy.hourly_ceiling)
+    if not limits.limited:
         return None
-    budget = st.session_state.get(BUDGET)
-    if budget is None or budget.limit != policy.call_budget:
-        budget = st.session_state[BUDGET] = CallBudget(policy.call_budget)
-    return budget
+    if DEMO_LEDGER.limits != limits:
+        DEMO_LEDGER.limits = limits
+    return CallBudget(DEMO_LEDGER, visitor())
+
+
+def visitor() -> Visitor:
+    """Who is visiting, as opaque ids (see `budget.identify_visitor`); nothing raw is kept."""
+    return identify_visitor(visitor_signals())
+
+
+def visitor_signals() -> VisitorSignals:
+    """Streamlit's XSRF cookie and the client's address, from the connection that opened this session.
+
+    Either may be missing: no cookie when XSRF protection is off, no address on localhost or
+    behind some proxies (and neither under AppTest, where tests replace this function).
+    """
+    try:
+        cookie = st.context.cookies.get(XSRF_COOKIE)
+        address = st.context.ip_address
+    except Exception:  # no session client (a bare script run)
+        return VisitorSignals()
+    return VisitorSignals(
+        xsrf_cookie=cookie if isinstance(cookie, str) else None,
+        address=address if isinstance(address, str) else None,
+    )
 
 
 def images() -> dict[str, PreparedImage]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
+import os
+
 from streamlit.testing.v1 import AppTest
 
 from components.navigation import ALL_TASKS, HOME
@@ -10,6 +13,7 @@ from tests.conftest import PROJECT_ROOT
 
 PAGES = {"home": HOME.path, **{task.value: spec.page_path for task, spec in TASKS.items()}, "all": ALL_TASKS.path}
 TIMEOUT = 60
+VISITOR_STATE = "test_visitor_signals"  # read by the `visitors` fixture
 
 
 def open_page(name: str, key: str | None = None, **secrets) -> AppTest:
@@ -48,3 +52,16 @@ def no_traceback(at: AppTest) -> None:
 def photo(testdata, name: str) -> tuple[str, bytes]:
     folder = "exif" if name.startswith("Landscape") else "photos"
     return name, (testdata / folder / name).read_bytes()
+
+
+def xsrf_cookie(token: bytes, timestamp: int = 1_700_000_000) -> str:
+    """Streamlit's `_streamlit_xsrf` cookie for a browser's token, with a fresh mask as each page load gets."""
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(token))
+    return f"2|{binascii.b2a_hex(mask).decode()}|{binascii.b2a_hex(masked).decode()}|{timestamp}"
+
+
+def as_visitor(at: AppTest, browser: bytes | None = None, address: str | None = None) -> AppTest:
+    """Makes this session come from a browser (its XSRF token) and an address, as the `visitors` fixture reads."""
+    at.session_state[VISITOR_STATE] = (xsrf_cookie(browser) if browser else None, address)
+    return at.run()

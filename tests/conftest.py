@@ -84,6 +84,35 @@ def fresh_prediction_cache():
     PREDICTION_CACHE.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_demo_ledger():
+    """Every test starts and ends with nothing spent on the process-wide demo budget."""
+    from components.budget import DEMO_LEDGER, BudgetLimits
+
+    DEMO_LEDGER.clear()
+    DEMO_LEDGER.limits = BudgetLimits()
+    yield DEMO_LEDGER
+    DEMO_LEDGER.clear()
+    DEMO_LEDGER.limits = BudgetLimits()
+
+
+@pytest.fixture
+def visitors(monkeypatch):
+    """AppTest sessions have no cookies and no address: this makes each session's visitor the one
+    that `tests.apptest.as_visitor` set in its session state (the unidentified visitor until then)."""
+    import streamlit as st
+
+    from components import ui_state
+    from components.budget import VisitorSignals
+    from tests.apptest import VISITOR_STATE
+
+    def signals_from_session_state():
+        cookie, address = st.session_state.get(VISITOR_STATE, (None, None))
+        return VisitorSignals(xsrf_cookie=cookie, address=address)
+
+    monkeypatch.setattr(ui_state, "visitor_signals", signals_from_session_state)
+
+
 @pytest.fixture
 def offline_env(monkeypatch):
     """No key and no endpoint in the environment: a fresh checkout."""

@@ -253,15 +253,17 @@ def test_reruns_and_display_controls_never_call_clarifai_again(clarifai_env):
     assert "1 from cache" in page_text(at)
 
 
-def test_the_owners_key_has_a_per_visit_budget(clarifai_env, testdata):
-    at = open_page("classification", key=TEST_KEY, CLARIFAI_DEMO_CALL_BUDGET=1)
-    assert "1 of 1 Clarifai calls left" in " ".join(c.value for c in at.sidebar.caption)
-    at = predict(upload(at, photo(testdata, "coffee.png")))
-    assert "0 of 1 Clarifai calls left" in " ".join(c.value for c in at.sidebar.caption)
-    at = predict(upload(at, photo(testdata, "chelsea.png")))
+def test_the_owners_key_has_a_budget_per_visitor_counting_images_and_look_ups(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY, CLARIFAI_DEMO_CALL_BUDGET=3)
+    assert "3 of 3 Clarifai operations left for you today" in " ".join(c.value for c in at.sidebar.caption)
+    at = predict(upload(at, photo(testdata, "coffee.png")))  # the model's look-up and one image
+    assert "1 of 3 Clarifai operations left" in " ".join(c.value for c in at.sidebar.caption)
+    at = predict(upload(at, photo(testdata, "chelsea.png")))  # two images, one already predicted
+    assert "0 of 3 Clarifai operations left" in " ".join(c.value for c in at.sidebar.caption)
+    at = predict(upload(at, photo(testdata, "astronaut.png")))
     no_traceback(at)
-    assert any("allows 1 Clarifai calls per visit" in e.value for e in at.error)
-    assert len(clarifai_env.calls_to("PostModelOutputs")) == 1
+    assert any("each visitor spend 3 Clarifai operations a day" in e.value for e in at.error)
+    assert len(clarifai_env.calls_to("PostModelOutputs")) == 2
 
 
 def test_visitors_can_be_made_to_bring_their_own_key(clarifai_env, testdata):

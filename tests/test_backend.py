@@ -15,6 +15,7 @@ from components.backend import (
     run_predictions,
     run_tasks_concurrently,
 )
+from components.budget import BudgetLedger, BudgetLimits, Visitor
 from components.images import PrepareOptions, prepare_upload, prepare_url
 from components.models import ModelRef, PredictSettings
 from components.results import Concept, ImageResult, Prediction, Region
@@ -122,19 +123,22 @@ def test_captioning_accepts_multimodal_models_too():
     assert Task.CAPTIONING.spec.model_types == ("image-to-text", "multimodal-to-text")
 
 
-def test_the_budget_stops_calls_beyond_it_and_says_what_to_do(client, fake_clarifai):
-    budget = CallBudget(2)
+def test_the_budget_counts_images_and_look_ups_stops_beyond_it_and_says_what_to_do(client, fake_clarifai):
+    budget = CallBudget(BudgetLedger(BudgetLimits(per_visitor=4)), Visitor(("visitor",)))
     cache = PredictionCache()
     plan = clarifai_plan()
-    run_predictions(plan, images(1), client=client, cache=cache, budget=budget)
-    run_predictions(plan, images(2)[1:], client=client, cache=cache, budget=budget)
-    assert budget.remaining == 0
+    run_predictions(plan, images(1), client=client, cache=cache, budget=budget)  # a look-up and an image
+    assert budget.remaining == 2
+    run_predictions(plan, images(2)[1:], client=client, cache=cache, budget=budget)  # the look-up is cached
+    assert budget.remaining == 1
     with pytest.raises(errors.BudgetExceededError) as caught:
-        run_predictions(plan, images(3)[2:], client=client, cache=cache, budget=budget)
+        run_predictions(plan, images(4)[2:], client=client, cache=cache, budget=budget)
+    assert "You have 1 left" in caught.value.message and "this needs 2 (2 images)" in caught.value.message
     assert "Enter your own Clarifai key" in caught.value.message
     assert len(fake_clarifai.calls_to("PostModelOutputs")) == 2
+    assert len(fake_clarifai.calls_to("GetModel")) == 1
     cached = run_predictions(plan, images(1), client=client, cache=cache, budget=budget)
-    assert cached.from_cache == 1  # cached answers cost nothing
+    assert cached.from_cache == 1 and budget.remaining == 1  # cached answers cost nothing
 
 
 def test_concurrent_tasks_report_progress_and_one_failure_does_not_stop_the_rest(client, fake_clarifai):

@@ -24,7 +24,7 @@ from components.images import prepare_upload
 from components.models import PredictSettings
 from components.settings import Credentials, Endpoint, key_fingerprint
 from components.tasks import Task
-from tests.apptest import no_traceback, open_page, page_text, predict, upload
+from tests.apptest import as_visitor, no_traceback, open_page, page_text, predict, upload
 from tests.conftest import OTHER_KEY, TEST_KEY
 from tests.helpers import png_bytes, scene_with_square
 
@@ -211,16 +211,17 @@ def test_a_visitor_key_is_required_even_when_another_session_typed_one(clarifai_
     assert OTHER_KEY not in session_text(bob) and TEST_KEY not in session_text(bob)
 
 
-def test_each_session_has_its_own_call_budget(clarifai_env):
-    owner = {"CLARIFAI_PAT": TEST_KEY, "CLARIFAI_DEMO_CALL_BUDGET": 1}
-    alice = predict(upload(session("classification", None, **owner), RED))
-    assert "0 of 1 Clarifai calls left" in " ".join(c.value for c in alice.sidebar.caption)
-    bob = session("classification", None, **owner)
-    assert "1 of 1 Clarifai calls left" in " ".join(c.value for c in bob.sidebar.caption)
+def test_each_visitor_has_their_own_budget_and_a_new_tab_shares_it(clarifai_env, visitors):
+    owner = {"CLARIFAI_PAT": TEST_KEY, "CLARIFAI_DEMO_CALL_BUDGET": 2}
+    alice = predict(upload(as_visitor(session("classification", None, **owner), b"alice's browser!"), RED))
+    assert "0 of 2 Clarifai operations left" in " ".join(c.value for c in alice.sidebar.caption)
+    bob = as_visitor(session("classification", None, **owner), b"bob's browser..!")
+    assert "2 of 2 Clarifai operations left" in " ".join(c.value for c in bob.sidebar.caption)
     bob = predict(upload(bob, BLUE))
     assert "1 with results" in page_text(bob)
-    alice = predict(upload(alice, GREEN))
-    assert any("allows 1 Clarifai calls per visit" in e.value for e in alice.error)
+    alice_again = as_visitor(session("classification", None, **owner), b"alice's browser!")  # a new tab
+    alice_again = predict(upload(alice_again, GREEN))
+    assert any("each visitor spend 2 Clarifai operations a day" in e.value for e in alice_again.error)
     assert calls_by_key(clarifai_env) == {TEST_KEY: 2, OTHER_KEY: 0}
 
 

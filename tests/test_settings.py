@@ -191,7 +191,8 @@ def test_a_call_budget_not_understood_stops_the_app_with_a_message(value):
         DemoPolicy.from_sources({"CLARIFAI_DEMO_CALL_BUDGET": value}, {})
     message = caught.value.message
     assert message.startswith("CLARIFAI_DEMO_CALL_BUDGET in the app's secrets is ")
-    assert "a whole number of Clarifai calls per visitor, 0 or more" in message and "left out for no limit" in message
+    assert "a whole number of Clarifai operations per visitor per day, 0 or more" in message
+    assert "one per image predicted, one per model look-up" in message and "left out for no limit" in message
 
 
 def test_a_bad_setting_in_the_environment_says_where_it_is():
@@ -199,8 +200,37 @@ def test_a_bad_setting_in_the_environment_says_where_it_is():
         DemoPolicy.from_sources(None, {"CLARIFAI_DEMO_CALL_BUDGET": "-1"})
 
 
+@pytest.mark.parametrize(
+    "settings, ceiling",
+    [({}, None), ({"CLARIFAI_DEMO_CALL_BUDGET": 30}, 300), ({"CLARIFAI_DEMO_CALL_BUDGET": 0}, 0),
+     ({"CLARIFAI_DEMO_CALL_BUDGET": 30, "CLARIFAI_DEMO_HOURLY_CEILING": "50"}, 50),
+     ({"CLARIFAI_DEMO_HOURLY_CEILING": 50.0}, 50), ({"CLARIFAI_DEMO_HOURLY_CEILING": " "}, None)],
+)
+def test_the_hourly_ceiling_is_as_set_else_ten_visitors_budgets(settings, ceiling):
+    assert DemoPolicy.from_sources(settings, {}).hourly_ceiling == ceiling
+
+
+@pytest.mark.parametrize("value", [-5, "-5", 2.5, True, "none", float("inf"), [3]])
+def test_an_hourly_ceiling_not_understood_stops_the_app_with_a_message(value):
+    with pytest.raises(ConfigError) as caught:
+        DemoPolicy.from_sources({"CLARIFAI_DEMO_CALL_BUDGET": 30}, {"CLARIFAI_DEMO_HOURLY_CEILING": value})
+    message = caught.value.message
+    assert message.startswith("CLARIFAI_DEMO_HOURLY_CEILING in the environment is ")
+    assert "operations per hour for all visitors together" in message
+    assert "10 times CLARIFAI_DEMO_CALL_BUDGET" in message
+
+
+@pytest.mark.parametrize(
+    "settings, offered",
+    [({}, True), ({"CLARIFAI_DEMO_CALL_BUDGET": 5}, True), ({"CLARIFAI_DEMO_CALL_BUDGET": 0}, False),
+     ({"CLARIFAI_DEMO_HOURLY_CEILING": 0}, False), ({"CLARIFAI_DEMO_REQUIRE_VISITOR_KEY": True}, False)],
+)
+def test_the_owners_key_is_offered_unless_required_away_or_set_to_nothing(settings, offered):
+    assert DemoPolicy.from_sources(settings, {}).owner_key_offered is offered
+
+
 def test_a_key_pasted_into_a_setting_is_not_repeated():
-    for name in ("CLARIFAI_DEMO_CALL_BUDGET", "CLARIFAI_DEMO_REQUIRE_VISITOR_KEY"):
+    for name in ("CLARIFAI_DEMO_CALL_BUDGET", "CLARIFAI_DEMO_REQUIRE_VISITOR_KEY", "CLARIFAI_DEMO_HOURLY_CEILING"):
         with pytest.raises(ConfigError) as caught:
             DemoPolicy.from_sources({name: SECRET_KEY}, {})
         assert SECRET_KEY not in caught.value.message and "very-secret" not in caught.value.message
