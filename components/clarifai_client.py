@@ -613,8 +613,9 @@ class ClarifaiClient:
     ) -> ModelInfo:
         """Name, type and method signatures of a model (cached for a few minutes per model and key).
 
-        Signatures come with GetModel, else from GetModelVersion, else (for types other than the
-        classic ones) from the runner's `_GET_SIGNATURES` call; none means an old-style model.
+        Signatures come with GetModel (with the version it describes), else from GetModelVersion when
+        GetModel named no version, else (for types other than the classic ones) from the runner's
+        `_GET_SIGNATURES` call; none means an old-style model.
         `before_call` runs just before each request really sent (not on cache hits); what it
         raises stops the request.
         """
@@ -632,16 +633,25 @@ class ClarifaiClient:
         response = self._info_call(self._stub.GetModel, request, credentials, model)
         info = _model_info(response.model, model.version_id)
         if not info.methods:
+            # GetModel carries the version it describes; only when it does not is the version asked for.
+            ask_version = not response.model.model_version.id
             ask_runner = info.model_type_id not in OLD_STYLE_TYPES
-            info = replace(info, methods=self._signatures(info.ref, credentials, routing, ask_runner, before))
+            methods = self._signatures(info.ref, credentials, routing, ask_version, ask_runner, before)
+            info = replace(info, methods=methods)
         with self._info_lock:
             self._info_cache[cache_key] = info
         return info
 
     def _signatures(
-        self, model: ModelRef, credentials: Credentials, routing: Routing, ask_runner: bool, before: BeforeCall
+        self,
+        model: ModelRef,
+        credentials: Credentials,
+        routing: Routing,
+        ask_version: bool,
+        ask_runner: bool,
+        before: BeforeCall,
     ) -> tuple[Method, ...]:
-        if model.version_id:
+        if ask_version and model.version_id:
             before()
             request = service_pb2.GetModelVersionRequest(
                 user_app_id=resources_pb2.UserAppIDSet(user_id=model.user_id, app_id=model.app_id),
