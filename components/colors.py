@@ -2,7 +2,9 @@
 
 A `Color` is stored in OpenCV's BGR order, so it goes to cv2 as it is; `.hex` and `.rgb` give the
 forms charts and HTML want. Every picture, legend, chart and table takes a concept's colour from
-`color_for`, so a concept has one colour everywhere.
+`color_for`, so a concept has one colour everywhere: a concept that names a colour (the named
+colours below, which the local colour models report) is painted in that colour, any other concept
+in a colour hashed from its name.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -73,12 +76,68 @@ def normalise_name(name: str) -> str:
     return unicodedata.normalize("NFC", str(name)).strip().casefold()
 
 
-def color_for(name: str) -> Color:
-    """The concept's colour: the same name gets the same colour in every image and process.
+# --- named colours --------------------------------------------------------------------------
 
-    crc32 of the normalised name, not `hash()` (salted per process) and not the position in
-    the response. With 20 colours, two different concepts can share one.
+
+@dataclass(frozen=True)
+class NamedColour:
+    """A colour with a plain name. As a concept it carries the id "colour-<name, dashed>"."""
+
+    name: str
+    color: Color
+
+    @property
+    def concept_id(self) -> str:
+        return NAMED_COLOUR_ID_PREFIX + self.name.replace(" ", "-")
+
+
+NAMED_COLOUR_ID_PREFIX = "colour-"
+
+# The colours the local colour models name (components.offline), and how they are drawn.
+NAMED_COLOURS: tuple[NamedColour, ...] = (
+    NamedColour("black", Color.from_rgb(0, 0, 0)),
+    NamedColour("grey", Color.from_rgb(110, 110, 110)),
+    NamedColour("silver", Color.from_rgb(190, 190, 190)),
+    NamedColour("white", Color.from_rgb(255, 255, 255)),
+    NamedColour("red", Color.from_rgb(220, 30, 35)),
+    NamedColour("dark red", Color.from_rgb(128, 0, 0)),
+    NamedColour("orange", Color.from_rgb(230, 115, 40)),
+    NamedColour("brown", Color.from_rgb(120, 70, 35)),
+    NamedColour("beige", Color.from_rgb(220, 200, 160)),
+    NamedColour("yellow", Color.from_rgb(255, 225, 0)),
+    NamedColour("olive", Color.from_rgb(128, 128, 0)),
+    NamedColour("green", Color.from_rgb(40, 170, 40)),
+    NamedColour("dark green", Color.from_rgb(0, 90, 30)),
+    NamedColour("teal", Color.from_rgb(0, 128, 128)),
+    NamedColour("sky blue", Color.from_rgb(120, 190, 240)),
+    NamedColour("blue", Color.from_rgb(20, 60, 230)),
+    NamedColour("navy", Color.from_rgb(0, 0, 110)),
+    NamedColour("purple", Color.from_rgb(120, 40, 160)),
+    NamedColour("pink", Color.from_rgb(250, 160, 190)),
+    NamedColour("magenta", Color.from_rgb(240, 0, 200)),
+)
+_NAMED_BY_ID = {colour.concept_id: colour for colour in NAMED_COLOURS}
+
+
+def named_colour(concept_id: str) -> NamedColour | None:
+    """The named colour a concept id stands for ("colour-sky-blue"), or None."""
+    return _NAMED_BY_ID.get(str(concept_id or "").strip())
+
+
+# --- the colour of a concept -----------------------------------------------------------------
+
+
+def color_for(name: str, concept_id: str = "") -> Color:
+    """The concept's colour: the same concept gets the same colour in every image and process.
+
+    A concept whose id is a named colour's ("colour-sky-blue") is that colour: the picture, chart
+    and table then show the colour itself. Any other concept gets a palette colour from crc32 of
+    its normalised name (not `hash()`, salted per process, nor the position in the response);
+    with 20 colours, two different concepts can share one. Pass the id whenever there is one.
     """
+    named = named_colour(concept_id)
+    if named is not None:
+        return named.color
     index = zlib.crc32(normalise_name(name).encode("utf-8")) % len(PALETTE)
     return PALETTE[index]
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from components.colors import Color
+from components.colors import NAMED_COLOURS, Color
 from components.errors import AppError, ImageError
 from components.models import PredictSettings
 from components.results import Box, Concept, ImageResult, Prediction, Region
@@ -36,41 +36,8 @@ class OfflineModelError(ImageError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Named colours
-
-
-@dataclass(frozen=True)
-class NamedColour:
-    name: str
-    color: Color
-
-    @property
-    def concept_id(self) -> str:
-        return "colour-" + self.name.replace(" ", "-")
-
-
-NAMED_COLOURS: tuple[NamedColour, ...] = (
-    NamedColour("black", Color.from_rgb(0, 0, 0)),
-    NamedColour("grey", Color.from_rgb(110, 110, 110)),
-    NamedColour("silver", Color.from_rgb(190, 190, 190)),
-    NamedColour("white", Color.from_rgb(255, 255, 255)),
-    NamedColour("red", Color.from_rgb(220, 30, 35)),
-    NamedColour("dark red", Color.from_rgb(128, 0, 0)),
-    NamedColour("orange", Color.from_rgb(230, 115, 40)),
-    NamedColour("brown", Color.from_rgb(120, 70, 35)),
-    NamedColour("beige", Color.from_rgb(220, 200, 160)),
-    NamedColour("yellow", Color.from_rgb(255, 225, 0)),
-    NamedColour("olive", Color.from_rgb(128, 128, 0)),
-    NamedColour("green", Color.from_rgb(40, 170, 40)),
-    NamedColour("dark green", Color.from_rgb(0, 90, 30)),
-    NamedColour("teal", Color.from_rgb(0, 128, 128)),
-    NamedColour("sky blue", Color.from_rgb(120, 190, 240)),
-    NamedColour("blue", Color.from_rgb(20, 60, 230)),
-    NamedColour("navy", Color.from_rgb(0, 0, 110)),
-    NamedColour("purple", Color.from_rgb(120, 40, 160)),
-    NamedColour("pink", Color.from_rgb(250, 160, 190)),
-    NamedColour("magenta", Color.from_rgb(240, 0, 200)),
-)
+# Named colours: the table is colors.NAMED_COLOURS, so every picture, chart and table paints a
+# colour concept in its own colour.
 
 
 def _bgr_to_lab(bgr: np.ndarray) -> np.ndarray:

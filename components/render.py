@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from components.colors import PALETTE, Color, color_for, normalise_name, text_color_for
+from components.colors import Color, color_for, normalise_name, text_color_for
 from components.results import Concept, PixelBox, Prediction, Region
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -26,6 +26,12 @@ def region_name(region: Region) -> str:
     """The concept a region is coloured and labelled by: its top concept ("" if none)."""
     top = region.top_concept
     return top.name if top is not None else ""
+
+
+def region_color(region: Region) -> Color:
+    """The colour a region is drawn in: its top concept's (colors.color_for, with the concept id)."""
+    top = region.top_concept
+    return color_for(top.name, top.id) if top is not None else color_for("")
 
 
 def _hidden_names(hidden: Iterable[str] | str) -> frozenset[str]:
@@ -113,7 +119,7 @@ def _visible_detections(
             continue
         xyxy = region.box.pixels(width, height) if region.box is not None else None
         if xyxy is not None:
-            found.append(_Detection(xyxy, top, color_for(top.name)))
+            found.append(_Detection(xyxy, top, color_for(top.name, top.id)))
     return found
 
 
@@ -211,6 +217,25 @@ def _fill(canvas: np.ndarray, x0: int, y0: int, x1: int, y1: int, color: Color) 
 
 
 def _draw_box(canvas: np.ndarray, xyxy: PixelBox, color: Color, line_width: int) -> None:
+    """A box of `line_width` in `color`, with a thin black or white rim just inside it.
+
+    The rim keeps the box visible over a mask (or a photo) of the same colour: it contrasts with
+    the box colour at >= 4.5:1, as label text does.
+    """
+    _draw_frame(canvas, xyxy, color, line_width)
+    x0, y0, x1, y1 = xyxy
+    inset = line_width
+    if x1 - x0 > 2 * inset and y1 - y0 > 2 * inset:
+        rim = (x0 + inset, y0 + inset, x1 - inset, y1 - inset)
+        _draw_frame(canvas, rim, text_color_for(color), rim_width(line_width))
+
+
+def rim_width(line_width: int) -> int:
+    """The contrasting rim inside a box: a third of the line, at least a pixel."""
+    return max(1, round(line_width / 3))
+
+
+def _draw_frame(canvas: np.ndarray, xyxy: PixelBox, color: Color, line_width: int) -> None:
     # Four filled strips rather than one thick cv2.rectangle outline: a thick outline is
     # centred on the edge (half of it outside the box, lost at the picture border), and
     # LINE_AA only adds a faint fringe to axis-aligned edges. Strips lie exactly inside the box.
@@ -335,18 +360,20 @@ def _paint_masks(label_map: np.ndarray, masks: list[tuple[np.ndarray, int]]) -> 
     return painted
 
 
-def _label_map(regions, width, height, hidden) -> tuple[np.ndarray, Rect | None]:
+def _label_map(regions, width, height, hidden) -> tuple[np.ndarray, Rect | None, list[Color]]:
+    """(label map, rectangle holding every mask, colours): label k > 0 means colours[k - 1]."""
     hidden_names = _hidden_names(hidden)
-    palette_slot = {color: i + 1 for i, color in enumerate(PALETTE)}
+    slot_of: dict[Color, int] = {}
     runs: list[tuple[tuple[int, int], list[tuple[np.ndarray, int]]]] = []
     for region in regions:
-        name = region_name(region)
-        if normalise_name(name) in hidden_names:
+        if normalise_name(region_name(region)) in hidden_names:
             continue
         mask = mask_as_bool(region.mask)
         if mask is None:
             continue
-        entry = (mask, palette_slot[color_for(name)])
+        # color_for yields at most 40 colours (palette and named), far under the 255 slots.
+        slot = slot_of.setdefault(region_color(region), len(slot_of) + 1)
+        entry = (mask, slot)
         if runs and runs[-1][0] == mask.shape:
             runs[-1][1].append(entry)
         else:
@@ -372,11 +399,15 @@ def _label_map(regions, width, height, hidden) -> tuple[np.ndarray, Rect | None]
         region = (slice(rect[1], rect[3]), slice(rect[0], rect[2]))
         np.copyto(label_map[region], resized[region], where=resized[region] > 0)
         painted = _union(painted, rect)
-    return label_map, painted
+    return label_map, painted, list(slot_of)
 
 
-_COLOR_LUT = np.zeros((256, 1, 3), dtype=np.uint8)
-_COLOR_LUT[1 : len(PALETTE) + 1, 0] = PALETTE
+def _color_lut(colors: list[Color]) -> np.ndarray:
+    """cv2.applyColorMap's table: label k > 0 becomes colors[k - 1]."""
+    lut = np.zeros((256, 1, 3), dtype=np.uint8)
+    if colors:
+        lut[1 : len(colors) + 1, 0] = colors
+    return lut
 
 
 def blend_masks(
@@ -398,13 +429,13 @@ def blend_masks(
     opacity = min(max(opacity, 0.0), 1.0)
     if width == 0 or height == 0 or opacity == 0.0:
         return canvas
-    label_map, rect = _label_map(regions, width, height, hidden)
+    label_map, rect, slot_colors = _label_map(regions, width, height, hidden)
     if rect is None:
         return canvas
     x0, y0, x1, y1 = rect
     labels = label_map[y0:y1, x0:x1]
     picture = canvas[y0:y1, x0:x1]
-    colors = cv2.applyColorMap(labels, _COLOR_LUT)
+    colors = cv2.applyColorMap(labels, _color_lut(slot_colors))
     blended = cv2.addWeighted(picture, 1.0 - opacity, colors, opacity, 0.0)
     written = cv2.copyTo(blended, labels, picture)  # only where a label is set, into canvas
     if written is not picture:

@@ -34,12 +34,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_app(env: dict[str, str], log_path: Path, timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
-    """Starts the app with `env` added to this process's environment; returns it and its URL."""
+def start_app(
+    env: dict[str, str], log_path: Path, timeout_s: float = 90, script: str = "streamlit_app.py"
+) -> tuple[subprocess.Popen, str]:
+    """Starts the app (or another script, from the project root) with `env` added to this
+    process's environment; returns it and its URL."""
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+            sys.executable, "-m", "streamlit", "run", script,
             "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
         ],

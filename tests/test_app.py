@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
+from components import colors
 from tests.apptest import PAGES, no_traceback, open_page, page_text, photo, predict, upload
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
@@ -52,6 +55,21 @@ def test_offline_segmentation_shares_sum_to_one(offline_env, testdata):
     assert shares.columns[0] == "concept"
     assert shares.iloc[:, 1].sum() == pytest.approx(1.0, abs=0.01)
     assert at.get("pills"), "a toggle per segment"
+
+
+@pytest.mark.parametrize("page", ["classification", "segmentation"])
+def test_offline_colour_concepts_are_their_own_colour_in_the_chart_and_the_table(offline_env, testdata, page):
+    at = predict(upload(open_page(page), photo(testdata, "chelsea.png")))
+    no_traceback(at)
+    named = {colour.name: colour.color.hex for colour in colors.NAMED_COLOURS}
+    [chart] = at.get("vega_lite_chart")
+    bars = convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+    assert len(bars) >= 2
+    assert dict(zip(bars["concept"], bars["color"])) == {name: named[name] for name in bars["concept"]}
+    table = at.dataframe[-1]
+    styles = table.proto.arrow_data.styler.styles
+    for row, name in enumerate(table.value["concept"]):
+        assert re.search(rf"_row{row}_col0 {{ background-color: {named[name]};", styles), name
 
 
 def test_offline_captioning_says_it_needs_clarifai(offline_env, testdata):

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components import colors, render
+from components import colors, offline, render
+from components.colors import Color
 from components.results import Box, Concept, Prediction, Region
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,28 @@ def test_every_palette_colour_gets_text_with_at_least_4_5_to_1_contrast(color):
     assert colors.contrast_ratio(color, text) >= 4.5
 
 
+@pytest.mark.parametrize("named", colors.NAMED_COLOURS, ids=lambda c: c.name)
+def test_every_named_colour_gets_text_with_at_least_4_5_to_1_contrast(named):
+    text = colors.text_color_for(named.color)
+    assert colors.contrast_ratio(named.color, text) >= 4.5
+
+
+def test_a_colour_concept_is_its_own_colour_and_every_named_colour_is_distinct():
+    for named in colors.NAMED_COLOURS:
+        assert colors.color_for(named.name, named.concept_id) == named.color
+        assert colors.color_for(named.name.upper(), named.concept_id) == named.color
+    drawn = {colors.color_for(named.name, named.concept_id) for named in colors.NAMED_COLOURS}
+    assert len(drawn) == len(colors.NAMED_COLOURS)  # no two colour names share a colour
+    assert offline.NAMED_COLOURS is colors.NAMED_COLOURS  # the local models name these very colours
+
+
+def test_a_colour_word_from_another_model_keeps_its_palette_colour():
+    # Only the colour models' ids make a concept a colour; Clarifai's "red" concept is a concept.
+    assert colors.color_for("red", "ai_red") == colors.color_for("red") in colors.PALETTE
+    assert colors.named_colour("ai_red") is None
+    assert colors.named_colour("colour-sky-blue").name == "sky blue"
+
+
 def test_contrast_ratio_follows_wcag():
     assert colors.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
     assert colors.contrast_ratio((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
@@ -137,10 +160,12 @@ def test_box_edges_land_where_its_fractions_say():
     assert all(is_color(drawn[y, 200], color) for y in range(75, 226))
     assert all(is_color(drawn[75, x], color) for x in range(40, 201))
     assert all(is_color(drawn[225, x], color) for x in range(40, 201))
-    # nothing outside the box, stroke inside it
+    # nothing outside the box; the stroke, then a black or white rim, lie inside it
     assert changed_rect(image, drawn) == (40, 75, 201, 226)
     assert is_color(drawn[150, 40 + width - 1], color)
-    assert is_color(drawn[150, 40 + width], (0, 0, 0))
+    rim = render.rim_width(width)
+    assert all(is_color(drawn[150, 40 + width + i], color.text_color) for i in range(rim))
+    assert is_color(drawn[150, 40 + width + rim], (0, 0, 0))
 
 
 def test_drawing_returns_a_new_array_and_leaves_the_input_alone():
@@ -480,6 +505,75 @@ def test_annotate_draws_masks_then_boxes():
     assert is_color(annotated[150, 40], colors.color_for("dog"))  # box on top of the mask
     expected_floor = mask_reference_blend(image, [segment("floor", mask)])[10, 390]
     assert np.array_equal(annotated[10, 390], expected_floor)
+
+
+def colour_concept(name: str, value: float = 0.5) -> Concept:
+    named = next(c for c in colors.NAMED_COLOURS if c.name == name)
+    return Concept(name, value, named.concept_id)
+
+
+def test_colour_concepts_are_painted_and_boxed_in_their_own_colour():
+    image = blank(200, 100, 128)
+    left, right = np.zeros((100, 200), bool), np.zeros((100, 200), bool)
+    left[:, :100], right[:, 100:] = True, True
+    regions = [Region((colour_concept("sky blue"),), mask=left), Region((colour_concept("olive"),), mask=right)]
+    painted = render.blend_masks(image, regions, opacity=1.0)
+    assert is_color(painted[50, 50], Color.from_rgb(120, 190, 240))
+    assert is_color(painted[50, 150], Color.from_rgb(128, 128, 0))
+    boxed = render.draw_detections(image, [Region((colour_concept("pink", 0.9),), box=Box(0.2, 0.2, 0.8, 0.8))])
+    assert is_color(boxed[50, 40], Color.from_rgb(250, 160, 190))
+
+
+def test_offline_colour_segments_are_painted_in_the_colour_they_are_named():
+    """A picture made of named colours, segmented and painted at full opacity, looks the same."""
+    stripes = ("sky blue", "green", "orange", "navy", "beige", "purple")
+    picture = np.zeros((240, 360, 3), np.uint8)
+    for i, name in enumerate(stripes):
+        picture[:, i * 60 : (i + 1) * 60] = next(c.color for c in colors.NAMED_COLOURS if c.name == name)
+    prediction = offline.segment_colours(picture)
+    assert {r.top_concept.name for r in prediction.regions} == set(stripes)
+    painted = render.annotate(picture, prediction, opacity=1.0, boxes=False)
+    inside = np.ones((240, 360), bool)
+    inside[:, [i * 60 + d for i in range(1, 6) for d in range(-4, 4)]] = False  # stripe edges are smoothed
+    difference = np.abs(painted.astype(int) - picture.astype(int)).max(axis=2)
+    assert np.percentile(difference[inside], 99) <= 2
+
+
+def _edge_contrast(picture: np.ndarray, xyxy, band: int) -> list[float]:
+    """Per side of a box, the highest contrast between a pixel of its drawn edge (stroke and rim)
+    and the picture just outside the box."""
+    x0, y0, x1, y1 = xyxy
+    my, mx = (y0 + y1) // 2, (x0 + x1) // 2
+    sides = [
+        (picture[my, x0 : x0 + band], picture[my, x0 - 3]),
+        (picture[my, x1 - band + 1 : x1 + 1], picture[my, x1 + 3]),
+        (picture[y1 - band + 1 : y1 + 1, mx], picture[y1 + 3, mx]),
+        (picture[y0 : y0 + band, x0 + 3], picture[y0 - 3, x0 + 3]),
+    ]
+    return [max(colors.contrast_ratio(p, outside) for p in edge) for edge, outside in sides]
+
+
+@pytest.mark.parametrize("opacity", [0.5, 1.0])
+def test_a_box_stays_visible_on_a_mask_of_its_own_colour(opacity):
+    # On All tasks a box often sits on the mask of its own concept, or of one hashed to its colour.
+    picture = blank(400, 300, 128)
+    mask = np.ones((300, 400), bool)
+    width = render.style_for(400, 300).line_width
+    band = width + render.rim_width(width)
+    concepts = [Concept(f"thing {i}", 0.9) for i in range(60)]
+    concepts += [colour_concept(named.name, 0.9) for named in colors.NAMED_COLOURS]
+    seen = set()
+    for concept in concepts:
+        color = colors.color_for(concept.name, concept.id)
+        if color in seen:
+            continue
+        seen.add(color)
+        box = Box(0.3, 0.3, 0.7, 0.7)
+        prediction = Prediction(regions=(Region((concept,), mask=mask), Region((concept,), box=box)))
+        drawn = render.annotate(picture, prediction, opacity=opacity)
+        contrasts = _edge_contrast(drawn, box.pixels(400, 300), band)
+        assert min(contrasts) >= 3.0, (concept.name, color.hex, contrasts)
+    assert len(seen) >= len(colors.PALETTE)
 
 
 def test_annotate_without_regions_returns_a_copy():

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components import charts
+from components.colors import Color
 from components.exports import ExportItem
 from components.images import PreparedImage
 from components.results import ImageResult, Prediction
@@ -77,16 +79,29 @@ def score_column(label: str, percent: bool = False):
     return st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="percent" if percent else "%.2f")
 
 
-def horizontal_bars(frame: pd.DataFrame, value: str, value_label: str, color: str | None = None) -> None:
-    """One bar per concept, largest first (a column of hex colours may colour them)."""
-    st.bar_chart(
-        frame,
-        x="concept",
-        y=value,
-        color=color,
-        horizontal=True,
-        sort=f"-{value}",
-        height=48 + 26 * max(len(frame), 1),
-        x_label="",
-        y_label=value_label,
-    )
+def _page_colours() -> tuple[str, str]:
+    """(text colour, background colour) of the page the chart sits on, as "#rrggbb"."""
+    if st.context.theme.type == "dark":
+        return "#fafafa", "#0e1117"
+    text = st.get_option("theme.textColor") or "#31333f"
+    background = st.get_option("theme.backgroundColor") or "#ffffff"
+    return text, background
+
+
+def horizontal_bars(frame: pd.DataFrame, value: str, value_title: str, *, percent: bool = False) -> None:
+    """One bar per concept in its own colour (the frame's "color" column), largest first, the
+    value printed on each bar, on a 0–1 axis shared by every chart."""
+    text, background = _page_colours()
+    spec = charts.bar_chart_spec(frame, value, value_title, percent=percent, text_color=text, background=background)
+    st.vega_lite_chart(spec, width="stretch")  # the spec's description is the chart's accessible name
+
+
+def colour_table(frame: pd.DataFrame, columns: Sequence[str], column_config: dict) -> None:
+    """The frame's `columns` as a table whose concept cells carry the concept's colour (from the
+    "color" column), with black or white text, like the labels on the picture."""
+    cell_styles = [
+        f"background-color: {color}; color: {Color.from_hex(color).text_color.hex}" for color in frame["color"]
+    ]
+    table = frame[list(columns)].reset_index(drop=True)
+    styled = table.style.apply(lambda _: cell_styles, subset=["concept"])
+    st.dataframe(styled, hide_index=True, width="stretch", column_config=column_config)

@@ -11,7 +11,14 @@ from components.exports import ExportItem
 from components.images import PreparedImage
 from components.results import ImageResult, Prediction
 from components.tasks import Task
-from components.views.base import DisplaySettings, Download, TaskView, horizontal_bars, score_column
+from components.views.base import (
+    DisplaySettings,
+    Download,
+    TaskView,
+    colour_table,
+    horizontal_bars,
+    score_column,
+)
 
 COMPACT_CONCEPTS = 8
 
@@ -43,7 +50,7 @@ class ClassificationView(TaskView):
         with chart_tab:
             horizontal_bars(frame, "score", "score")
         with table_tab:
-            st.dataframe(frame, hide_index=True, width="stretch", column_config={"score": score_column("Score")})
+            colour_table(frame, ["concept", "score"], {"score": score_column("Score")})
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         frame = charts.concepts_frame(prediction.concepts, 0.0, COMPACT_CONCEPTS)

@@ -12,7 +12,14 @@ from components.exports import ExportItem
 from components.images import PreparedImage
 from components.results import ImageResult, Prediction
 from components.tasks import Task
-from components.views.base import DisplaySettings, Download, TaskView, horizontal_bars, score_column
+from components.views.base import (
+    DisplaySettings,
+    Download,
+    TaskView,
+    colour_table,
+    horizontal_bars,
+    score_column,
+)
 
 DEFAULT_OPACITY = 0.55
 
@@ -47,13 +54,11 @@ class SegmentationView(TaskView):
             st.caption("No segments.")
             return
         frame = frame[~frame["concept"].isin(settings.hidden)]
-        horizontal_bars(frame, "share", "share of the image", color="color")
-        st.dataframe(
-            frame.drop(columns=["color"]),
-            hide_index=True,
-            width="stretch",
-            column_config={"share": score_column("Share of image", percent=True)},
-        )
+        if frame.empty:
+            st.caption("Every segment is hidden.")
+            return
+        horizontal_bars(frame, "share", "share of the image", percent=True)
+        colour_table(frame, ["concept", "share"], {"share": score_column("Share of image", percent=True)})
 
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         return [
