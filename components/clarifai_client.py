@@ -85,7 +85,7 @@ class CallPolicy:
     cold_start_wait_s: float = 120.0  # how long to keep trying a model that is starting up
     cold_start_poll_s: float = 5.0  # longest pause between tries while it starts
     fan_out: int = 12  # single-image requests in flight for one run of a new-style model
-    requests_per_second: float = CLARIFAI_RATE_LIMIT
+    requests_per_second: float = CLARIFAI_RATE_LIMIT - 1  # a margin for requests bunching up on the way
 
 
 def plan_chunks(

@@ -6,6 +6,7 @@ Code names and numbers: `clarifai_grpc.grpc.api.status.status_code_pb2`; meaning
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -182,7 +183,11 @@ _MODEL_RAISED = _rule(
     errors.ModelFailedError,
     "{Model} failed while answering (its own error is in Clarifai's description below). Try again, or pick another model.",
 )
-_MISSING_ARGUMENT_MARK = "is required but not set"
+# How the runner reports an argument that was not sent: the old-style converter's words, and Python's
+# own when parts reach the method without it.
+_MISSING_ARGUMENT = re.compile(
+    r"Field (\w+) is required but not set|missing \d+ required (?:positional |keyword-only )?arguments?: ([\w', ]+)"
+)
 
 
 def error_for_status(
@@ -208,10 +213,12 @@ def error_for_status(
             code,
             described,
         )
-    if code == FAILURE and _MISSING_ARGUMENT_MARK in details:
+    missing = _MISSING_ARGUMENT.search(details) if code == FAILURE else None
+    if missing:
+        names = ", ".join(f"“{n}”" for n in re.findall(r"\w+", missing.group(1) or missing.group(2)) if n != "and")
         return errors.RequestError(
-            f"{subject} needs an argument that was not sent ({details.strip()}). Pick the model again in the "
-            "sidebar so the app reads what it takes, or pick another model.",
+            f"{subject} needs {names}, which was not sent. Pick the model again in the sidebar so the app "
+            "reads what it takes, or pick another model.",
             code,
             described,
         )

@@ -449,7 +449,7 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         fault = self._take_fault(method)
         if fault is not None and fault.kind == "rpc":
             context.abort(fault.rpc_code, f"fake {fault.rpc_code.name}")
-        if fault is not None and fault.kind == "slow":
+        if fault is not None and fault.seconds:  # "slow", or any fault that also takes its time
             time.sleep(fault.seconds)
         if fault is not None and fault.kind == "status":
             return fault, response_type(status=_status(fault.status_code))
