@@ -269,6 +269,7 @@ def run_tasks_concurrently(
     client: ClarifaiClient | None = None,
     budget: CallBudget | None = None,
     progress: Progress | None = None,
+    on_wait: Waiting | None = None,
 ) -> list[TaskRun]:
     """Several tasks on the same images at once; a task that fails does not stop the others.
 
@@ -290,7 +291,9 @@ def run_tasks_concurrently(
     def run(index: int) -> TaskRun:
         plan = plans[index]
         try:
-            outcome = run_predictions(plan, images, client=client, budget=budget, progress=reporter(index))
+            outcome = run_predictions(
+                plan, images, client=client, budget=budget, progress=reporter(index), on_wait=on_wait
+            )
             return TaskRun(plan, outcome)
         except errors.AppError as error:
             failure = error

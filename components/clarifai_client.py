@@ -63,6 +63,7 @@ MAX_CONCURRENT_CALLS = 4  # batches in flight per process: each holds many image
 MAX_REQUESTS_IN_FLIGHT = 32  # single-image requests in flight per process
 MAX_MASK_PIXELS = 85_000_000  # a mask is never bigger than the largest image Clarifai takes
 CLARIFAI_RATE_LIMIT = 15.0  # Clarifai's default: requests per second per key
+MAX_SEARCH_CHARS = 200
 # Types of the classic single-task models. One of these declaring no signatures is taken as
 # old-style without asking its runner, which would cost a prediction call.
 OLD_STYLE_TYPES = frozenset({"visual-classifier", "visual-detector", "visual-segmenter", "image-to-text"})
@@ -85,7 +86,7 @@ class CallPolicy:
     cold_start_wait_s: float = 120.0  # how long to keep trying a model that is starting up
     cold_start_poll_s: float = 5.0  # longest pause between tries while it starts
     fan_out: int = 12  # single-image requests in flight for one run of a new-style model
-    requests_per_second: float = CLARIFAI_RATE_LIMIT - 1  # a margin for requests bunching up on the way
+    requests_per_second: float = CLARIFAI_RATE_LIMIT - 2  # a margin for requests bunching up on the way
 
 
 def plan_chunks(
@@ -254,10 +255,11 @@ def _status_without_key(output: resources_pb2.Output, secret: str) -> resources_
 
 
 class RateLimiter:
-    """Spaces requests so that at most `rate` start in any second (no bursts)."""
+    """Spaces request starts evenly, `per_second` a second at most. Even spacing, not bursts: requests
+    bunch up on the way to Clarifai, and bursts would put more than the limit into some second there."""
 
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
-        self._interval = 1.0 / rate if rate > 0 else 0.0
+    def __init__(self, per_second: float, clock: Callable[[], float], sleep: Callable[[float], None]):
+        self._interval = 1.0 / per_second if per_second > 0 else 0.0
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -712,6 +714,34 @@ class ClarifaiClient:
         )
         response = self._info_call(self._stub.ListModels, request, credentials, None)
         models = sorted((_model_info(m, "") for m in response.models), key=lambda info: info.name.lower())
+        with self._info_lock:
+            self._info_cache[cache_key] = models
+        return models
+
+    def search_models(
+        self,
+        query: str,
+        credentials: Credentials,
+        *,
+        featured_only: bool = False,
+        page: int = 1,
+        per_page: int = 20,
+        before_call: BeforeCall | None = None,
+    ) -> list[ModelInfo]:
+        """Clarifai's community models matching `query`, across users, one page at a time
+        (cached for a few minutes per query and key). Each carries its method signatures."""
+        query = " ".join(query.split())[:MAX_SEARCH_CHARS]
+        cache_key = ("search", query, featured_only, page, per_page, credentials.fingerprint)
+        with self._info_lock:
+            if cache_key in self._info_cache:
+                return self._info_cache[cache_key]
+        if before_call is not None:
+            before_call()
+        request = service_pb2.ListModelsRequest(
+            search=query, featured_only=featured_only, page=max(page, 1), per_page=per_page
+        )
+        response = self._info_call(self._stub.ListModels, request, credentials, None)
+        models = [_model_info(m, "") for m in response.models]
         with self._info_lock:
             self._info_cache[cache_key] = models
         return models

@@ -22,7 +22,7 @@ from components.ui_page import (
 from components.ui_results import NAME_LENGTH, paginate, run_summary, show_error, show_picture
 from components.ui_sidebar import SidebarChoice, render_sidebar
 from components.ui_state import PageRun
-from components.views import DisplaySettings, view_for
+from components.views import DisplaySettings, RequestInputs, view_for
 
 PAGE_KEY = "all"
 PAGE_SIZE = 6
@@ -43,11 +43,17 @@ def all_tasks_page() -> None:
         st.caption(f":material/info: {' and '.join(skipped)} {verb} a Clarifai model, so the offline backend runs the other tasks.")
 
     images = images_section(choice)
-    if predict_button(images, choice, tasks):
-        plans = [choice.plan(task) for task in tasks]
+    requests = {task: view_for(task).stored_request(ui_state.task_page_key(task)) for task in tasks}
+    asked = [f"{task.title}: {_asked(request)}" for task, request in requests.items() if _asked(request)]
+    if asked and choice.backend == backend.CLARIFAI:
+        st.caption(":material/chat: As set on each task's page — " + " · ".join(asked))
+    problem = next((r.problem for r in requests.values() if r.problem), "")
+    if predict_button(images, choice, tasks, RequestInputs(problem=problem)):
+        plans = [choice.plan(task, requests[task].prompt, requests[task].labels) for task in tasks]
         task_runs = run_with_progress(
-            lambda progress: backend.run_tasks_concurrently(
-                plans, images, client=client_for(choice), budget=choice.budget, progress=progress
+            lambda reporter: backend.run_tasks_concurrently(
+                plans, images, client=client_for(choice), budget=choice.budget,
+                progress=reporter.progress, on_wait=reporter.wait,
             ),
             len(images) * len(plans),
             f"Running {len(plans)} models",
@@ -66,6 +72,12 @@ def all_tasks_page() -> None:
             else:
                 st.markdown(f"**{task_run.plan.task.title}** — {run_summary(task_run.outcome, len(run.images))}")
         _combined_grid(run)
+
+
+def _asked(request: RequestInputs) -> str:
+    if request.labels:
+        return shorten(", ".join(request.labels), 60)
+    return f"“{shorten(request.prompt, 60)}”" if request.prompt else ""
 
 
 def _tasks_for(choice: SidebarChoice) -> list[Task]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -11,14 +11,15 @@ from components import errors, ui_state
 from components.backend import CLARIFAI, OFFLINE, RunPlan
 from components.budget import CallBudget
 from components.images import DEFAULT_MAX_SIDE, PrepareOptions
-from components.models import MODEL_FORMAT_HELP, ModelRef, PredictSettings, parse_model_ref
+from components.model_fit import Serving
+from components.models import PredictSettings
 from components.navigation import PAGES
 from components.settings import Credentials, DemoPolicy, resolve_credentials
 from components.tasks import Task
+from components.ui_models import ModelChoice, chosen_ref, chosen_routing, key, model_section
 
 APP_TITLE = "Clarifai Vision Playground"
 BACKEND_LABELS = {CLARIFAI: "Clarifai API", OFFLINE: "Offline · local OpenCV models"}
-MODEL_SOURCES = {"default": "Default model", "typed": "Type or paste a model", "browse": "Browse Clarifai's models"}
 DEFAULT_MAX_CONCEPTS = 20
 NO_OWNER_CALLS = "This demo makes no Clarifai calls on its own key."
 
@@ -31,11 +32,20 @@ class SidebarChoice:
     prepare_options: PrepareOptions
     policy: DemoPolicy
     budget: CallBudget | None
-    models: dict[Task, ModelRef | None] = field(default_factory=dict)
-    model_problems: dict[Task, str] = field(default_factory=dict)
+    models: dict[Task, ModelChoice] = field(default_factory=dict)
+    selected_concepts: dict[Task, tuple[str, ...]] = field(default_factory=dict)
 
-    def plan(self, task: Task) -> RunPlan:
-        return RunPlan(task, self.backend, self.models.get(task), self.settings, self.credentials)
+    def model(self, task: Task) -> ModelChoice:
+        return self.models.get(task) or ModelChoice(None, problem="Choose a model in the sidebar.")
+
+    def plan(self, task: Task, prompt: str = "", labels: tuple[str, ...] = ()) -> RunPlan:
+        """What a run of `task` asks: the model chosen, its settings and parameters, the page's prompt or labels."""
+        choice = self.model(task)
+        settings = replace(self.settings, select_concepts=self.selected_concepts.get(task, ()))
+        return RunPlan(
+            task, self.backend, choice.ref, settings, self.credentials,
+            prompt=prompt, labels=labels, params=choice.params, routing=choice.routing,
+        )
 
     @property
     def demo_note(self) -> str | None:
@@ -72,28 +82,32 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
             persist_state="session",
             help="Offline runs small OpenCV models on this server: no key, no network, and not Clarifai's models.",
         )
-        credentials = None
-        budget = None
+        credentials = budget = note_slot = None
         if backend == CLARIFAI:
-            credentials, budget = _key_section(policy, secrets)
+            credentials, budget, note_slot = _key_section(policy, secrets)
+        models = {t: ModelChoice(*chosen_ref(t), routing=chosen_routing(t)) for t in Task}
         if task is not None:
             if backend == CLARIFAI:
-                _model_section(task, credentials, budget)
+                models[task] = model_section(task, credentials, budget)
+                if models[task].problem:
+                    st.error(models[task].problem, icon=":material/error:")
             elif task.spec.offline is not None:
                 model = task.spec.offline
                 st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
             else:
                 st.warning("There is no local model for this task: choose the Clarifai API and add a key.", icon=":material/cloud_off:")
-        models, problems = _chosen_models()  # after the model widgets, so this run's choice counts
-        if task is not None and backend == CLARIFAI and task in problems:
-            st.error(problems[task], icon=":material/error:")
-        settings = _settings_section()
+        classic = backend == OFFLINE or task is None or models[task].serving in (None, Serving.CLASSIC)
+        settings, selected = _settings_section(task, show=classic)
         options = _image_options_section()
         st.caption(f"Endpoint: {ui_state.endpoint().label}")
-    return SidebarChoice(backend, credentials, settings, options, policy, budget, models, problems)
+        if note_slot is not None:
+            note = "Using this app's Clarifai key." + (f" {budget.allowance.note}" if budget is not None else "")
+            note_slot.caption(":material/key: " + note)
+    return SidebarChoice(backend, credentials, settings, options, policy, budget, models, selected)
 
 
-def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallBudget | None]:
+def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallBudget | None, object | None]:
+    """The key field and what it resolves to; for the owner's key, the budget and a slot for its note."""
     typed = st.text_input(
         "Clarifai key (personal access token)",
         type="password",
@@ -107,8 +121,8 @@ def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallB
         credentials = resolve_credentials(typed, secrets, os.environ, allow_owner_key=policy.owner_key_offered)
     except errors.KeyFormatError as error:
         st.error(error.message, icon=":material/key_off:")
-        return None, None
-    budget = None
+        return None, None, None
+    budget = note_slot = None
     if credentials is None:
         if policy.require_visitor_key:
             st.warning("This demo needs your own Clarifai key. Paste it above, or switch to Offline.", icon=":material/key:")
@@ -118,124 +132,43 @@ def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallB
             st.warning("No Clarifai key yet. Paste your PAT above, or switch to Offline.", icon=":material/key:")
     elif credentials.from_app_owner:
         budget = ui_state.call_budget(policy)
-        note = "Using this app's Clarifai key."
-        if budget is not None:
-            note += " " + budget.allowance.note
-        st.caption(":material/key: " + note)
+        note_slot = st.empty()  # filled once the sidebar's look-ups are charged, so the count is current
     else:
         st.caption(":material/check_circle: Using your key for this session's calls.")
-    return credentials, budget
+    return credentials, budget, note_slot
 
 
-def _chosen_models() -> tuple[dict[Task, ModelRef | None], dict[Task, str]]:
-    """Each task's model as chosen in the sidebar (on any page), from session state."""
-    models: dict[Task, ModelRef | None] = {}
-    problems: dict[Task, str] = {}
-    for task in Task:
-        source = st.session_state.get(f"model_source_{task.value}", "default")
-        if source == "typed":
-            try:
-                models[task] = parse_model_ref(st.session_state.get(f"model_text_{task.value}", ""))
-            except errors.ModelRefError as error:
-                models[task] = None
-                if st.session_state.get(f"model_text_{task.value}"):
-                    problems[task] = error.message
-        elif source == "browse" and st.session_state.get(f"model_pick_{task.value}"):
-            models[task] = parse_model_ref(st.session_state[f"model_pick_{task.value}"])
-        else:
-            models[task] = task.spec.default_model
-    return models, problems
+def _settings_section(task: Task | None, show: bool) -> tuple[PredictSettings, dict[Task, tuple[str, ...]]]:
+    """Clarifai's output settings for classic models: a minimum score and a count for every page,
+    and the concepts to select for this page's task."""
+    if show:
+        with st.expander("Prediction settings", icon=":material/tune:"):
+            st.slider(
+                "Minimum score", 0.0, 1.0, 0.0, 0.01, key="min_value", persist_state="session",
+                help="The model leaves out concepts scoring below this (Clarifai's min_value).",
+            )
+            st.number_input(
+                "Most concepts per image", 1, 200, DEFAULT_MAX_CONCEPTS, key="max_concepts", persist_state="session",
+                help="Clarifai's max_concepts.",
+            )
+            if task is not None:
+                st.text_input(
+                    "Only these concepts",
+                    key=key("select_concepts", task),
+                    persist_state="session",
+                    placeholder="e.g. dog, cat, person",
+                    help="Comma-separated concept names (Clarifai's select_concepts), for this page's model only. "
+                    "Clarifai matches them exactly, capitals included: detectors say “Person”, not “person”. "
+                    "Empty means all.",
+                )
+    min_value = st.session_state.get("min_value", 0.0)
+    max_concepts = st.session_state.get("max_concepts", DEFAULT_MAX_CONCEPTS)
+    selected = {t: _concept_names(st.session_state.get(key("select_concepts", t)) or "") for t in Task}
+    return PredictSettings(min_value=min_value or None, max_concepts=int(max_concepts)), selected
 
 
-def _model_section(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> None:
-    source = st.radio(
-        f"{task.title} model",
-        options=list(MODEL_SOURCES),
-        format_func=MODEL_SOURCES.get,
-        key=f"model_source_{task.value}",
-        persist_state="session",
-    )
-    if source == "default":
-        st.caption(task.spec.default_model.link_markdown)
-    elif source == "typed":
-        st.text_input(
-            "Model",
-            key=f"model_text_{task.value}",
-            persist_state="session",
-            placeholder="user/app/model or a clarifai.com model link",
-            help=MODEL_FORMAT_HELP,
-        )
-    else:
-        _browse_models(task, credentials, budget)
-
-
-def _browse_models(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> None:
-    listed_key = f"model_list_{task.value}"
-    default = task.spec.default_model
-    if st.button(f"Load {task.title.lower()} models from {default.user_id}/{default.app_id}", key=f"load_models_{task.value}"):
-        if credentials is None:
-            st.error("Loading Clarifai's models needs a key.", icon=":material/key:")
-        else:
-            left_before = budget.remaining if budget else None
-            try:
-                found = []
-                for type_id in task.spec.model_types:
-                    found += ui_state.client().list_models(
-                        default.user_id, default.app_id, type_id, credentials,
-                        before_call=budget.spend_lookup if budget else None,
-                    )
-                st.session_state[listed_key] = {info.ref.path: info.name for info in found}
-            except errors.AppError as error:
-                st.error(str(error), icon=":material/error:")
-            else:
-                if budget is not None and budget.remaining != left_before:
-                    st.rerun()  # the note above the model shows what is left
-    listed = st.session_state.get(listed_key) or {}
-    if listed:
-        paths = list(listed)
-        default_index = next((i for i, path in enumerate(paths) if path.startswith(default.short_path)), 0)
-        st.selectbox(
-            "Model",
-            options=paths,
-            index=default_index,
-            format_func=lambda path: f"{listed[path]} · {path.split('/')[2]}",
-            key=f"model_pick_{task.value}",
-            persist_state="session",
-        )
-    else:
-        st.caption("Press the button to list the models Clarifai offers for this task.")
-
-
-def _settings_section() -> PredictSettings:
-    with st.expander("Prediction settings", icon=":material/tune:"):
-        min_value = st.slider(
-            "Minimum score",
-            0.0,
-            1.0,
-            0.0,
-            0.01,
-            key="min_value",
-            persist_state="session",
-            help="The model leaves out concepts scoring below this (Clarifai's min_value).",
-        )
-        max_concepts = st.number_input(
-            "Most concepts per image",
-            1,
-            200,
-            DEFAULT_MAX_CONCEPTS,
-            key="max_concepts",
-            persist_state="session",
-            help="Clarifai's max_concepts.",
-        )
-        selected = st.text_input(
-            "Only these concepts",
-            key="select_concepts",
-            persist_state="session",
-            placeholder="e.g. dog, cat, person",
-            help="Comma-separated concept names (Clarifai's select_concepts). Empty means all.",
-        )
-    names = tuple(dict.fromkeys(name.strip() for name in selected.split(",") if name.strip()))
-    return PredictSettings(min_value=min_value or None, max_concepts=int(max_concepts), select_concepts=names)
+def _concept_names(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def _image_options_section() -> PrepareOptions:

@@ -16,9 +16,14 @@ TIMEOUT = 60
 VISITOR_STATE = "test_visitor_signals"  # read by the `visitors` fixture
 
 
-def open_page(name: str, key: str | None = None, **secrets) -> AppTest:
-    """Opens the app at its entry file, as a browser does, then goes to the page."""
+def open_page(name: str, key: str | None = None, state: dict | None = None, **secrets) -> AppTest:
+    """Opens the app at its entry file, as a browser does, then goes to the page.
+
+    `state` is put in session state before the first run (e.g. who the visitor is).
+    """
     at = AppTest.from_file(str(PROJECT_ROOT / PAGES["home"]), default_timeout=TIMEOUT)
+    for name_in_state, value in (state or {}).items():
+        at.session_state[name_in_state] = value
     if key:
         at.secrets["CLARIFAI_PAT"] = key
     for secret, value in secrets.items():
@@ -63,5 +68,19 @@ def xsrf_cookie(token: bytes, timestamp: int = 1_700_000_000) -> str:
 
 def as_visitor(at: AppTest, browser: bytes | None = None, address: str | None = None) -> AppTest:
     """Makes this session come from a browser (its XSRF token) and an address, as the `visitors` fixture reads."""
-    at.session_state[VISITOR_STATE] = (xsrf_cookie(browser) if browser else None, address)
+    at.session_state[VISITOR_STATE] = visitor_state(browser, address)
     return at.run()
+
+
+def visitor_state(browser: bytes | None = None, address: str | None = None) -> tuple[str | None, str | None]:
+    """What `as_visitor` puts in session state; pass it to `open_page(state=...)` to be that visitor from the start."""
+    return (xsrf_cookie(browser) if browser else None, address)
+
+
+def use_classic_models(at: AppTest) -> AppTest:
+    """Chooses each task's classic model (the seed page's), as a person would in the sidebar's picker."""
+    for task, spec in TASKS.items():
+        classic = [model for model in spec.models if model.classic]
+        if classic:
+            at.session_state[f"model_suggested_{task.value}"] = classic[0].ref.path
+    return at

@@ -27,20 +27,33 @@ OTHER_KEY = "pat-other-91b2c3d4e5f60718293a4b5c6d7e8f90"
 def clarifai_server():
     from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer, sample_url_images
 
-    servicer = FakeClarifai(keys=[TEST_KEY, OTHER_KEY], url_images=sample_url_images())
+    servicer = FakeClarifai(keys=[TEST_KEY, OTHER_KEY], url_images=sample_url_images(), mode="today")
     with LocalClarifaiServer(servicer) as server:
         yield server
 
 
 @pytest.fixture
 def fake_clarifai(clarifai_server):
-    """The servicer of the running local server, reset for this test."""
+    """The servicer of the running local server, reset for this test: today's Clarifai, where most
+    legacy single-task models are private and new-style models answer through Clarifai's runner code."""
+    from tests.fake_clarifai import TODAY_CATALOGUE
+
+    servicer = clarifai_server.servicer
+    servicer.reset()
+    servicer.mode, servicer.catalogue, servicer.fail_fast = "today", list(TODAY_CATALOGUE), False
+    yield servicer
+    servicer.reset()
+    servicer.mode, servicer.catalogue, servicer.fail_fast = "today", list(TODAY_CATALOGUE), False
+
+
+@pytest.fixture
+def classic_clarifai(fake_clarifai):
+    """The local server as the seed page knew Clarifai: every legacy single-task model answers.
+    For tests of the classic path (batches of images in, outputs[].data out)."""
     from tests.fake_clarifai import DEFAULT_CATALOGUE
 
-    clarifai_server.servicer.reset()
-    clarifai_server.servicer.catalogue = list(DEFAULT_CATALOGUE)
-    yield clarifai_server.servicer
-    clarifai_server.servicer.reset()
+    fake_clarifai.mode, fake_clarifai.catalogue = "classic", list(DEFAULT_CATALOGUE)
+    return fake_clarifai
 
 
 @pytest.fixture

@@ -234,6 +234,25 @@ DECOMMISSIONED = frozenset(
 )
 
 
+# What Clarifai's community page features (the models this catalogue offers as today's defaults).
+FEATURED = frozenset(
+    {
+        "clarifai/main/general-image-recognition",
+        "clarifai/main/mm-poly-8b",
+        "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct",
+        "gcp/generate/gemma-3-4b-it",
+        "meta/segment-anything/sam2_1-hiera-base-plus",
+    }
+)
+
+
+def _asks_signatures(request) -> bool:
+    return any(
+        "_method_name" in item.data.metadata and item.data.metadata["_method_name"] == "_GET_SIGNATURES"
+        for item in request.inputs
+    )
+
+
 def catalogue_for(mode: str) -> tuple[FakeModel, ...]:
     return TODAY_CATALOGUE if mode == "today" else DEFAULT_CATALOGUE
 
@@ -285,7 +304,17 @@ class RecordedCall:
 
     @property
     def images(self) -> list[bytes]:
-        return [i.data.image.base64 for i in getattr(self.request, "inputs", [])]
+        """The image bytes of each input: `data.image`, or an image argument's part (new-style calls)."""
+        found = []
+        for item in getattr(self.request, "inputs", []):
+            parts = [p.data.image.base64 for p in item.data.parts if p.data.image.base64]
+            found.append(item.data.image.base64 or (parts[0] if parts else b""))
+        return found
+
+    @property
+    def model_path(self) -> str:
+        app = getattr(self.request, "user_app_id", None)
+        return f"{app.user_id}/{app.app_id}/{self.request.model_id}" if app is not None else ""
 
     @property
     def runner_selector(self) -> resources_pb2.RunnerSelector | None:
@@ -362,6 +391,13 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
     def calls_to(self, method: str) -> list[RecordedCall]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
+
+    def prediction_calls(self) -> list[RecordedCall]:
+        """Every call that asked a model for an answer (unary or streamed), not look-ups."""
+        with self._lock:
+            return [
+                c for c in self.calls if c.method in ("PostModelOutputs", "GenerateModelOutputs") and not _asks_signatures(c.request)
+            ]
 
     def cold_start(self, model_path: str, seconds: float, loading_share: float = 0.25) -> None:
         """The model answers MODEL_DEPLOYING, then MODEL_LOADING for the last `loading_share` of
@@ -584,11 +620,17 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         if early is not None:
             return early
         key = dict(context.invocation_metadata()).get("authorization", "")[4:]
+        # With no user, ListModels lists the community's public models (search, featured_only, paginated).
+        across_users = not request.user_app_id.user_id
+        words = (request.search or request.query or request.name).casefold().split()
         found = [
             m
             for m in self.catalogue
-            if (m.user_id, m.app_id) == (request.user_app_id.user_id, request.user_app_id.app_id)
+            if (across_users or (m.user_id, m.app_id) == (request.user_app_id.user_id, request.user_app_id.app_id))
+            and (not across_users or self._in_community(m))
             and (not request.model_type_id or m.model_type_id == request.model_type_id)
+            and (not request.featured_only or m.path in FEATURED)
+            and all(word in f"{m.path} {m.name} {m.model_type_id}".casefold() for word in words)
             and self._visible(m, key)
         ]
         per_page = request.per_page or 128
@@ -596,6 +638,10 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         found = found[(page - 1) * per_page : page * per_page]
         models = [_model_proto(m, self._signatures(m)) for m in found]
         return service_pb2.MultiModelResponse(status=_status(10000), models=models)
+
+    def _in_community(self, model: FakeModel) -> bool:
+        """Listed on the community's pages: public, and not made private (today mode)."""
+        return model.allowed_keys is None and not (self.mode == "today" and model.path in DECOMMISSIONED)
 
     # --- new-style models: Clarifai's runner code ---------------------------------------
 

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from components import colors
+from components.tasks import Task
 from tests.apptest import PAGES, no_traceback, open_page, page_text, photo, predict, upload
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
@@ -72,10 +73,12 @@ def test_offline_colour_concepts_are_their_own_colour_in_the_chart_and_the_table
         assert re.search(rf"_row{row}_col0 {{ background-color: {named[name]};", styles), name
 
 
-def test_offline_captioning_says_it_needs_clarifai(offline_env, testdata):
-    at = predict(upload(open_page("captioning"), photo(testdata, "coffee.png")))
+def test_offline_captioning_says_it_needs_clarifai_and_offers_no_predict_that_can_only_fail(offline_env, testdata):
+    at = upload(open_page("captioning"), photo(testdata, "coffee.png"))
     no_traceback(at)
-    assert any("Captioning needs a Clarifai model" in e.value for e in at.error)
+    assert at.button(key="predict").disabled
+    assert "Captioning needs a Clarifai model" in page_text(at)
+    assert "needs a vision-language model on Clarifai" in page_text(at), "the prompt box says prompts need Clarifai"
 
 
 def test_offline_all_tasks_runs_three_tasks(offline_env, testdata):
@@ -129,10 +132,11 @@ def test_each_page_predicts_through_clarifai_with_upright_bytes(clarifai_env, te
     at = open_page(page, key=TEST_KEY)
     at = predict(upload(at, photo(testdata, "coffee.png"), photo(testdata, "Landscape_6.jpg")))
     no_traceback(at)
-    [call] = clarifai_env.calls_to("PostModelOutputs")
-    assert call.metadata["authorization"] == f"Key {TEST_KEY}"
-    sent = Image.open(io.BytesIO(call.images[1]))
-    assert sent.width > sent.height, "the EXIF-6 photo went out upright"
+    calls = clarifai_env.prediction_calls()
+    assert calls and all(call.metadata["authorization"] == f"Key {TEST_KEY}" for call in calls)
+    sent = [Image.open(io.BytesIO(image)) for call in calls for image in call.images]
+    assert len(sent) == 2
+    assert all(image.width > image.height for image in sent), "the EXIF-6 photo went out upright"
     assert "2 with results" in page_text(at)
     assert "Clarifai" in page_text(at)
 
@@ -161,20 +165,22 @@ def test_captions_show_as_copyable_text(clarifai_env, testdata):
 def test_all_tasks_runs_four_models_at_once(clarifai_env, testdata):
     at = predict(upload(open_page("all", key=TEST_KEY), photo(testdata, "coffee.png")))
     no_traceback(at)
-    models = {call.request.model_id for call in clarifai_env.calls_to("PostModelOutputs")}
-    assert len(models) == 4
+    models = {call.model_path for call in clarifai_env.prediction_calls()}
+    assert models == {task.spec.default_model.short_path for task in Task}
     text = page_text(at)
     assert "“a landscape picture" in text
     assert "segment(s)" in text
 
 
-def test_a_wrong_key_gets_a_message_and_the_images_stay(clarifai_env, testdata):
+def test_a_wrong_key_gets_a_message_before_predict_and_the_images_stay(clarifai_env, testdata):
     at = open_page("detection")
     at.radio(key="backend").set_value("clarifai").run()
     at.text_input(key="pat").input("definitely-wrong").run()
-    at = predict(upload(at, photo(testdata, "coffee.png")))
+    at = upload(at, photo(testdata, "coffee.png"))
     no_traceback(at)
-    assert any("Clarifai refused the key" in e.value for e in at.error)
+    assert any("Clarifai refused the key" in e.value for e in at.sidebar.error)
+    assert at.button(key="predict").disabled
+    assert not clarifai_env.prediction_calls()
     assert "1 image(s) chosen" in page_text(at)
     assert "definitely-wrong" not in page_text(at)
 
@@ -188,20 +194,43 @@ def test_no_key_with_the_clarifai_backend_says_what_to_do(clarifai_env, testdata
 
 
 def test_a_retired_model_asks_for_another(clarifai_env, testdata):
-    clarifai_env.retire("general-image-recognition")
-    at = predict(upload(open_page("classification", key=TEST_KEY), photo(testdata, "coffee.png")))
-    no_traceback(at)
-    assert any("Pick another model" in e.value for e in at.error)
-
-
-def test_a_model_of_the_wrong_type_is_refused(clarifai_env, testdata):
     at = open_page("classification", key=TEST_KEY)
     at.radio(key="model_source_classification").set_value("typed").run()
-    at.text_input(key="model_text_classification").input("https://clarifai.com/clarifai/main/models/face-detection").run()
-    at = predict(upload(at, photo(testdata, "coffee.png")))
+    at.text_input(key="model_text_classification").input("clarifai/main/general-image-detection").run()
+    at = upload(at, photo(testdata, "coffee.png"))
     no_traceback(at)
-    assert any("needs a visual-classifier model" in e.value for e in at.error)
-    assert not clarifai_env.calls_to("PostModelOutputs")
+    assert any("Pick another model" in e.value for e in at.sidebar.error)  # made private in 2026
+    assert at.button(key="predict").disabled
+
+
+def test_a_default_that_does_not_answer_is_replaced_by_a_suggestion_with_the_reason(clarifai_env, testdata):
+    clarifai_env.retire("general-image-recognition")
+    at = upload(open_page("classification", key=TEST_KEY), photo(testdata, "coffee.png"))
+    no_traceback(at)
+    note = " ".join(c.value for c in at.sidebar.caption)
+    assert "The default, General image recognition, does not answer" in note and "Using MM-Poly-8B" in note
+    at = predict(at)
+    no_traceback(at)
+    assert {call.model_path for call in clarifai_env.prediction_calls()} == {"clarifai/main/mm-poly-8b"}
+    assert "1 with results" in page_text(at)
+
+
+def test_a_model_of_the_wrong_type_is_refused_before_predict(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY)
+    at.radio(key="model_source_classification").set_value("typed").run()
+    at.text_input(key="model_text_classification").input("https://clarifai.com/clarifai/main/models/logo-detection-v2").run()
+    at = upload(at, photo(testdata, "coffee.png"))
+    no_traceback(at)
+    assert any("needs a visual-classifier model" in e.value for e in at.sidebar.error)
+    assert at.button(key="predict").disabled
+    assert not clarifai_env.prediction_calls()
+
+
+def test_an_audio_model_is_refused_with_the_reason(clarifai_env, testdata):
+    at = open_page("captioning", key=TEST_KEY)
+    at.radio(key="model_source_captioning").set_value("typed").run()
+    at = at.text_input(key="model_text_captioning").input("openai/whisper/whisper-large-v3").run()
+    assert any("takes audio, not an image" in e.value for e in at.sidebar.error)
 
 
 def test_a_typed_model_that_is_not_a_reference_disables_predict(clarifai_env, testdata):
@@ -213,19 +242,28 @@ def test_a_typed_model_that_is_not_a_reference_disables_predict(clarifai_env, te
     assert at.button(key="predict").disabled
 
 
-def test_models_can_be_listed_and_picked(clarifai_env, testdata):
-    at = open_page("detection", key=TEST_KEY)
-    at.radio(key="model_source_detection").set_value("browse").run()
-    at = at.sidebar.button[0].click().run()
-    picker = at.selectbox(key="model_pick_detection")
-    assert set(picker.options) >= {"Face Detection · face-detection", "Image Detection · general-image-detection"}
-    assert picker.value.startswith("clarifai/main/general-image-detection")  # the default comes preselected
-    assert "general-image-detection" in page_text(at)
-    at = picker.select_index(picker.options.index("Face Detection · face-detection")).run()
-    assert "[clarifai/main/face-detection]" in page_text(at)  # the page names the model chosen
+def test_the_community_is_searched_and_only_models_the_page_can_use_are_offered(clarifai_env, testdata):
+    at = open_page("segmentation", key=TEST_KEY)
+    at.radio(key="model_source_segmentation").set_value("browse").run()
+    at.toggle(key="model_featured_segmentation").set_value(False).run()
+    at = at.button(key="model_search_segmentation").click().run()
+    [search] = clarifai_env.calls_to("ListModels")
+    assert not search.request.user_app_id.user_id, "across users"
+    found = at.radio(key="model_pick_segmentation")
+    assert found.options == ["SAM 2.1 Hiera Base+ · meta · visual-segmenter"], "VLMs cannot give masks: not offered"
+    assert "Page 1:" in " ".join(c.value for c in at.sidebar.caption)
     at = predict(upload(at, photo(testdata, "coffee.png")))
     no_traceback(at)
-    assert clarifai_env.calls_to("PostModelOutputs")[-1].request.model_id == "face-detection"
+    assert clarifai_env.prediction_calls()[-1].model_path == "meta/segment-anything/sam2_1-hiera-base-plus"
+
+
+def test_a_community_search_finds_models_by_name(clarifai_env, testdata):
+    at = open_page("captioning", key=TEST_KEY)
+    at.radio(key="model_source_captioning").set_value("browse").run()
+    at.text_input(key="model_query_captioning").input("gemma").run()
+    at = at.button(key="model_search_captioning").click().run()
+    assert at.radio(key="model_pick_captioning").options == ["Gemma 3 4B IT · gcp · any-to-any"]
+    assert clarifai_env.calls_to("ListModels")[-1].request.search == "gemma"
 
 
 def test_an_unreachable_endpoint_says_so(monkeypatch, testdata):
@@ -262,7 +300,10 @@ def test_images_and_settings_survive_a_page_switch(offline_env, testdata):
 
 def test_reruns_and_display_controls_never_call_clarifai_again(clarifai_env):
     image = png_bytes(scene_with_square())
-    at = predict(upload(open_page("detection", key=TEST_KEY), ("square.png", image)))
+    at = open_page("detection", key=TEST_KEY)
+    at.radio(key="model_source_detection").set_value("typed").run()
+    at.text_input(key="model_text_detection").input("clarifai/main/logo-detection-v2").run()  # a classic detector
+    at = predict(upload(at, ("square.png", image)))
     assert len(clarifai_env.calls_to("PostModelOutputs")) == 1
     at.slider(key="detection_min_score").set_value(1.0).run()
     assert "0 box(es) shown, 1 below the threshold" in page_text(at)
@@ -273,8 +314,9 @@ def test_reruns_and_display_controls_never_call_clarifai_again(clarifai_env):
 
 def test_the_owners_key_has_a_budget_per_visitor_counting_images_and_look_ups(clarifai_env, testdata):
     at = open_page("classification", key=TEST_KEY, CLARIFAI_DEMO_CALL_BUDGET=3)
-    assert "3 of 3 Clarifai operations left for you today" in " ".join(c.value for c in at.sidebar.caption)
-    at = predict(upload(at, photo(testdata, "coffee.png")))  # the model's look-up and one image
+    # the sidebar looked the model up to say what it is and whether it fits the page
+    assert "2 of 3 Clarifai operations left for you today" in " ".join(c.value for c in at.sidebar.caption)
+    at = predict(upload(at, photo(testdata, "coffee.png")))  # one image; the look-up is remembered
     assert "1 of 3 Clarifai operations left" in " ".join(c.value for c in at.sidebar.caption)
     at = predict(upload(at, photo(testdata, "chelsea.png")))  # two images, one already predicted
     assert "0 of 3 Clarifai operations left" in " ".join(c.value for c in at.sidebar.caption)

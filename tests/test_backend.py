@@ -112,11 +112,19 @@ def test_a_clarifai_run_without_a_key_says_what_to_do():
 
 
 def test_a_model_of_the_wrong_type_is_refused_before_predicting(client, fake_clarifai):
-    plan = clarifai_plan(Task.SEGMENTATION, model=Task.DETECTION.spec.default_model)
+    plan = clarifai_plan(Task.SEGMENTATION, model=ModelRef("clarifai", "main", "logo-detection-v2"))
     with pytest.raises(errors.ModelTypeError) as caught:
         run_predictions(plan, images(1), client=client, cache=PredictionCache())
     assert "is a visual-detector model; the Segmentation page needs a visual-segmenter model" in caught.value.message
     assert not fake_clarifai.calls_to("PostModelOutputs")
+
+
+def test_a_vision_language_model_is_refused_for_masks_with_what_would_serve(client, fake_clarifai):
+    plan = clarifai_plan(Task.SEGMENTATION, model=Task.DETECTION.spec.default_model)
+    with pytest.raises(errors.ModelTypeError) as caught:
+        run_predictions(plan, images(1), client=client, cache=PredictionCache())
+    assert "answers with text; masks need a segmentation model" in caught.value.message
+    assert not fake_clarifai.prediction_calls()
 
 
 def test_captioning_accepts_multimodal_models_too():

@@ -1,4 +1,6 @@
-"""The client against the local Clarifai server, through real gRPC."""
+"""The client against the local Clarifai server, through real gRPC: old-style models (batches of
+images in, outputs[].data out), with the server answering as the seed page knew Clarifai. The new-style
+protocol is in tests/test_clarifai_today.py."""
 
 from __future__ import annotations
 
@@ -26,16 +28,17 @@ from components.clarifai_client import (
 )
 from components.models import ModelRef, PredictSettings
 from components.settings import Credentials, Endpoint
-from components.tasks import Task
+from components.tasks import BLIP_CAPTIONS, GENERAL_DETECTION, GENERAL_RECOGNITION, GENERAL_SEGMENTATION
 from tests.conftest import OTHER_KEY, TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
 
-CLASSIFIER = Task.CLASSIFICATION.spec.default_model
-DETECTOR = Task.DETECTION.spec.default_model
-SEGMENTER = Task.SEGMENTATION.spec.default_model
-CAPTIONER = Task.CAPTIONING.spec.default_model
+CLASSIFIER = GENERAL_RECOGNITION
+DETECTOR = GENERAL_DETECTION
+SEGMENTER = GENERAL_SEGMENTATION
+CAPTIONER = BLIP_CAPTIONS
 SETTINGS = PredictSettings()
+pytestmark = pytest.mark.usefixtures("classic_clarifai")
 
 
 def sized_jpegs(count: int) -> list[bytes]:

@@ -9,13 +9,20 @@ from components.models import ModelRef, parse_model_ref
 from components.tasks import Task
 
 
-def test_every_task_has_the_documented_default():
+def test_every_task_has_todays_documented_default_and_the_classic_one_a_click_away():
     assert Task.CLASSIFICATION.spec.default_model.path == "clarifai/main/general-image-recognition/aa7f35c01e0642fda5cf400f543e7c40"
-    assert Task.DETECTION.spec.default_model.model_id == "general-image-detection"
-    assert Task.SEGMENTATION.spec.default_model.model_id == "image-general-segmentation"
-    assert Task.CAPTIONING.spec.default_model == ModelRef(
-        "salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4"
-    )
+    assert Task.DETECTION.spec.default_model.short_path == "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
+    assert Task.SEGMENTATION.spec.default_model.short_path == "meta/segment-anything/sam2_1-hiera-base-plus"
+    assert Task.CAPTIONING.spec.default_model.short_path == "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
+    classic = {task: [m.ref for m in task.spec.models if m.classic] for task in Task}
+    assert classic[Task.DETECTION] == [ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f")]
+    assert classic[Task.SEGMENTATION] == [
+        ModelRef("clarifai", "main", "image-general-segmentation", "1581820110264581908ce024b12b4bfb")
+    ]
+    assert classic[Task.CAPTIONING] == [
+        ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4")
+    ]
+    assert any(m.ref.model_id == "mm-poly-8b" for m in Task.CLASSIFICATION.spec.models), "Clarifai's prompted pick"
 
 
 @pytest.mark.parametrize(

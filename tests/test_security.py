@@ -21,10 +21,11 @@ import zipfile
 import grpc
 import pytest
 
-from components import errors, exports
+from components import answers, errors, exports
 from components.backend import PREDICTION_CACHE, RunPlan
 from components.clarifai_client import CallPolicy, ClarifaiClient
 from components.images import MAX_IMAGES_PER_RUN, prepare_upload
+from components.model_fit import fit_model
 from components.models import ModelRef, PredictSettings
 from components.settings import Credentials, Endpoint, key_fingerprint, resolve_credentials
 from components.tasks import Task
@@ -147,12 +148,11 @@ def test_the_key_never_reaches_the_logs_over_a_whole_session(clarifai_env, echoi
     clarifai_env.fail_next(Fault.rpc(grpc.StatusCode.UNAVAILABLE, times=None))
     at = predict(upload(at, picture((230, 40, 40), "blue.png")))
     clarifai_env.reset()
-    at.text_input(key="pat").input(TEST_KEY + "-wrong").run()  # a refused key that contains the key
-    at = predict(at)
-    assert any("Clarifai refused the key" in e.value for e in at.error)
+    at = at.text_input(key="pat").input(TEST_KEY + "-wrong").run()  # a refused key that contains the key
+    assert any("Clarifai refused the key" in e.value for e in at.sidebar.error)
     at.text_input(key="pat").input(TEST_KEY).run()
     at.radio(key="model_source_classification").set_value("browse").run()
-    at = at.sidebar.button[0].click().run()  # ListModels
+    at = at.button(key="model_search_classification").click().run()  # ListModels
     for page in ("detection", "segmentation", "captioning", "all", "home"):
         at.switch_page(PAGES[page]).run()
         if page != "home":
@@ -205,9 +205,8 @@ def test_no_error_path_shows_the_key(clarifai_env, echoing_server):
         assert_no_key_shown(at)
     clarifai_env.reset()
     PREDICTION_CACHE.clear()
-    at.text_input(key="pat").input(TEST_KEY + "x").run()
-    at = predict(at)
-    assert any("Clarifai refused the key" in e.value for e in at.error)
+    at = at.text_input(key="pat").input(TEST_KEY + "x").run()
+    assert any("Clarifai refused the key" in e.value for e in at.sidebar.error)
     assert_no_key_shown(at)
 
 
@@ -231,17 +230,36 @@ def export_everything(items: list[exports.ExportItem]) -> list[str]:
 
 
 @pytest.mark.parametrize("task", list(Task))
-def test_no_export_holds_the_key_even_when_clarifai_echoes_it(fast_client, echoing_server, task):
+def test_no_export_holds_the_key_even_when_clarifai_echoes_it(fast_client, echoing_server, classic_clarifai, task):
     credentials = Credentials(TEST_KEY, "sidebar")
     inputs = [png_bytes(scene_with_square()), jpeg_bytes(64, 48, (30, 160, 40)), MISSING_URL]
-    results = fast_client.predict(task.spec.default_model, inputs, PredictSettings(), credentials)
+    [classic] = [model.ref for model in task.spec.models if model.classic]
+    results = fast_client.predict(classic, inputs, PredictSettings(), credentials)
     assert [r.ok for r in results] == [True, True, False]
+    assert_exports_hold_no_key(results)
+
+
+@pytest.mark.parametrize("task", list(Task))
+def test_no_export_of_a_new_style_answer_holds_the_key_even_when_clarifai_echoes_it(fast_client, echoing_server, task):
+    credentials = Credentials(TEST_KEY, "sidebar")
+    model = task.spec.models[0].ref if task != Task.CLASSIFICATION else task.spec.models[1].ref
+    info = fast_client.get_model(model, credentials)
+    fit = fit_model(task.spec, info)
+    images = [png_bytes(scene_with_square()), jpeg_bytes(64, 48, (30, 160, 40)), MISSING_URL]
+    arguments = [answers.call_arguments(fit.method, image, "Describe it.", {}) for image in images]
+    results = fast_client.call_method(model, fit.method, arguments, credentials)
+    assert [r.ok for r in results] == [True, True, False]
+    assert_exports_hold_no_key(results, echoed=not fit.method.streaming)  # a stream's chunks carry the runner's status
+
+
+def assert_exports_hold_no_key(results, echoed: bool = True) -> None:
     items = [
         exports.ExportItem(f"image-{i}.png", 64, 48, r.prediction, str(r.error) if r.error else "")
         for i, r in enumerate(results)
     ]
     texts = export_everything(items)
-    assert json.loads(texts[0])["images"][0]["output"]["status"]["description"].endswith("(key [key])")
+    if echoed:
+        assert json.loads(texts[0])["images"][0]["output"]["status"]["description"].endswith("(key [key])")
     for text in texts:
         assert TEST_KEY not in text
         assert "authorization" not in text.lower()

@@ -24,7 +24,7 @@ from components.images import prepare_upload
 from components.models import PredictSettings
 from components.settings import Credentials, Endpoint, key_fingerprint
 from components.tasks import Task
-from tests.apptest import as_visitor, no_traceback, open_page, page_text, predict, upload
+from tests.apptest import VISITOR_STATE, no_traceback, open_page, page_text, predict, upload, visitor_state
 from tests.conftest import OTHER_KEY, TEST_KEY
 from tests.helpers import png_bytes, scene_with_square
 
@@ -40,9 +40,11 @@ KEYS = (TEST_KEY, OTHER_KEY)
 
 
 
-def session(page: str, key: str | None = None, backend: str = CLARIFAI, **secrets):
-    """A new browser session on `page`; `key` is typed into the sidebar as a visitor would."""
-    at = open_page(page, **secrets)
+def session(page: str, key: str | None = None, backend: str = CLARIFAI, visitor: bytes | None = None, **secrets):
+    """A new browser session on `page`; `key` is typed into the sidebar as a visitor would, who
+    comes from the browser `visitor` (see tests.apptest.as_visitor) when given."""
+    state = {VISITOR_STATE: visitor_state(visitor)} if visitor else None
+    at = open_page(page, state=state, **secrets)
     if at.radio(key="backend").value != backend:
         at.radio(key="backend").set_value(backend).run()
     if key:
@@ -128,8 +130,9 @@ def test_two_sessions_with_different_keys_keep_their_images_results_and_keys_apa
     # each call carries the key of the session whose images it sent
     sent_by = {TEST_KEY: {i.data for i in alice.session_state["images"].values()},
                OTHER_KEY: {i.data for i in bob.session_state["images"].values()}}
-    calls = clarifai_env.calls_to("PostModelOutputs")
-    assert len(calls) == 4
+    calls = clarifai_env.prediction_calls()
+    # classification: one batch per session; detection asks a vision-language model once per image
+    assert len(calls) == 1 + 1 + 2 + 1
     for call in calls:
         assert set(call.images) <= sent_by[key_of(call)]
     for call in clarifai_env.calls_to("GetModel"):
@@ -213,28 +216,28 @@ def test_a_visitor_key_is_required_even_when_another_session_typed_one(clarifai_
 
 def test_each_visitor_has_their_own_budget_and_a_new_tab_shares_it(clarifai_env, visitors):
     owner = {"CLARIFAI_PAT": TEST_KEY, "CLARIFAI_DEMO_CALL_BUDGET": 2}
-    alice = predict(upload(as_visitor(session("classification", None, **owner), b"alice's browser!"), RED))
+    alice = predict(upload(session("classification", None, visitor=b"alice's browser!", **owner), RED))
     assert "0 of 2 Clarifai operations left" in " ".join(c.value for c in alice.sidebar.caption)
-    bob = as_visitor(session("classification", None, **owner), b"bob's browser..!")
+    bob = session("classification", None, visitor=b"bob's browser..!", **owner)
     assert "2 of 2 Clarifai operations left" in " ".join(c.value for c in bob.sidebar.caption)
     bob = predict(upload(bob, BLUE))
     assert "1 with results" in page_text(bob)
-    alice_again = as_visitor(session("classification", None, **owner), b"alice's browser!")  # a new tab
+    alice_again = session("classification", None, visitor=b"alice's browser!", **owner)  # a new tab
     alice_again = predict(upload(alice_again, GREEN))
     assert any("each visitor spend 2 Clarifai operations a day" in e.value for e in alice_again.error)
     assert calls_by_key(clarifai_env) == {TEST_KEY: 2, OTHER_KEY: 0}
 
 
-def test_a_model_list_loaded_in_one_session_is_loaded_again_with_the_others_key(clarifai_env):
+def test_a_model_search_made_in_one_session_is_made_again_with_the_others_key(clarifai_env):
     alice = session("detection", TEST_KEY)
     alice.radio(key="model_source_detection").set_value("browse").run()
-    alice = alice.sidebar.button[0].click().run()
-    assert alice.selectbox(key="model_pick_detection").options
+    alice = alice.button(key="model_search_detection").click().run()
+    assert alice.radio(key="model_pick_detection").options
     bob = session("detection", OTHER_KEY)
     bob.radio(key="model_source_detection").set_value("browse").run()
-    assert not bob.get("selectbox"), "Bob sees no list until he asks for one"
-    bob = bob.sidebar.button[0].click().run()
-    assert bob.selectbox(key="model_pick_detection").options
+    assert not [r for r in bob.radio if r.key == "model_pick_detection"], "Bob sees no list until he asks for one"
+    bob = bob.button(key="model_search_detection").click().run()
+    assert bob.radio(key="model_pick_detection").options
     assert [key_of(c) for c in clarifai_env.calls_to("ListModels")] == [TEST_KEY, OTHER_KEY]
 
 
@@ -283,14 +286,14 @@ def test_concurrent_runs_with_different_keys_keep_their_results_and_keys(clarifa
         widths = [p.width for p in own[worker]] + [shared.width]
         assert all(f"({w}x40)" in c for w, c in zip(widths, captions)), (worker, captions)
 
-    for call in clarifai_env.calls_to("PostModelOutputs"):
+    for call in clarifai_env.prediction_calls():
         sent_widths = [Image.open(io.BytesIO(data)).width for data in call.images]
         for width in sent_widths:
             if width != shared.width:
                 assert key_for[owners[width]] == key_of(call), "an image went out with another session's key"
     for key in KEYS:
         assert any(
-            shared.data in call.images for call in clarifai_env.calls_to("PostModelOutputs") if key_of(call) == key
+            shared.data in call.images for call in clarifai_env.prediction_calls() if key_of(call) == key
         ), f"the shared picture was predicted with {key[:8]}… itself"
 
 

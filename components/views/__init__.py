@@ -6,9 +6,9 @@ import importlib
 import pkgutil
 
 from components.tasks import Task
-from components.views.base import DisplaySettings, Download, TaskView
+from components.views.base import DisplaySettings, Download, RequestInputs, TaskView
 
-__all__ = ["VIEWS", "DisplaySettings", "Download", "TaskView", "view_for"]
+__all__ = ["VIEWS", "DisplaySettings", "Download", "RequestInputs", "TaskView", "view_for"]
 
 
 def _discover() -> dict[Task, TaskView]:

@@ -18,8 +18,12 @@ from components import charts
 from components.colors import Color
 from components.exports import ExportItem
 from components.images import PreparedImage
+from components.model_fit import Serving
 from components.results import ImageResult, Prediction
 from components.tasks import Task, TaskSpec
+from components.ui_models import ModelChoice
+
+RAW_ANSWER_SHOWN = 20_000  # characters of a model's answer shown on the page
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,15 @@ class DisplaySettings:
     max_concepts: int | None = None
     opacity: float = 0.5
     hidden: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RequestInputs:
+    """What the page asks a prompted model, from the request controls; `problem` stops Predict."""
+
+    prompt: str = ""
+    labels: tuple[str, ...] = ()
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,14 @@ class TaskView:
     @property
     def spec(self) -> TaskSpec:
         return self.task.spec
+
+    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
+        """Controls for what to ask the model (a prompt, labels), shown before Predict."""
+        return RequestInputs()
+
+    def stored_request(self, key: str) -> RequestInputs:
+        """What the task's own page last set in its request controls (for pages without them)."""
+        return RequestInputs()
 
     def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
         """Display controls above the results (Streamlit widgets keyed under `key`)."""
@@ -105,3 +126,31 @@ def colour_table(frame: pd.DataFrame, columns: Sequence[str], column_config: dic
     table = frame[list(columns)].reset_index(drop=True)
     styled = table.style.apply(lambda _: cell_styles, subset=["concept"])
     st.dataframe(styled, hide_index=True, width="stretch", column_config=column_config)
+
+
+def answer_details(prediction: Prediction) -> None:
+    """How the model answered one image: time and tokens, and a prompted model's own text."""
+    facts = []
+    if prediction.seconds is not None:
+        facts.append(f"{prediction.seconds:.1f} s")
+    if prediction.usage is not None:
+        usage = prediction.usage
+        facts.append(f"{usage.prompt_tokens:,} tokens in, {usage.completion_tokens:,} out")
+    if facts:
+        st.caption(":material/timer: " + " · ".join(facts))
+    if prediction.raw_answer:
+        with st.expander("The model's own answer"):
+            st.code(prediction.raw_answer[:RAW_ANSWER_SHOWN], language=None, wrap_lines=True)
+            if len(prediction.raw_answer) > RAW_ANSWER_SHOWN:
+                st.caption(f"First {RAW_ANSWER_SHOWN:,} of {len(prediction.raw_answer):,} characters; the JSON download has it all.")
+
+
+def prompted(model: ModelChoice) -> bool:
+    return model.serving == Serving.PROMPTED
+
+
+def prompts_need_clarifai(what: str) -> None:
+    st.caption(
+        f":material/cloud_off: {what} needs a vision-language model on Clarifai: choose the Clarifai API "
+        "in the sidebar and add a key. The local model takes no prompt."
+    )

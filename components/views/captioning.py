@@ -6,18 +6,62 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import exports
+from components import answers, exports, vlm
 from components.exports import ExportItem
 from components.images import PreparedImage
 from components.results import Prediction
 from components.tasks import Task
-from components.views.base import DisplaySettings, Download, TaskView
+from components.ui_models import ModelChoice
+from components.views.base import (
+    DisplaySettings,
+    Download,
+    RequestInputs,
+    TaskView,
+    answer_details,
+    prompted,
+    prompts_need_clarifai,
+)
 
 NO_CAPTION = "The model returned no caption."
 
 
+PRESETS = {preset.name: preset for preset in vlm.CAPTION_PRESETS}
+
+
 class CaptioningView(TaskView):
     task = Task.CAPTIONING
+
+    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
+        """A prompt with presets, for models that take one (old-style captioners take none)."""
+        takes_prompt = prompted(model) and model.fit.method.prompt_argument is not None
+        if not offline and not takes_prompt:
+            return RequestInputs()
+        prompt_key = f"{key}_prompt"
+        if prompt_key not in st.session_state:
+            st.session_state[prompt_key] = answers.DEFAULT_CAPTION_PROMPT
+
+        def use_preset() -> None:
+            chosen = st.session_state.get(f"{key}_preset")
+            if chosen in PRESETS:
+                st.session_state[prompt_key] = PRESETS[chosen].prompt
+
+        st.pills(
+            "Ask for",
+            list(PRESETS),
+            key=f"{key}_preset",
+            on_change=use_preset,
+            disabled=offline,
+            help="Fills the prompt below; edit it as you like.",
+        )
+        prompt = st.text_area("Prompt", key=prompt_key, height=90, disabled=offline)
+        if offline:
+            prompts_need_clarifai("A caption")
+            return RequestInputs()
+        return RequestInputs(prompt=prompt, problem=vlm.check_prompt(prompt, vlm.DEFAULT_MAX_PROMPT_CHARS))
+
+    def stored_request(self, key: str) -> RequestInputs:
+        prompt = st.session_state.get(f"{key}_prompt") or answers.DEFAULT_CAPTION_PROMPT
+        return RequestInputs(prompt=prompt, problem=vlm.check_prompt(prompt, vlm.DEFAULT_MAX_PROMPT_CHARS))
 
     def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         if not prediction.caption:
@@ -25,6 +69,7 @@ class CaptioningView(TaskView):
             return
         st.markdown(f"#### “{prediction.caption}”")
         st.code(prediction.caption, language=None, wrap_lines=True)
+        answer_details(prediction)
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         if prediction.caption:

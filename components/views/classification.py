@@ -6,17 +6,21 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import charts, exports
+from components import answers, charts, exports, vlm
 from components.exports import ExportItem
 from components.images import PreparedImage
 from components.results import ImageResult, Prediction
 from components.tasks import Task
+from components.ui_models import ModelChoice
 from components.views.base import (
     DisplaySettings,
     Download,
+    RequestInputs,
     TaskView,
+    answer_details,
     colour_table,
     horizontal_bars,
+    prompted,
     score_column,
 )
 
@@ -25,6 +29,26 @@ COMPACT_CONCEPTS = 8
 
 class ClassificationView(TaskView):
     task = Task.CLASSIFICATION
+
+    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
+        if offline or not prompted(model):
+            return RequestInputs()
+        text = st.text_area(
+            "Labels to choose from",
+            key=f"{key}_labels",
+            persist_state="session",
+            placeholder="cat, dog, bird — or leave empty and the model names what it sees",
+            height=80,
+            help="Comma-separated or one per line. The model is asked to answer in JSON with a confidence for each.",
+        )
+        labels, message = vlm.parse_label_list(text)
+        if message:
+            st.caption(f":material/info: {message}")
+        st.caption(":material/psychology: " + answers.MODEL_ESTIMATE_NOTE)
+        return RequestInputs(labels=labels)
+
+    def stored_request(self, key: str) -> RequestInputs:
+        return RequestInputs(labels=vlm.parse_label_list(st.session_state.get(f"{key}_labels") or "")[0])
 
     def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
         left, middle, _ = st.columns([2, 2, 3])
@@ -45,12 +69,14 @@ class ClassificationView(TaskView):
         frame = charts.concepts_frame(prediction.concepts, settings.min_score, settings.max_concepts)
         if frame.empty:
             st.caption("No concepts at this score.")
+            answer_details(prediction)
             return
         chart_tab, table_tab = st.tabs(["Chart", "Table"])
         with chart_tab:
             horizontal_bars(frame, "score", "score")
         with table_tab:
             colour_table(frame, ["concept", "score"], {"score": score_column("Score")})
+        answer_details(prediction)
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         frame = charts.concepts_frame(prediction.concepts, 0.0, COMPACT_CONCEPTS)

@@ -8,12 +8,21 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from components import charts, exports, render
+from components import charts, exports, render, vlm
 from components.exports import ExportItem
 from components.images import PreparedImage
 from components.results import ImageResult, Prediction
 from components.tasks import Task
-from components.views.base import DisplaySettings, Download, TaskView, score_column
+from components.ui_models import ModelChoice
+from components.views.base import (
+    DisplaySettings,
+    Download,
+    RequestInputs,
+    TaskView,
+    answer_details,
+    prompted,
+    score_column,
+)
 
 DEFAULT_MIN_SCORE = 0.3
 
@@ -21,6 +30,24 @@ DEFAULT_MIN_SCORE = 0.3
 class DetectionView(TaskView):
     task = Task.DETECTION
     layer = 1  # boxes above masks
+
+    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
+        if offline or not prompted(model):
+            return RequestInputs()
+        text = st.text_input(
+            "What to find",
+            key=f"{key}_things",
+            persist_state="session",
+            placeholder="people, bags, buses — or leave empty for every object",
+            help="The model is asked for a box around each one, in JSON; boxes are drawn where it puts them.",
+        )
+        things, message = vlm.parse_label_list(text)
+        if message:
+            st.caption(f":material/info: {message}")
+        return RequestInputs(labels=things)
+
+    def stored_request(self, key: str) -> RequestInputs:
+        return RequestInputs(labels=vlm.parse_label_list(st.session_state.get(f"{key}_things") or "")[0])
 
     def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
         left, _ = st.columns([2, 5])
@@ -43,6 +70,7 @@ class DetectionView(TaskView):
         frame = charts.regions_frame(prediction.regions, image.width, image.height, settings.min_score)
         st.caption(self.summary(image, prediction, settings))
         if frame.empty:
+            answer_details(prediction)
             return
         table = frame[["concept", "score"]].assign(
             box=[f"{x0},{y0} – {x1},{y1}" for x0, y0, x1, y1 in frame[["x0", "y0", "x1", "y1"]].itertuples(index=False)]
@@ -57,6 +85,7 @@ class DetectionView(TaskView):
                 "box": st.column_config.TextColumn("Box (px)", help="Left,top – right,bottom in pixels of the picture sent"),
             },
         )
+        answer_details(prediction)
 
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         return [
