@@ -78,7 +78,7 @@ _SPECS = (
         page_path="pages/2_Detection.py",
         model_types=("visual-detector",),
         default_model=ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f"),
-        offline=offline.HAAR_DETECTOR,
+        offline=offline.LOCAL_DETECTOR,
         result_kinds=(ResultKind.BOXES,),
     ),
     TaskSpec(
