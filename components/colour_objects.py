@@ -13,7 +13,8 @@ two levels are looked at:
   balloon in the sky, a car with its wheels on the road).
 
 A region counts as an object when it is solid, not a thin band, clearly set off from its
-surroundings and sharply edged (a soft-edged blob such as a cloud is not). A blob stands in for
+surroundings, sharply edged (a soft-edged blob such as a cloud is not) and not of the colour of
+a background surface (the sky seen through a tree's crown). A blob stands in for
 its parts when none of them counts on its own, when one of them makes up most of it, when those
 that count are small details of it (a badge on a truck), or when it is much rounder than any of
 them (stripes). Naming and scoring are the caller's.
@@ -50,6 +51,13 @@ BLOB_SHARE = 0.6  # a region making up this share of its blob gives way to the b
 BLOB_DETAILS = 0.25  # so do regions making up less than this share together: details of a bigger thing
 BLOB_COLOURED = 0.25  # share of a blob that must be coloured for it to count
 ROUNDER_WHOLE = 0.2  # a blob this much rounder than each of its parts stands in for them
+# A region within SURFACE_HUE_CHROMA in a*b* and SURFACE_LIGHTNESS in L* of the mean colour of a
+# background region covering SURFACE_AREA of the picture or more is that surface seen through a
+# gap. Sky through a blossoming tree came within 7 (a*b*) and 14 (L*); the nearest real objects
+# in the photos and samples (coffee on a wooden table, puppies on gravel) 11 and 13 (a*b*).
+SURFACE_HUE_CHROMA = 8.0
+SURFACE_LIGHTNESS = 20.0
+SURFACE_AREA = 0.05
 UPRIGHT_CONTRAST = 15.0  # a weaker region can still be where a person stands: the caller checks
 UPRIGHT_RATIO = 1.2  # height / width
 
@@ -84,8 +92,12 @@ def find_colour_objects(lab: np.ndarray, classes: np.ndarray) -> ColourAnalysis:
     scene = _Scene(graph, lab, classes)
 
     shapes = {index: scene.describe([index]) for index in graph.regions(scene.smallest, scene.largest)}
-    kept = {index for index, shape in shapes.items() if shape.is_object and graph.coloured[index]}
-    blurred = [index for index, shape in shapes.items() if shape.is_blurred]
+    kept = {
+        index
+        for index, shape in shapes.items()
+        if shape.is_object and graph.coloured[index] and not scene.shows_background([index])
+    }
+    blurred = [index for index, shape in shapes.items() if shape.is_blurred and index not in kept]
 
     found: list[ColourObject] = []
     for members in scene.blobs(leaving_out=blurred):
@@ -341,6 +353,8 @@ class _Scene:
         self.owner = graph.region_of_pixel
         self.gradient = _gradient_magnitude(lab)
         self.smallest, self.largest = MIN_AREA * classes.size, MAX_AREA * classes.size
+        large = graph.background & (graph.area >= SURFACE_AREA * classes.size)
+        self.surfaces = graph.mean[large].reshape(-1, 3)  # Lab of the sky, wall, table, road...
 
     def blobs(self, leaving_out: list[int]) -> list[list[int]]:
         """Groups of regions touching each other, cut off by background or the regions left out."""
@@ -374,12 +388,22 @@ class _Scene:
         if kept and not (one_main_part or details) and max(k.roundness for k in kept) + ROUNDER_WHOLE > 1.0:
             return None  # it cannot be rounder enough than its parts: spare describing it
         shape = self.describe(members)
-        if not shape.is_object:
+        if not shape.is_object or self.shows_background(coloured):
             return None
         rounder = shape.roundness >= max((k.roundness for k in kept), default=0.0) + ROUNDER_WHOLE
         if kept and not (one_main_part or details or rounder):
             return None
         return self.as_object(shape, coloured)
+
+    def shows_background(self, members: list[int]) -> bool:
+        """Whether these regions have the colour of a background surface: the sky seen through a
+        tree's crown, not a thing in front of it. Seen through a gap a surface is often in shade,
+        so its hue and chroma must match closely and its lightness only roughly."""
+        weights = self.graph.area[members]
+        colour = (self.graph.mean[members] * weights[:, None]).sum(axis=0) / weights.sum()
+        surfaces = self.surfaces
+        same_hue = np.hypot(*(surfaces[:, 1:] - colour[1:]).T) < SURFACE_HUE_CHROMA
+        return bool((same_hue & (np.abs(surfaces[:, 0] - colour[0]) < SURFACE_LIGHTNESS)).any())
 
     def as_object(self, shape: _Shape, coloured: list[int]) -> ColourObject:
         left, top, right, bottom = shape.box

@@ -330,16 +330,17 @@ class _Detector:
 
 # Faces: with 50 faces pasted into the shared photos, alt2 (4 neighbours) found 42 and no false
 # face, frontalface_default 36 with 20 false ones. For speed, retuned with the astronaut's face
-# pasted 140 times into the photos and samples at 1/28 to 1/5 of the longer side: at 512 px,
-# steps of 1.15 and 3 neighbours alt2 finds 131 with no false face, in 60% of the time that
-# 640 px, steps of 1.1 and 4 neighbours took (131, and 2 false faces). Cats: the plain cascade
-# finds a cat face filling the frame where the "extended" one does not; pet photos are mostly
-# close-ups, hence the close-up pass (for human faces it added false faces and found nothing
-# more); the whole-picture pass found chelsea's face pasted at 1/7 to 1/2.5 of the side only 5
-# times in 90, so it looks only for big ones, cheaply. OpenCV's full-body cascade is not used: it
-# fires on balloons and bottles and missed metro-north's person, whom the HOG detector finds.
+# pasted 140 times into the photos and samples at 1/28 to 1/5 of the longer side: at 512 px and
+# steps of 1.15, alt2 finds 127 with no false face in 60% of the time that 640 px and steps of
+# 1.1 took (131, and 2 false faces); 3 neighbours would find 131 but also faces in a waterfall
+# and on a puppy. Cats: the plain cascade finds a cat face filling the frame where the
+# "extended" one does not; pet photos are mostly close-ups, hence the close-up pass (for human
+# faces it added false faces and found nothing more); the whole-picture pass found chelsea's
+# face pasted at 1/7 to 1/2.5 of the side 5 times in 90, so it looks only for big ones, cheaply.
+# OpenCV's full-body cascade is not used: it fires on balloons and bottles and missed
+# metro-north's person, whom the HOG people detector finds.
 _DETECTORS: tuple[_Detector, ...] = (
-    _Detector("face", "haarcascade_frontalface_alt2.xml", 1.15, 1 / 30, 3, False),
+    _Detector("face", "haarcascade_frontalface_alt2.xml", 1.15, 1 / 30, 4, False),
     _Detector("cat face", "haarcascade_frontalcatface.xml", 1.2, 1 / 8, 4, True),
     _Detector("licence plate", "haarcascade_russian_plate_number.xml", 1.2, 1 / 24, 4, False),
 )

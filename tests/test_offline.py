@@ -628,6 +628,11 @@ def test_detection_finds_nothing_on_plain_backgrounds(name):
     assert detect_objects(PLAIN_BACKGROUNDS[name]()).regions == ()
 
 
+def test_the_sky_seen_through_a_tree_is_not_an_object(testdata):
+    tree = prepare_upload("4.webp", (testdata / "formats" / "4.webp").read_bytes()).pixels()  # white blossom, blue sky
+    assert detect_objects(tree).regions == ()
+
+
 # The colour pass on drawn shapes: a 400x300 grey picture, shapes drawn anti-aliased.
 def grey_picture() -> np.ndarray:
     return np.full((300, 400, 3), 128, np.uint8)
