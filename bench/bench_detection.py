@@ -73,7 +73,10 @@ def main() -> int:
     scene = cv2.equalizeHist(offline._downscale(gray, offline.DETECT_SIDE))
     close_up = offline._close_up_view(gray)
     colours = offline._find_colour_objects(street)
-    stages = {detector.concept + " (Haar)": (lambda d=detector: offline._detect(d, scene, close_up)) for detector in offline._DETECTORS}
+    stages = {
+        detector.concept + " (Haar)": (lambda d=detector: offline._detect(d, scene, close_up))
+        for detector in offline._DETECTORS
+    }
     stages["coloured objects"] = lambda: offline._find_colour_objects(street)
     stages["people (HOG)"] = lambda: offline._find_people(gray, colours.upright)
     print("2. Each finder on the street sample (ms)")
