@@ -366,7 +366,7 @@ CLOSE_UP_MIN_SIZE = 0.4  # of the longer side
 CLOSE_UP_SCALE_STEP = 1.05  # the close-up view is tiny, so a fine pyramid is cheap
 CLOSE_UP_MIN_NEIGHBORS = 2
 CONFIDENCE_SCALE = 0.1
-MAX_CONFIDENCE = 0.99  # a Haar cascade is never certain
+MAX_CONFIDENCE = 0.99  # no local detector is ever certain
 NMS_OVERLAP = 0.3
 
 
@@ -557,13 +557,13 @@ def _clipped_box(hit: _Hit) -> Box:
     return _clip(Box(top=hit.y0, left=hit.x0, bottom=hit.y1, right=hit.x1))
 
 
-# People: OpenCV's HOG people detector (Dalal and Triggs' linear SVM, shipped with OpenCV).
-# Its window is 64x128 with the person about 96 px tall in it, so the whole picture is searched
-# at a size where people a third of its height or more fit; smaller people are searched for only
-# around upright regions that stand out (a red coat on a platform), enlarged so they fill the
-# window. Both thresholds were set on the shared photos and samples: the whole-picture search
-# scored 0.68 for the best thing that was not a person (two fruits), metro-north's person scores
-# well over the threshold for the closer look.
+# People: OpenCV's HOG people detector (Dalal and Triggs' linear SVM, shipped with OpenCV). Its
+# window is 64x128 with the person about 96 px tall in it, so the whole picture is searched at a
+# size where people about a third of its height or taller fit; smaller people are looked for only
+# around upright regions that stand out (a red coat on a platform), enlarged so that a person as
+# tall as the region fills the window. Thresholds, on the shared photos and samples: searched
+# whole at 360 px nothing scored at all (at 400 px two fruits scored 1.15); looked at closely,
+# metro-north's person scored 0.84 to 1.66 as her region's box moved by a few pixels.
 PEOPLE_SCAN_SIDE = 360  # people about 0.36 of a 4:3 picture's height or taller
 PEOPLE_SCAN_STEP = 1.1
 PEOPLE_SCAN_MIN_WEIGHT = 1.0
@@ -649,7 +649,7 @@ def _hog_windows(
     dx, dy = offset
     return [
         (dx + x / scale, dy + y / scale, dx + (x + w) / scale, dy + (y + h) / scale, float(weight))
-        for (x, y, w, h), weight in zip(np.reshape(rects, (-1, 4)), np.ravel(weights))
+        for (x, y, w, h), weight in zip(np.reshape(rects, (-1, 4)).tolist(), np.ravel(weights).tolist())
         if weight >= min_weight
     ]
 
