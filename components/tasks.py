@@ -123,7 +123,7 @@ _SPECS = (
                 GENERAL_DETECTION, "General image detection", "The seed page's detector: hundreds of everyday objects.", classic=True
             ),
         ),
-        offline=offline.HAAR_DETECTOR,
+        offline=offline.LOCAL_DETECTOR,
         result_kinds=(ResultKind.BOXES,),
     ),
     TaskSpec(

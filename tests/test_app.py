@@ -14,7 +14,7 @@ from components.tasks import Task
 from tests.apptest import PAGES, no_traceback, open_page, page_text, photo, predict, upload
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
-from tests.helpers import png_bytes, scene_with_square
+from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
 
 # --- offline, no key, no network -----------------------------------------------------------------
 
@@ -358,8 +358,8 @@ def test_an_unforeseen_exception_shows_a_message_and_keeps_the_images(offline_en
     assert "1 image(s) chosen" in page_text(at)
 
 
-def test_offline_detection_that_finds_nothing_says_what_it_looks_for(offline_env, testdata):
-    at = predict(upload(open_page("detection"), photo(testdata, "coffee.png")))
+def test_offline_detection_that_finds_nothing_says_what_it_looks_for(offline_env):
+    at = predict(upload(open_page("detection"), ("plain.jpg", jpeg_bytes(320, 240))))
     no_traceback(at)
     assert "No objects found. The local detector looks only for faces" in page_text(at)
 
