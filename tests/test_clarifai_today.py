@@ -417,3 +417,36 @@ def test_select_concepts_match_exactly_and_none_matching_names_them(client, fake
         client.predict(RECOGNITION, [jpeg_bytes(40, 30)], PredictSettings(select_concepts=("Red", "Dog")), CREDENTIALS)
     assert caught.value.code == 21202
     assert "“Red”, “Dog”" in caught.value.message and "exactly" in caught.value.message
+
+
+# --- every status code of today's Clarifai ------------------------------------------------------------
+
+NEW_CODES = {
+    11101: (errors.ModelNotFoundError, "Clarifai found nothing at"),
+    21350: (errors.ModelFailedError, "could not be deployed"),
+    21351: (errors.ModelWarmingUpError, "is starting up"),
+    21352: (errors.ModelWarmingUpError, "is starting up"),
+    21353: (errors.DeploymentError, "has no deployment you can use"),
+    21354: (errors.ModelWarmingUpError, "is starting up"),
+    21355: (errors.ModelWarmingUpError, "is starting up"),
+    **{code: (errors.DeploymentError, "Nothing is running") for code in (25600, 25601)},
+    25604: (errors.ThrottledError, "asked to try again"),
+    **{code: (errors.ModelFailedError, "could not process the request") for code in (25602, 25603, 25605, 25606, 25607, 25608, 25609)},
+    **{code: (errors.DeploymentError, "Clarifai has no usable") for code in (25700, 25701, 25702, 25800, 25801, 25802)},
+    **{code: (errors.DeploymentError, "serving the model") for code in (25900, 25901, 25902)},
+    25903: (errors.DeploymentError, "is disabled"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(NEW_CODES))
+def test_each_new_status_code_says_what_to_do(code):
+    from components.clarifai_status import error_for_status
+
+    kind, words = NEW_CODES[code]
+    routing = Routing(deployment_id="my-deploy", user_id="me")
+    error = error_for_status(code, "Some description", model=QWEN, routing_label=routing.label)
+    assert type(error) is kind, error
+    assert words in error.message and error.code == code
+    assert "Clarifai could not complete the request" not in error.message, "not the generic message"
+    if code in (25600, 25601) or code >= 25700:
+        assert "“my-deploy”" in error.message, "the message names the routing the sidebar gave"
