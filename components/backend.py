@@ -25,6 +25,7 @@ from components.clarifai_client import ClarifaiClient, TextSoFar, Waiting, input
 from components.images import PreparedImage
 from components.model_fit import ModelFit, Serving, fit_model
 from components.models import ModelInfo, ModelRef, PredictSettings, Routing
+from components.offline import OfflineModel
 from components.results import ImageResult, Prediction
 from components.settings import Credentials
 from components.signatures import RegionValue
@@ -57,18 +58,23 @@ class RunPlan:
     # Run after this task and give the model, per image, the regions that task found there (for a
     # model with a method taking regions, such as Segment Anything's `predict(image, regions)`).
     regions_from: Task | None = None
+    local_model: OfflineModel | None = None  # offline: one of the task's local models (default: its stand-in)
+
+    @property
+    def offline_model(self) -> OfflineModel | None:
+        return self.local_model or self.task.spec.offline
 
     @property
     def model_label(self) -> str:
         if self.backend == OFFLINE:
-            model = self.task.spec.offline
+            model = self.offline_model
             return model.name if model else "no local model"
         return self.model.path if self.model else ""
 
     def cache_key(self, image: PreparedImage, given: GivenRegions | None = None) -> tuple:
         """What decides this plan's result for `image`, including the regions it was `given`."""
         if self.backend == OFFLINE:
-            return (image.digest, OFFLINE, self.task.value, self.settings)
+            return (image.digest, OFFLINE, self.task.value, self.model_label, self.settings)
         fingerprint = self.credentials.fingerprint if self.credentials else ""
         request = (self.prompt, self.labels, self.params, self.routing)
         key = (image.digest, CLARIFAI, self.task.value, self.model.path, self.settings, request, fingerprint)
@@ -216,7 +222,7 @@ def run_predictions(
 
 
 def _run_offline(plan: RunPlan, images: list[PreparedImage], done_before: int, progress: Progress | None) -> list[ImageResult]:
-    model = plan.task.spec.offline
+    model = plan.offline_model
     results = []
     for count, image in enumerate(images, start=1):
         if model is None:

@@ -213,6 +213,23 @@ def classify_colours(image_bgr: np.ndarray, settings: PredictSettings = PredictS
     return Prediction(concepts=tuple(concepts), model_label=COLOUR_CLASSIFIER_NAME)
 
 
+HISTOGRAM_SIDE = 120
+COLOUR_HISTOGRAM_NAME = "Colour histogram (local OpenCV)"
+
+
+def classify_colour_histogram(image_bgr: np.ndarray, settings: PredictSettings = PredictSettings()) -> Prediction:
+    """Every pixel named by its nearest named colour, no clustering first; each value is the share of
+    pixels (all sum to 1). Where k-means merges similar shades into one, this counts each pixel."""
+    small = _downscale(_as_bgr(image_bgr), HISTOGRAM_SIDE)
+    names = nearest_colour_index(_bgr_to_lab(small).reshape(-1, 3))
+    shares = np.bincount(names, minlength=len(NAMED_COLOURS)) / names.size
+    concepts = [
+        Concept(colour.name, float(share), colour.concept_id) for colour, share in zip(NAMED_COLOURS, shares) if share > 0
+    ]
+    concepts = _honour_settings(concepts, lambda concept: concept, settings)
+    return Prediction(concepts=tuple(concepts), model_label=COLOUR_HISTOGRAM_NAME)
+
+
 # ---------------------------------------------------------------------------------------------
 # Segmentation: colour regions
 
@@ -223,14 +240,28 @@ SEGMENT_SAMPLE = 20_000  # pixels k-means is fitted on; every pixel is then give
 
 def segment_colours(image_bgr: np.ndarray, settings: PredictSettings = PredictSettings()) -> Prediction:
     """One region per named colour; masks are at the downscaled size, shares sum to 1."""
+    return _segment_colours(image_bgr, settings, SEGMENT_CLUSTERS, smoothing=True, label=COLOUR_SEGMENTER_NAME)
+
+
+FINE_SEGMENT_CLUSTERS = 12
+FINE_COLOUR_SEGMENTER_NAME = "Colour regions, fine (local OpenCV)"
+
+
+def segment_colours_finely(image_bgr: np.ndarray, settings: PredictSettings = PredictSettings()) -> Prediction:
+    """Like `segment_colours` with twice the clusters and no smoothing: more, smaller regions."""
+    return _segment_colours(image_bgr, settings, FINE_SEGMENT_CLUSTERS, smoothing=False, label=FINE_COLOUR_SEGMENTER_NAME)
+
+
+def _segment_colours(image_bgr: np.ndarray, settings: PredictSettings, clusters: int, smoothing: bool, label: str) -> Prediction:
     small = _downscale(_as_bgr(image_bgr), SEGMENT_SIDE)
     height, width = small.shape[:2]
     lab = _bgr_to_lab(small).reshape(-1, 3)
-    _, centres = _colour_clusters(_sample_pixels(small, SEGMENT_SAMPLE), SEGMENT_CLUSTERS)
+    _, centres = _colour_clusters(_sample_pixels(small, SEGMENT_SAMPLE), clusters)
     cluster_of_pixel = _nearest_centre(lab, centres)
     colour_of_cluster = nearest_colour_index(centres)
     colour_map = colour_of_cluster[cluster_of_pixel].reshape(height, width)
-    colour_map = _majority_filter(colour_map, _smoothing_size(height, width))
+    if smoothing:
+        colour_map = _majority_filter(colour_map, _smoothing_size(height, width))
 
     regions = []
     for index in np.unique(colour_map):
@@ -239,7 +270,7 @@ def segment_colours(image_bgr: np.ndarray, settings: PredictSettings = PredictSe
         concept = Concept(colour.name, float(mask.mean()), colour.concept_id)
         regions.append(Region(concepts=(concept,), mask=mask))
     regions = _honour_settings(regions, lambda region: region.concepts[0], settings)
-    return Prediction(regions=tuple(regions), model_label=COLOUR_SEGMENTER_NAME)
+    return Prediction(regions=tuple(regions), model_label=label)
 
 
 def _sample_pixels(image: np.ndarray, count: int) -> np.ndarray:
@@ -459,6 +490,18 @@ def detect_objects(image_bgr: np.ndarray, settings: PredictSettings = PredictSet
     everything = dataclasses.replace(settings, select_concepts=())  # selected above
     regions = _honour_settings(regions, lambda region: region.concepts[0], everything)
     return Prediction(regions=tuple(regions), model_label=LOCAL_DETECTOR_NAME)
+
+
+CASCADES_NAME = "Faces, cat faces, licence plates (local OpenCV)"
+
+
+def detect_with_cascades(image_bgr: np.ndarray, settings: PredictSettings = PredictSettings()) -> Prediction:
+    """Only the Haar cascades of `detect_objects`: faces, cat faces and licence plates."""
+    wanted = tuple(d.concept for d in _DETECTORS)
+    selected = _selected_names(settings)
+    asked = tuple(name for name in wanted if not selected or name in selected) or ("nothing",)
+    prediction = detect_objects(image_bgr, dataclasses.replace(settings, select_concepts=asked))
+    return dataclasses.replace(prediction, model_label=CASCADES_NAME)
 
 
 def _is_selected(colour_concept: str, selected: set[str]) -> bool:
@@ -719,6 +762,23 @@ COLOUR_SEGMENTER = OfflineModel(
     COLOUR_SEGMENTER_NAME,
     "k-means colour regions, smoothed; runs on this server, no Clarifai call",
     segment_colours,
+)
+# Other local models, for comparing local models against each other.
+COLOUR_HISTOGRAM = OfflineModel(
+    COLOUR_HISTOGRAM_NAME,
+    "every pixel named by its nearest colour, no clustering; runs on this server, no Clarifai call",
+    classify_colour_histogram,
+)
+CASCADE_DETECTOR = OfflineModel(
+    CASCADES_NAME,
+    "OpenCV's Haar cascades alone; runs on this server, no Clarifai call",
+    detect_with_cascades,
+    "The cascades look only for faces, cat faces and licence plates.",
+)
+FINE_COLOUR_SEGMENTER = OfflineModel(
+    FINE_COLOUR_SEGMENTER_NAME,
+    "k-means with twice the colours, not smoothed; runs on this server, no Clarifai call",
+    segment_colours_finely,
 )
 
 _UNEXPECTED_FAILURE_MESSAGE = (

@@ -63,6 +63,12 @@ class TaskSpec:
     result_kinds: tuple[ResultKind, ...]
     offline_unavailable: str = ""  # with no stand-in: what to do instead
     prompted: bool = False  # a vision-language model can serve it when asked by a prompt
+    other_local_models: tuple[OfflineModel, ...] = ()  # besides the stand-in, to compare local models
+
+    @property
+    def local_models(self) -> tuple[OfflineModel, ...]:
+        """Every local model for the task, the stand-in first."""
+        return ((self.offline,) if self.offline else ()) + self.other_local_models
 
     @property
     def default_model(self) -> ModelRef:
@@ -106,6 +112,7 @@ _SPECS = (
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Choose from labels you list, or name what it sees."),
         ),
         offline=offline.COLOUR_CLASSIFIER,
+        other_local_models=(offline.COLOUR_HISTOGRAM,),
         result_kinds=(ResultKind.CONCEPTS,),
     ),
     TaskSpec(
@@ -124,6 +131,7 @@ _SPECS = (
             ),
         ),
         offline=offline.LOCAL_DETECTOR,
+        other_local_models=(offline.CASCADE_DETECTOR,),
         result_kinds=(ResultKind.BOXES,),
     ),
     TaskSpec(
@@ -140,6 +148,7 @@ _SPECS = (
             ),
         ),
         offline=offline.COLOUR_SEGMENTER,
+        other_local_models=(offline.FINE_COLOUR_SEGMENTER,),
         result_kinds=(ResultKind.MASKS,),
     ),
     TaskSpec(

@@ -838,3 +838,38 @@ def test_rounded_upright_shapes_are_not_taken_for_people():
     prediction = detect_objects(sample_picture("balloons"))
     assert prediction.regions  # the balloons are found, as what they look like
     assert not regions_named(prediction, "person")
+
+
+# --- the other local models, for comparing local models against each other ---------------------------
+
+
+def test_every_local_model_is_labelled_as_local_and_gives_its_own_answer(testdata):
+    for task in LOCAL_TASKS:
+        models = task.spec.local_models
+        assert models[0] is task.spec.offline and len(models) >= 2
+        for model in models:
+            assert model.name.endswith("(local OpenCV)") and "no Clarifai call" in model.description
+        assert len({model.name for model in models}) == len(models)
+
+
+def test_the_colour_histogram_names_every_pixel():
+    image = red_and_blue()
+    prediction = offline.COLOUR_HISTOGRAM.predict(image, PredictSettings())
+    assert values(prediction) == {"red": pytest.approx(0.7, abs=0.02), "blue": pytest.approx(0.3, abs=0.02)}
+    assert prediction.model_label == offline.COLOUR_HISTOGRAM.name
+
+
+def test_the_cascades_alone_find_the_face_and_no_people_or_colours(testdata):
+    astronaut = photo(testdata, "astronaut.png")
+    found = {r.top_concept.name for r in offline.CASCADE_DETECTOR.predict(astronaut, PredictSettings()).regions}
+    assert found == {"face"}
+    metro = offline.CASCADE_DETECTOR.predict(photo(testdata, "metro-north.jpg"), PredictSettings())
+    assert all(r.top_concept.name in {"face", "cat face", "licence plate"} for r in metro.regions), "no people, no colours"
+
+
+def test_the_fine_segmenter_finds_more_regions_than_the_default(testdata):
+    image = photo(testdata, "coffee.png")
+    default = segment_colours(image)
+    fine = offline.FINE_COLOUR_SEGMENTER.predict(image, PredictSettings())
+    assert len(fine.regions) > len(default.regions)
+    assert sum(region_shares(fine).values()) == pytest.approx(1.0)
