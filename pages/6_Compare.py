@@ -1,0 +1,3 @@
+from components.ui_compare import compare_page
+
+compare_page()
