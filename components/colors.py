@@ -119,6 +119,10 @@ NAMED_COLOURS: tuple[NamedColour, ...] = (
 _NAMED_BY_ID = {colour.concept_id: colour for colour in NAMED_COLOURS}
 
 
+_NAMED_BY_NAME = {normalise_name(c.name): c for c in NAMED_COLOURS}
+_NAMED_BY_NAME["gray"] = _NAMED_BY_NAME["grey"]  # the American spelling, as many models write it
+
+
 def named_colour(concept_id: str) -> NamedColour | None:
     """The named colour a concept id stands for ("colour-sky-blue"), or None."""
     return _NAMED_BY_ID.get(str(concept_id or "").strip())
@@ -130,12 +134,13 @@ def named_colour(concept_id: str) -> NamedColour | None:
 def color_for(name: str, concept_id: str = "") -> Color:
     """The concept's colour: the same concept gets the same colour in every image and process.
 
-    A concept whose id is a named colour's ("colour-sky-blue") is that colour: the picture, chart
-    and table then show the colour itself. Any other concept gets a palette colour from crc32 of
-    its normalised name (not `hash()`, salted per process, nor the position in the response);
-    with 20 colours, two different concepts can share one. Pass the id whenever there is one.
+    A concept that is a colour, by its id ("colour-sky-blue") or by its name ("red", "sky blue",
+    whatever model said it), is that colour: the picture, chart and table then show the colour
+    itself. Any other concept gets a palette colour from crc32 of its normalised name (not
+    `hash()`, salted per process, nor the position in the response); with 20 colours, two
+    different concepts can share one. Pass the id whenever there is one.
     """
-    named = named_colour(concept_id)
+    named = named_colour(concept_id) or _NAMED_BY_NAME.get(normalise_name(name))
     if named is not None:
         return named.color
     index = zlib.crc32(normalise_name(name).encode("utf-8")) % len(PALETTE)

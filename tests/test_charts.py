@@ -87,9 +87,9 @@ def test_every_table_gives_a_colour_concept_its_own_colour():
     region = Region((concept,), box=Box(0.1, 0.1, 0.5, 0.5), mask=np.ones((4, 4), bool))
     assert charts.regions_frame([region], 100, 100)["color"].tolist() == [SKY_BLUE.color.hex]
     assert charts.coverage_frame([region])["color"].tolist() == [SKY_BLUE.color.hex]
-    # the same name from a model that is not about colours keeps its hashed colour
+    # the same name from a model that is not about colours is the same colour too
     plain = charts.concepts_frame([Concept("sky blue", 0.4, "ai_sky_blue")])["color"].tolist()
-    assert plain == [colors.color_for("sky blue").hex] != [SKY_BLUE.color.hex]
+    assert plain == [SKY_BLUE.color.hex]
 
 
 # --- bar chart specs -------------------------------------------------------------------------
@@ -213,3 +213,11 @@ def test_the_chart_is_svg_with_a_description_naming_every_bar():
     assert spec["usermeta"]["embedOptions"]["renderer"] == "svg"  # bars and labels are page elements
     assert spec["description"] == "Bar chart of share of the image: sky 42 %, tree 20 %"
     assert spec["autosize"]["type"] == "fit-x"  # as wide as its column, as tall as its bars
+
+
+def test_a_concept_named_as_a_colour_is_that_colour_whatever_model_said_it():
+    red = colors.named_colour("colour-red").color
+    assert colors.color_for("red") == colors.color_for("Red ", "ai_red") == colors.color_for("red", "colour-red") == red
+    assert colors.color_for("gray") == colors.color_for("grey") == colors.named_colour("colour-grey").color
+    assert colors.color_for("sky blue") == colors.named_colour("colour-sky-blue").color
+    assert colors.color_for("reddish dog") in colors.PALETTE

@@ -100,9 +100,10 @@ def test_a_colour_concept_is_its_own_colour_and_every_named_colour_is_distinct()
     assert offline.NAMED_COLOURS is colors.NAMED_COLOURS  # the local models name these very colours
 
 
-def test_a_colour_word_from_another_model_keeps_its_palette_colour():
-    # Only the colour models' ids make a concept a colour; Clarifai's "red" concept is a concept.
-    assert colors.color_for("red", "ai_red") == colors.color_for("red") in colors.PALETTE
+def test_a_colour_word_from_any_model_is_drawn_in_that_colour():
+    # One concept, one colour everywhere: Clarifai's "red" concept, a VLM's "red" label and the local
+    # colour models' red are all red (a label "orange" drawn in lime would mislead).
+    assert colors.color_for("red", "ai_red") == colors.color_for("red") == colors.named_colour("colour-red").color
     assert colors.named_colour("ai_red") is None
     assert colors.named_colour("colour-sky-blue").name == "sky blue"
 
