@@ -603,7 +603,8 @@ def blend_masks(
     One label map, one colour lookup and one blend, limited to the rectangle holding any mask.
 
     `highlighted` (indexes into `regions`) picks segments out: they are painted on top, at
-    least PICKED_MIN_OPACITY opaque and outlined in black or white; the others fade.
+    least PICKED_MIN_OPACITY opaque and outlined in black or white; the rest of the picture is
+    dimmed and the other masks fade.
     """
     canvas = _as_bgr(image)
     height, width = canvas.shape[:2]
@@ -624,13 +625,17 @@ def blend_masks(
         return canvas
     others = [region for index, region in enumerate(regions) if index not in picked]
     chosen = [regions[index] for index in picked]
+    masks = [resize_mask(region.mask, width, height) for region in chosen]
+    original = canvas.copy()
     _blend_into(canvas, others, opacity * FADED, hidden)
+    canvas = cv2.convertScaleAbs(canvas, alpha=DIMMED)
+    inside = np.logical_or.reduce(masks)
+    canvas[inside] = original[inside]
     _blend_into(canvas, chosen, max(opacity, PICKED_MIN_OPACITY), hidden)
-    line_width = style_for(width, height).line_width
-    for region in chosen:
-        mask = resize_mask(region.mask, width, height).view(np.uint8)
-        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(canvas, contours, -1, text_color_for(region_color(region)), line_width, cv2.LINE_AA)
+    outline_width = rim_width(style_for(width, height).line_width)
+    for region, mask in zip(chosen, masks):
+        contours, _ = cv2.findContours(mask.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(canvas, contours, -1, text_color_for(region_color(region)), outline_width, cv2.LINE_AA)
     return canvas
 
 
