@@ -110,8 +110,8 @@ def main() -> int:
                 style = render.style_for(width, height)
                 mask_annotator = sv.MaskAnnotator(opacity=OPACITY)
                 box_annotator = sv.BoxAnnotator(thickness=style.line_width)
-                label_annotator = sv.LabelAnnotator(
-                    text_scale=style.font_scale, text_thickness=style.font_thickness,
+                label_annotator = sv.LabelAnnotator(  # OpenCV's Hershey font: about 22 px tall at scale 1
+                    text_scale=style.font_px / 22, text_thickness=max(1, style.font_px // 15),
                     text_padding=style.padding, smart_position=True,
                 )
                 sv_masks = median_ms(lambda: mask_annotator.annotate(picture.copy(), detections), slow_repeats)

@@ -20,8 +20,8 @@ from components.colors import Color, color_for, contrast_ratio, text_color_for
 from components.results import Concept, Region
 
 CONCEPT_COLUMNS = ["concept", "score", "color"]
-REGION_COLUMNS = ["concept", "score", "x0", "y0", "x1", "y1", "color"]
-COVERAGE_COLUMNS = ["concept", "share", "color"]
+REGION_COLUMNS = ["concept", "score", "x0", "y0", "x1", "y1", "color", "region"]
+COVERAGE_COLUMNS = ["concept", "share", "color", "region"]
 
 
 def _finite(value: float) -> float:
@@ -47,21 +47,21 @@ def concepts_frame(
 def regions_frame(
     regions: Iterable[Region], width: int, height: int, min_score: float = 0.0
 ) -> pd.DataFrame:
-    """[concept, score, x0, y0, x1, y1, color]: one row per box that `render.draw_detections`
-    would draw (same score filter, same skipped boxes), box in inclusive pixels of a
-    width x height picture, best first."""
+    """[concept, score, x0, y0, x1, y1, color, region]: one row per box that
+    `render.draw_detections` would draw (same score filter, same skipped boxes), box in inclusive
+    pixels of a width x height picture, best first; `region` is the region's index in `regions`."""
     rows = []
-    for region in regions:
+    for index, region in enumerate(regions):
         top = region.top_concept
         if top is None or not _finite(top.value) >= min_score:
             continue
         xyxy = region.box.pixels(width, height) if region.box is not None else None
         if xyxy is None:
             continue
-        rows.append((top.name, _finite(top.value), *xyxy, color_for(top.name, top.id).hex))
+        rows.append((top.name, _finite(top.value), *xyxy, color_for(top.name, top.id).hex, index))
     rows.sort(key=lambda row: row[1], reverse=True)
     frame = pd.DataFrame(rows, columns=REGION_COLUMNS)
-    return frame.astype({"score": float, "x0": int, "y0": int, "x1": int, "y1": int})
+    return frame.astype({"score": float, "x0": int, "y0": int, "x1": int, "y1": int, "region": int})
 
 
 def _mask_share(mask: np.ndarray | None) -> float:
@@ -70,14 +70,14 @@ def _mask_share(mask: np.ndarray | None) -> float:
 
 
 def coverage_frame(regions: Iterable[Region]) -> pd.DataFrame:
-    """[concept, share, color] for segmentation: the share (0–1) of the picture each segment
-    covers, largest first.
+    """[concept, share, color, region] for segmentation: the share (0–1) of the picture each
+    segment covers, largest first; `region` is the segment's index in `regions`.
 
     The share is Clarifai's concept value (a segment carries one concept); where that is
     missing, zero or not a number, it is the mask's own fraction of true pixels.
     """
     rows = []
-    for region in regions:
+    for index, region in enumerate(regions):
         top = region.top_concept  # the concept render colours the mask by
         if top is None and region.mask is None:
             continue
@@ -85,9 +85,9 @@ def coverage_frame(regions: Iterable[Region]) -> pd.DataFrame:
         share = _finite(top.value) if top is not None else math.nan
         if not (share > 0.0):
             share = _mask_share(region.mask)
-        rows.append((name, min(max(share, 0.0), 1.0), render.region_color(region).hex))
+        rows.append((name, min(max(share, 0.0), 1.0), render.region_color(region).hex, index))
     rows.sort(key=lambda row: row[1], reverse=True)
-    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS).astype({"share": float})
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS).astype({"share": float, "region": int})
 
 
 # --- bar charts ------------------------------------------------------------------------------

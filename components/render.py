@@ -8,18 +8,22 @@ exports use exactly the colours the drawing uses.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import threading
 import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
+import cachetools
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from components.colors import Color, color_for, normalise_name, text_color_for
 from components.results import Concept, PixelBox, Prediction, Region
-
-FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def region_name(region: Region) -> str:
@@ -42,65 +46,158 @@ def _hidden_names(hidden: Iterable[str] | str) -> frozenset[str]:
 
 # --- sizes -----------------------------------------------------------------------------------
 
+# A result picture is shown as wide as its column: about 550 CSS px on a 1440 px desktop, about
+# 326 on a 390 px phone (measured in Chromium), 296 on a 360 px phone. Labels and lines are sized
+# for the narrowest of these, so they read on a phone; on a desktop they come out about 1.7x larger.
+SMALLEST_DISPLAY_PX = 320  # CSS px the picture's width is assumed to be shown at, at least
+LABEL_TEXT_PX = 12  # CSS px of label text (its font size) at that width
+LINE_PX = 3  # CSS px of a box's coloured line at that width
+MIN_FONT_PX = 10  # picture px: a tiny picture still gets text a font can draw
+
 
 @dataclass(frozen=True)
 class DrawStyle:
-    """Stroke and text sizes for one picture size: they grow with the picture."""
+    """Stroke and text sizes for one picture, in the picture's own pixels."""
 
     line_width: int
-    font_scale: float
-    font_thickness: int
-    padding: int
+    font_px: int  # the label font's size (its em)
+    padding: int  # around label text, left and right; half of it above and below
+
+
+def display_scale(width: int) -> float:
+    """Picture pixels per CSS pixel when a picture `width` px wide is shown SMALLEST_DISPLAY_PX wide."""
+    return max(width, 1) / SMALLEST_DISPLAY_PX
 
 
 def style_for(width: int, height: int) -> DrawStyle:
-    """Sizes proportional to sqrt(width*height), with minimums for small pictures.
+    """Sizes that come out LABEL_TEXT_PX and LINE_PX on the smallest display: they follow the
+    picture's width, which is what the browser scales to the column (the height follows it).
 
-    About 3 px lines and 19 px text on 1920x1080; 7 px and 46 px on 4000x3000.
+    A 1024 px wide picture gets 39 px text and 10 px lines; a 4000 px one 150 px and 38 px, the
+    same proportions, so an exported picture looks like the one on the page.
     """
-    scale = math.sqrt(max(width, 1) * max(height, 1)) / 1000.0
-    font_scale = max(0.4, 0.6 * scale)
+    scale = display_scale(width)
+    font_px = max(MIN_FONT_PX, math.ceil(LABEL_TEXT_PX * scale))
     return DrawStyle(
-        line_width=max(2, round(2 * scale)),
-        font_scale=font_scale,
-        font_thickness=max(1, round(1.5 * font_scale)),
-        padding=max(2, round(4 * scale)),
+        line_width=max(2, math.ceil(LINE_PX * scale)),
+        font_px=font_px,
+        padding=max(2, round(0.3 * font_px)),
     )
+
+
+# --- label font ------------------------------------------------------------------------------
+
+LABEL_FONT_WEIGHT = 600  # semibold: thin strokes blur when the browser scales the picture down
+# One FreeType face per font size is shared by every session's thread: use it under this lock.
+_font_lock = threading.RLock()
+_PAGE_FONT_GLOB = "static/static/media/SourceSansVF-Upright*.woff2"
+_ABSENT_CHARACTER = "\U000ffffd"  # a private-use code point no font draws: its glyph is the "missing" box
+
+
+@lru_cache(maxsize=1)
+def page_font_path() -> Path | None:
+    """Source Sans, the font Streamlit draws the page in, from the installed streamlit package
+    (found without importing it); None if this Streamlit no longer ships it there."""
+    spec = importlib.util.find_spec("streamlit")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        found = sorted(Path(folder).glob(_PAGE_FONT_GLOB))
+        if found:
+            return found[0]
+    return None
+
+
+@lru_cache(maxsize=64)
+def label_font(size_px: int, page_font: bool = True) -> ImageFont.FreeTypeFont:
+    """The label font at `size_px`: the page's Source Sans (semibold) when `page_font` and it is
+    installed, else Pillow's built-in scalable font (Latin letters without accents only)."""
+    path = page_font_path() if page_font else None
+    with _font_lock:
+        if path is not None:
+            font = ImageFont.truetype(str(path), size_px)
+            font.set_variation_by_axes([LABEL_FONT_WEIGHT])
+            return font
+        return ImageFont.load_default(size=size_px)
+
+
+@lru_cache(maxsize=4096)
+def _has_glyph(font: ImageFont.FreeTypeFont, character: str) -> bool:
+    if character.isspace():
+        return True
+    return _glyph_bitmap(font, character) != _glyph_bitmap(font, _ABSENT_CHARACTER)
+
+
+def _glyph_bitmap(font: ImageFont.FreeTypeFont, character: str) -> tuple:
+    with _font_lock:
+        bitmap = font.getmask(character)
+        return bitmap.size, bytes(bitmap)
+
+
+def drawable_text(text: str, font: ImageFont.FreeTypeFont) -> str:
+    """The text as the font can draw it: a character it lacks becomes its letter without accent
+    when the font has that ("é" in a font without accents), else "?". Control characters go."""
+    out = []
+    for character in text:
+        if not character.isprintable():
+            continue
+        if _has_glyph(font, character):
+            out.append(character)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", character) if not unicodedata.combining(c))
+        out.append(base if base and all(_has_glyph(font, c) for c in base) else "?")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _TextMetrics:
+    ascent: int  # baseline to the top of the tallest lower-case letters
+    descent: int  # baseline to the bottom of descenders
+
+
+@lru_cache(maxsize=64)
+def _text_metrics(font: ImageFont.FreeTypeFont) -> _TextMetrics:
+    # The letters' own extent, not the font's line spacing (which leaves room for stacked accents).
+    with _font_lock:
+        _, top, _, _ = font.getbbox("Hbdfhkl", anchor="ls")
+        _, _, _, bottom = font.getbbox("gjpqy", anchor="ls")
+    return _TextMetrics(ascent=-top, descent=bottom)
 
 
 # --- boxes and labels ------------------------------------------------------------------------
 
 
 def label_text(concept: Concept) -> str:
-    """"name 0.93". OpenCV's Hershey font is ASCII-only: accents are dropped, other characters
-    become "?"."""
-    ascii_name = unicodedata.normalize("NFKD", concept.name).encode("ascii", "ignore").decode()
-    if not ascii_name.strip() and concept.name.strip():
-        ascii_name = "?" * min(len(concept.name.strip()), 8)
-    ascii_name = "".join(ch if ch.isprintable() else "?" for ch in ascii_name.strip())
-    return f"{ascii_name} {concept.value:.2f}"
+    """"name 0.93": the concept's name (trimmed, on one line) and its score."""
+    name = " ".join(str(concept.name).split())
+    return f"{name} {concept.value:.2f}"
 
 
 @dataclass(frozen=True)
 class Label:
-    """A label's text, colours and place. `rect` is (left, top, right, bottom), right/bottom
-    exclusive, always inside the picture (unless the label is larger than the picture)."""
+    """A label's text, colours and place, in pixels of the picture.
 
+    `rect` is (left, top, right, bottom), right/bottom exclusive, always inside the picture.
+    `region` is the labelled region's index in the regions given; `shortened` says the text is
+    less than the full "name 0.93" (the score left off, or the name cut with "…") to find room.
+    """
+
+    region: int
     text: str
     color: Color
     text_color: Color
     rect: tuple[int, int, int, int]
-    font_scale: float
-    font_thickness: int
-    padding: int
-    baseline: int
+    font_px: int
+    text_origin: tuple[int, int]  # left end of the text's baseline
+    shortened: bool = False
 
 
-LABEL_SEARCH_LIMIT = 300
+LABEL_SEARCH_LIMIT = 300  # past this many labels the picture is a wall of text: the rest are left off
+ELLIPSIS = "…"
+MIN_SHORT_NAME = 3  # characters kept before "…" when a name is cut to fit
 
 
 @dataclass(frozen=True)
 class _Detection:
+    index: int
     xyxy: PixelBox
     concept: Concept
     color: Color
@@ -111,7 +208,7 @@ def _visible_detections(
 ) -> list[_Detection]:
     hidden_names = _hidden_names(hidden)
     found = []
-    for region in regions:
+    for index, region in enumerate(regions):
         top = region.top_concept
         if top is None or not top.value >= min_score:  # NaN scores are never shown
             continue
@@ -119,37 +216,58 @@ def _visible_detections(
             continue
         xyxy = region.box.pixels(width, height) if region.box is not None else None
         if xyxy is not None:
-            found.append(_Detection(xyxy, top, color_for(top.name, top.id)))
+            found.append(_Detection(index, xyxy, top, color_for(top.name, top.id)))
     return found
 
 
-def _label_size(text: str, style: DrawStyle, width: int) -> tuple[float, int, int, int, int]:
-    """(font_scale, font_thickness, label width, label height, baseline); a label wider than the
-    picture gets a smaller font."""
-    scale, thickness = style.font_scale, style.font_thickness
-    (tw, th), baseline = cv2.getTextSize(text, FONT, scale, thickness)
-    available = width - 2 * style.padding
-    if tw > available and available > 0:
-        scale = max(0.25, scale * available / tw)
-        thickness = max(1, min(thickness, round(1.5 * scale)))
-        (tw, th), baseline = cv2.getTextSize(text, FONT, scale, thickness)
-    return scale, thickness, tw + 2 * style.padding, th + baseline + 2 * style.padding, baseline
+@lru_cache(maxsize=8192)
+def _text_width(font: ImageFont.FreeTypeFont, text: str) -> float:
+    with _font_lock:
+        return font.getlength(text)
 
 
-def _candidate_places(xyxy, label_w, label_h, width, height):
-    """Top-left corners to try, best first: above the box, inside its top, below it, inside its
-    bottom (left- then right-aligned), then further up and down in label-height steps."""
-    x0, y0, x1, y1 = xyxy
-    lefts = (x0, x1 + 1 - label_w)
-    tops = [y0 - label_h, y0, y1 + 1, y1 + 1 - label_h]
-    for step in range(1, 7):
-        tops += [y0 - label_h * (step + 1), y0 + label_h * step]
-    max_left, max_top = max(width - label_w, 0), max(height - label_h, 0)
-    for top in tops:
-        if top < 0 or top > max_top:
+def _fit(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> str:
+    """The longest start of `text` that, with "…" added, is at most max_width wide ("" if none)."""
+    if _text_width(font, text) <= max_width:
+        return text
+    low, high = 0, len(text) - 1  # binary search on the number of characters kept
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _text_width(font, text[:middle].rstrip() + ELLIPSIS) <= max_width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + ELLIPSIS if low else ""
+
+
+def _text_choices(concept: Concept, font: ImageFont.FreeTypeFont, box_width: int, max_text_width: int):
+    """Texts to try for a label, best first, with whether each is shortened: "name 0.93", "name",
+    then the name cut with "…" to the box's width. Each at most max_text_width wide (the
+    picture's width less padding). Made one at a time: most labels take the first."""
+    name = drawable_text(" ".join(str(concept.name).split()), font) or "?"
+    full = f"{name} {concept.value:.2f}"
+    if _text_width(font, full) <= max_text_width:  # never cut through the score
+        yield full, False
+    tried = {full}
+    for width in (max_text_width, max(box_width, font.size * 3)):
+        text = _fit(name, font, min(width, max_text_width))
+        if len(text.rstrip(ELLIPSIS)) < min(MIN_SHORT_NAME, len(name)) or text in tried:
             continue
-        for left in lefts:
-            yield min(max(left, 0), max_left), top
+        tried.add(text)
+        yield text, True
+
+
+def _candidate_places(xyxy: PixelBox, label_w: int, label_h: int, width: int, height: int):
+    """Top-left corners to try, best first, each touching the box: above it, inside its top,
+    below it, inside its bottom; left-aligned then right-aligned (moved inside the picture)."""
+    x0, y0, x1, y1 = xyxy
+    max_left, max_top = width - label_w, height - label_h
+    if max_left < 0:
+        return
+    for top in (y0 - label_h, y0, y1 + 1, y1 + 1 - label_h):
+        if 0 <= top <= max_top:
+            for left in (x0, x1 + 1 - label_w):
+                yield min(max(left, 0), max_left), top
 
 
 def layout_labels(
@@ -158,39 +276,51 @@ def layout_labels(
     height: int,
     min_score: float = 0.0,
     hidden: Collection[str] = frozenset(),
+    highlighted: Collection[int] = frozenset(),
+    *,
+    page_font: bool = True,
 ) -> list[Label]:
-    """Where each shown box's label goes, highest score first.
+    """Where each shown box's label goes: picked-out (`highlighted`) boxes first, then highest
+    score first. With boxes picked out, only theirs are labelled.
 
-    Greedy: each label takes the first candidate place that stays inside the picture and does
-    not overlap a label placed before it; if none is free, the first place inside the picture.
-    Past LABEL_SEARCH_LIMIT labels (a wall of text by then) the first place is taken unsearched,
-    which keeps thousands of regions fast.
+    Greedy: each label takes the first place touching its box that stays inside the picture and
+    overlaps no label placed before it, trying the full text, then shorter ones. A label that
+    finds no room is left off (its box is still drawn; the page lists every box as text).
     """
+    if width <= 0 or height <= 0:
+        return []
     style = style_for(width, height)
+    font = label_font(style.font_px, page_font)
+    metrics = _text_metrics(font)
+    label_h = 2 * (style.padding // 2) + metrics.ascent + metrics.descent
+    if label_h > height:
+        return []
     detections = _visible_detections(regions, width, height, min_score, hidden)
-    detections.sort(key=lambda d: d.concept.value, reverse=True)
-    occupied = np.zeros((max(height, 1), max(width, 1)), dtype=bool)
+    picked = frozenset(highlighted) & {d.index for d in detections}
+    if picked:
+        detections = [d for d in detections if d.index in picked]
+    detections.sort(key=lambda d: -d.concept.value)  # stable: equal scores keep the response's order
+    occupied = np.zeros((height, width), dtype=bool)
     labels = []
-    for rank, det in enumerate(detections):
-        text = label_text(det.concept)
-        scale, thickness, label_w, label_h, baseline = _label_size(text, style, width)
-        chosen = None
-        for left, top in _candidate_places(det.xyxy, label_w, label_h, width, height):
-            if chosen is None:
-                chosen = (left, top)  # fallback: inside the picture, may overlap
-                if rank >= LABEL_SEARCH_LIMIT:
+    for det in detections[:LABEL_SEARCH_LIMIT]:
+        box_width = det.xyxy.x1 - det.xyxy.x0 + 1
+        placed = None
+        for text, shortened in _text_choices(det.concept, font, box_width, width - 2 * style.padding):
+            label_w = math.ceil(_text_width(font, text)) + 2 * style.padding
+            for left, top in _candidate_places(det.xyxy, label_w, label_h, width, height):
+                if not occupied[top : top + label_h, left : left + label_w].any():
+                    placed = (text, shortened, (left, top, left + label_w, top + label_h))
                     break
-            if not occupied[top : top + label_h, left : left + label_w].any():
-                chosen = (left, top)
+            if placed:
                 break
-        if chosen is None:  # label nearly as tall as the picture: as close above as fits
-            x0, y0 = det.xyxy[:2]
-            chosen = (min(max(x0, 0), max(width - label_w, 0)), min(max(y0 - label_h, 0), max(height - label_h, 0)))
-        left, top = chosen
-        occupied[top : top + label_h, left : left + label_w] = True
-        rect = (left, top, min(left + label_w, width), min(top + label_h, height))
+        if placed is None:
+            continue
+        text, shortened, rect = placed
+        left, top, right, bottom = rect
+        occupied[top:bottom, left:right] = True
+        origin = (left + style.padding, top + style.padding // 2 + metrics.ascent)
         labels.append(
-            Label(text, det.color, text_color_for(det.color), rect, scale, thickness, style.padding, baseline)
+            Label(det.index, text, det.color, text_color_for(det.color), rect, style.font_px, origin, shortened)
         )
     return labels
 
@@ -247,14 +377,39 @@ def _draw_frame(canvas: np.ndarray, xyxy: PixelBox, color: Color, line_width: in
     _fill(canvas, max(x1 - inner, x0), y0, x1, y1, color)
 
 
-def _draw_label(canvas: np.ndarray, label: Label) -> None:
+# Text coverage of recent labels, so redrawing (a slider moved, a row picked) skips the font.
+_coverage_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=32 * 2**20, getsizeof=lambda a: a.nbytes)
+_coverage_lock = threading.Lock()
+
+
+def _text_coverage(text: str, font_px: int, page_font: bool, size: tuple[int, int], origin: tuple[int, int]):
+    """How much of each pixel of a (width, height) label the text covers, 0–255 (uint8, read-only)."""
+    key = (text, font_px, page_font, size, origin)
+    with _coverage_lock:
+        coverage = _coverage_cache.get(key)
+    if coverage is None:
+        picture = Image.new("L", size, 0)
+        with _font_lock:
+            ImageDraw.Draw(picture).text(origin, text, font=label_font(font_px, page_font), fill=255, anchor="ls")
+        coverage = np.asarray(picture)
+        with _coverage_lock:
+            _coverage_cache[key] = coverage
+    return coverage
+
+
+def _draw_label(canvas: np.ndarray, label: Label, page_font: bool = True) -> None:
+    """A filled rectangle in the label's colour with its text, anti-aliased, clipped to the rectangle."""
     left, top, right, bottom = label.rect
-    _fill(canvas, left, top, right - 1, bottom - 1, label.color)
-    origin = (left + label.padding, bottom - label.padding - label.baseline)
-    cv2.putText(
-        canvas, label.text, origin, FONT, label.font_scale, label.text_color,
-        label.font_thickness, cv2.LINE_AA,
-    )
+    origin = (label.text_origin[0] - left, label.text_origin[1] - top)
+    coverage = _text_coverage(label.text, label.font_px, page_font, (right - left, bottom - top), origin)
+    # colour = fill + (ink - fill) * coverage, as a lookup table: uint8 work only
+    steps = np.arange(256, dtype=np.float32)[:, None] / 255.0
+    fill, ink = np.array(label.color, np.float32), np.array(label.text_color, np.float32)
+    table = np.rint(fill + (ink - fill) * steps).astype(np.uint8).reshape(256, 1, 3)
+    canvas[top:bottom, left:right] = cv2.LUT(cv2.merge((coverage, coverage, coverage)), table)
+
+
+DIMMED = 0.45  # brightness of the picture around picked-out boxes
 
 
 def draw_detections(
@@ -263,12 +418,19 @@ def draw_detections(
     min_score: float = 0.0,
     hidden: Collection[str] = frozenset(),
     show_labels: bool = True,
+    highlighted: Collection[int] = frozenset(),
+    *,
+    page_font: bool = True,
 ) -> np.ndarray:
     """A copy of the picture with a box per region whose top concept scores >= min_score.
 
     Boxes take their top concept's colour; labels "name 0.93" sit on a filled rectangle of that
     colour with black or white text, inside the picture, drawn after every box so no box
-    covers a label. Regions without a usable box (segments, NaN, zero size) are skipped.
+    covers a label; labels that find no room are left off (see `layout_labels`). Regions
+    without a usable box (segments, NaN, zero size) are skipped.
+
+    `highlighted` (indexes into `regions`) picks boxes out: the picture around them is dimmed,
+    other boxes are drawn thin and unlabelled.
     """
     canvas = _as_bgr(image)
     height, width = canvas.shape[:2]
@@ -277,11 +439,23 @@ def draw_detections(
     regions = list(regions)
     style = style_for(width, height)
     detections = _visible_detections(regions, width, height, min_score, hidden)
-    for det in sorted(detections, key=lambda d: d.concept.value):  # best box on top
-        _draw_box(canvas, det.xyxy, det.color, style.line_width)
+    picked = frozenset(highlighted) & {d.index for d in detections}
+    if picked:
+        original = canvas.copy()
+        canvas = cv2.convertScaleAbs(canvas, alpha=DIMMED)
+        for det in detections:
+            if det.index in picked:
+                x0, y0, x1, y1 = det.xyxy
+                canvas[y0 : y1 + 1, x0 : x1 + 1] = original[y0 : y1 + 1, x0 : x1 + 1]
+    for det in sorted(detections, key=lambda d: (d.index in picked, d.concept.value)):  # best on top
+        if picked and det.index not in picked:
+            _draw_frame(canvas, det.xyxy, det.color, rim_width(style.line_width))
+        else:
+            _draw_box(canvas, det.xyxy, det.color, style.line_width)
     if show_labels:
-        for label in reversed(layout_labels(regions, width, height, min_score, hidden)):
-            _draw_label(canvas, label)
+        labels = layout_labels(regions, width, height, min_score, hidden, picked, page_font=page_font)
+        for label in reversed(labels):
+            _draw_label(canvas, label, page_font)
     return canvas
 
 
@@ -410,11 +584,16 @@ def _color_lut(colors: list[Color]) -> np.ndarray:
     return lut
 
 
+FADED = 0.35  # share of the opacity left to the other masks when segments are picked out
+PICKED_MIN_OPACITY = 0.6
+
+
 def blend_masks(
     image: np.ndarray,
     regions: Iterable[Region],
     opacity: float = 0.5,
     hidden: Collection[str] = frozenset(),
+    highlighted: Collection[int] = frozenset(),
 ) -> np.ndarray:
     """A copy of the picture with each region's mask painted in its concept's colour.
 
@@ -422,16 +601,51 @@ def blend_masks(
     stay exactly as they were. Masks of any size are resized to the picture (nearest-neighbour).
     Where masks overlap, the later region wins. Concepts named in `hidden` are not painted.
     One label map, one colour lookup and one blend, limited to the rectangle holding any mask.
+
+    `highlighted` (indexes into `regions`) picks segments out: they are painted on top, at
+    least PICKED_MIN_OPACITY opaque and outlined in black or white; the rest of the picture is
+    dimmed and the other masks fade.
     """
     canvas = _as_bgr(image)
     height, width = canvas.shape[:2]
     opacity = float(opacity) if math.isfinite(float(opacity)) else 0.5
     opacity = min(max(opacity, 0.0), 1.0)
-    if width == 0 or height == 0 or opacity == 0.0:
+    if width == 0 or height == 0:
         return canvas
+    regions = list(regions)
+    hidden_names = _hidden_names(hidden)
+    picked = [
+        index for index in sorted(set(highlighted))
+        if 0 <= index < len(regions)
+        and mask_as_bool(regions[index].mask) is not None
+        and normalise_name(region_name(regions[index])) not in hidden_names
+    ]
+    if not picked:
+        _blend_into(canvas, regions, opacity, hidden)
+        return canvas
+    others = [region for index, region in enumerate(regions) if index not in picked]
+    chosen = [regions[index] for index in picked]
+    masks = [resize_mask(region.mask, width, height) for region in chosen]
+    original = canvas.copy()
+    _blend_into(canvas, others, opacity * FADED, hidden)
+    canvas = cv2.convertScaleAbs(canvas, alpha=DIMMED)
+    inside = np.logical_or.reduce(masks)
+    canvas[inside] = original[inside]
+    _blend_into(canvas, chosen, max(opacity, PICKED_MIN_OPACITY), hidden)
+    outline_width = rim_width(style_for(width, height).line_width)
+    for region, mask in zip(chosen, masks):
+        contours, _ = cv2.findContours(mask.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(canvas, contours, -1, text_color_for(region_color(region)), outline_width, cv2.LINE_AA)
+    return canvas
+
+
+def _blend_into(canvas: np.ndarray, regions: list[Region], opacity: float, hidden: Collection[str]) -> None:
+    if opacity == 0.0:
+        return
+    height, width = canvas.shape[:2]
     label_map, rect, slot_colors = _label_map(regions, width, height, hidden)
     if rect is None:
-        return canvas
+        return
     x0, y0, x1, y1 = rect
     labels = label_map[y0:y1, x0:x1]
     picture = canvas[y0:y1, x0:x1]
@@ -440,7 +654,6 @@ def blend_masks(
     written = cv2.copyTo(blended, labels, picture)  # only where a label is set, into canvas
     if written is not picture:
         picture[...] = written
-    return canvas
 
 
 def annotate(
@@ -452,12 +665,20 @@ def annotate(
     *,
     masks: bool = True,
     boxes: bool = True,
+    highlighted: Collection[int] = frozenset(),
+    page_font: bool = True,
 ) -> np.ndarray:
     """A copy of the picture with a prediction drawn on it: its masks blended (`masks`), then
-    its boxes and labels (`boxes`) on top. Everything that draws a prediction comes here."""
+    its boxes and labels (`boxes`) on top, the regions at the `highlighted` indexes of
+    `prediction.regions` picked out. Everything that draws a prediction comes here."""
     if prediction is None or not prediction.regions or not (masks or boxes):
         return _as_bgr(image)
-    picture = blend_masks(image, prediction.regions, opacity=opacity, hidden=hidden) if masks else image
+    picture = image
+    if masks:
+        picture = blend_masks(image, prediction.regions, opacity=opacity, hidden=hidden, highlighted=highlighted)
     if boxes:
-        return draw_detections(picture, prediction.regions, min_score=min_score, hidden=hidden)
+        return draw_detections(
+            picture, prediction.regions, min_score=min_score, hidden=hidden, highlighted=highlighted,
+            page_font=page_font,
+        )
     return picture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import TypeVar
 
@@ -85,33 +86,43 @@ def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE) -> Sequen
 
 def result_card(view: TaskView, image: PreparedImage, result: ImageResult, settings: DisplaySettings) -> None:
     picture_side, result_side = st.columns([3, 2], gap="medium")
-    with picture_side:
-        show_picture(image, [(view, result.prediction)], settings)
-    with result_side:
+    picked: frozenset[int] = frozenset()
+    with result_side:  # first: the rows selected in its table pick regions out on the picture
         st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}**")
         if result.error is not None:
             show_error(result.error)
-            return
-        prediction = result.prediction
-        view.card(image, prediction, settings)
-        if view.spec.draws_on_picture:
-            _annotated_download(view, image, prediction, settings)
-        for note in prediction.notes:
-            st.caption(f":material/warning: {note}")
+        else:
+            prediction = result.prediction
+            picked = view.card(image, prediction, settings) or frozenset()
+            if view.spec.draws_on_picture:
+                _annotated_download(view, image, prediction, settings)
+            for note in prediction.notes:
+                st.caption(f":material/warning: {note}")
+    with picture_side:
+        show_picture(image, [(view, result.prediction)], replace(settings, highlighted=picked))
 
 
 DrawnResults = Sequence[tuple[TaskView, Prediction | None]]
 
 
 def show_picture(image: PreparedImage, drawn: DrawnResults, settings: DisplaySettings) -> None:
-    """The picture with each view's results drawn on it, and the picture's notes."""
+    """The picture with each view's results drawn on it, what is drawn in words (the picture's
+    alt text, and each view's caption under it), and the picture's notes."""
     if image.data is None:
         st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{image.url}", icon=":material/link:")
         return
-    if any(view.spec.draws_on_picture and prediction is not None for view, prediction in drawn):
-        st.image(display_jpeg(draw_results(display_pixels(image), drawn, settings)), width="stretch")
+    drawn = [(view, prediction) for view, prediction in drawn if view.spec.draws_on_picture and prediction is not None]
+    if drawn:
+        picture = display_pixels(image)
+        height, width = picture.shape[:2]
+        texts = [view.describe(prediction, settings, width, height) for view, prediction in drawn]
+        alt = " ".join([f"{image.name}:", *(text.alt for text in texts if text.alt)])
+        st.image(display_jpeg(draw_results(picture, drawn, settings)), width="stretch", alt=alt)
+        for text in texts:
+            if text.caption:
+                st.caption(text.caption)
     else:
-        st.image(image.preview, width="stretch")
+        st.image(image.preview, width="stretch", alt=image.name)
     if image.notes:
         st.caption(" · ".join(image.notes))
 

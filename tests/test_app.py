@@ -52,9 +52,14 @@ def test_offline_detection_finds_the_face(offline_env, testdata):
 def test_offline_segmentation_shares_sum_to_one(offline_env, testdata):
     at = predict(upload(open_page("segmentation"), photo(testdata, "chelsea.png")))
     no_traceback(at)
-    shares = at.dataframe[-1].value
-    assert shares.columns[0] == "concept"
-    assert shares.iloc[:, 1].sum() == pytest.approx(1.0, abs=0.01)
+    [chart] = at.get("vega_lite_chart")
+    bars = convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+    assert bars["value"].sum() == pytest.approx(1.0, abs=0.01)
+    table = at.dataframe[-1].value
+    assert table.columns[0] == "concept"
+    # the share in one form: the table says it as the chart's bars do ("36 %"), not "36.12%" beside a bar
+    assert table.iloc[:, 1].tolist() == bars["text"].tolist()
+    assert all(text.endswith(" %") for text in table.iloc[:, 1])
     assert at.get("pills"), "a toggle per segment"
 
 
@@ -157,10 +162,87 @@ def test_detection_draws_and_lists_the_box(clarifai_env):
     assert corners == pytest.approx([80, 30, 240, 150], abs=2)  # the square sits at x 80–240, y 30–150
 
 
-def test_captions_show_as_copyable_text(clarifai_env, testdata):
+def test_captions_show_once_as_copyable_text(clarifai_env, testdata):
     at = predict(upload(open_page("captioning", key=TEST_KEY), photo(testdata, "Landscape_6.jpg")))
-    [code] = at.code
+    [code] = at.code  # st.code: a copy button
     assert code.value.startswith("a landscape picture (1024x683)")
+    assert page_text(at).count(code.value) == 1, "the caption is not repeated as a heading"
+
+
+def result_picture(at):
+    """The annotated picture of the only result card: the one picture with alt text."""
+    [picture] = [image.proto.imgs[0] for image in at.image if image.proto.imgs[0].alt]
+    return picture
+
+
+def select_rows(at, rows: list[int]):
+    """Selects rows of the last table, as a click on their checkboxes does."""
+    at.session_state[at.dataframe[-1].key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_detection_labels_and_scores_are_on_the_page_as_text(offline_env, testdata):
+    at = predict(upload(open_page("detection"), photo(testdata, "astronaut.png")))
+    no_traceback(at)
+    regions = at.dataframe[-1].value
+    assert len(regions) >= 2
+    picture = result_picture(at)
+    [boxes_line] = [caption.value for caption in at.caption if caption.value.startswith("**Boxes:**")]
+    assert picture.alt.startswith(f"astronaut.png: {len(regions)} boxes drawn: ")
+    for name, score in zip(regions["concept"], regions["score"]):
+        assert f"{name} {score:.2f}" in picture.alt  # for a screen reader
+        assert f"{name} {score:.2f}" in boxes_line  # for everyone, and the page's text search
+
+
+def test_selecting_table_rows_picks_their_boxes_out_on_the_picture(offline_env, testdata):
+    at = predict(upload(open_page("detection"), photo(testdata, "astronaut.png")))
+    regions = at.dataframe[-1].value
+    before = result_picture(at)
+    at = select_rows(at, [1])
+    no_traceback(at)
+    picked = result_picture(at)
+    assert picked.url != before.url, "the picture was drawn again"
+    assert picked.alt.endswith(f"Picked out: {regions['concept'][1]} {regions['score'][1]:.2f}.")
+    assert any(c.value.startswith("**Boxes:**") and "**Picked out:**" in c.value for c in at.caption)
+    at = select_rows(at, [])
+    assert result_picture(at).url == before.url
+
+
+def test_picking_a_box_out_calls_no_model(clarifai_env):
+    image = png_bytes(scene_with_square(box=(0.1, 0.2, 0.5, 0.6)))
+    at = predict(upload(open_page("detection", key=TEST_KEY), ("square.png", image)))
+    calls = len(clarifai_env.prediction_calls())
+    before = result_picture(at).url
+    at = select_rows(at, [0])
+    assert result_picture(at).url != before
+    assert len(clarifai_env.prediction_calls()) == calls
+
+
+def test_a_new_threshold_starts_with_no_box_picked_out(offline_env, testdata):
+    # A selection is of rows as they were: when the rows change, it must not land on another box.
+    at = predict(upload(open_page("detection"), photo(testdata, "astronaut.png")))
+    at = select_rows(at, [0])
+    assert "Picked out" in result_picture(at).alt
+    at.slider(key="detection_min_score").set_value(0.6).run()
+    assert "Picked out" not in result_picture(at).alt
+
+
+def test_the_detection_threshold_says_it_filters_without_a_new_call(offline_env):
+    at = open_page("detection")
+    at = predict(upload(at, ("scene.png", png_bytes(scene_with_square()))))
+    help_text = at.slider(key="detection_min_score").help
+    assert "no new call" in help_text and "Minimum score" in help_text
+
+
+def test_selecting_a_segment_row_picks_it_out(offline_env, testdata):
+    at = predict(upload(open_page("segmentation"), photo(testdata, "chelsea.png")))
+    table = at.dataframe[-1].value
+    before = result_picture(at)
+    assert before.alt.startswith("chelsea.png: ") and all(name in before.alt for name in table["concept"])
+    at = select_rows(at, [0])
+    picked = result_picture(at)
+    assert picked.url != before.url
+    assert picked.alt.endswith(f"Picked out: {table['concept'][0]} {table.iloc[0, 1]}.")
 
 
 def test_all_tasks_runs_four_models_at_once(clarifai_env, testdata):

@@ -32,7 +32,7 @@ def test_concepts_frame_is_sorted_best_first_and_filtered():
 def test_empty_frames_keep_their_columns():
     assert list(charts.concepts_frame([]).columns) == ["concept", "score", "color"]
     assert list(charts.regions_frame([], 100, 100).columns) == charts.REGION_COLUMNS
-    assert list(charts.coverage_frame([]).columns) == ["concept", "share", "color"]
+    assert list(charts.coverage_frame([]).columns) == charts.COVERAGE_COLUMNS == ["concept", "share", "color", "region"]
     assert pd.api.types.is_float_dtype(charts.concepts_frame([])["score"])
 
 
@@ -49,6 +49,7 @@ def test_regions_frame_gives_boxes_in_pixels_of_the_picture():
     assert frame.iloc[1][["x0", "y0", "x1", "y1"]].tolist() == [40, 75, 200, 225]
     assert frame.iloc[0][["x0", "y0", "x1", "y1"]].tolist() == [200, 0, 399, 150]
     assert frame.iloc[0]["color"] == colors.color_for("cat").hex
+    assert frame["region"].tolist() == [1, 0]  # each row says which region it is, for picking it out
 
 
 def test_coverage_frame_uses_clarifai_shares_and_the_drawing_colours():
@@ -74,6 +75,7 @@ def test_coverage_falls_back_to_the_mask_fraction_when_the_value_is_missing():
     frame = charts.coverage_frame(regions)
     assert frame["concept"].tolist() == ["wall", "road", ""]
     assert frame["share"].tolist() == [1.0, 0.25, 0.0]
+    assert frame["region"].tolist() == [1, 0, 2]
 
 
 # --- colour concepts -------------------------------------------------------------------------

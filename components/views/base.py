@@ -7,6 +7,7 @@ never branch on the task themselves (supervision's one-class-per-annotator idea,
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from components.colors import Color
 from components.exports import ExportItem
 from components.images import PreparedImage
 from components.model_fit import Serving
+from components.picture_text import PictureText
 from components.results import ImageResult, Prediction
 from components.tasks import Task, TaskSpec
 from components.ui_models import ModelChoice
@@ -28,12 +30,17 @@ RAW_ANSWER_SHOWN = 20_000  # characters of a model's answer shown on the page
 
 @dataclass(frozen=True)
 class DisplaySettings:
-    """How results are shown. Changing them redraws from the stored results, never calls a model."""
+    """How results are shown. Changing them redraws from the stored results, never calls a model.
+
+    `highlighted`: regions picked out on one picture (indexes into its prediction's regions),
+    set per card from the rows selected in its table.
+    """
 
     min_score: float = 0.0
     max_concepts: int | None = None
     opacity: float = 0.5
     hidden: frozenset[str] = frozenset()
+    highlighted: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,13 @@ class TaskView:
         """The picture with this task's results drawn on it (a new array; unchanged if nothing to draw)."""
         return picture
 
-    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
-        """The result side of one image's card."""
+    def describe(self, prediction: Prediction, settings: DisplaySettings, width: int, height: int) -> PictureText:
+        """What `draw` puts on a width x height picture, in words: its alt text and a caption."""
+        return PictureText()
+
+    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
+        """The result side of one image's card. Returns the regions picked in its table (indexes
+        into `prediction.regions`), for the picture to emphasise."""
         raise NotImplementedError
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
@@ -117,15 +129,46 @@ def horizontal_bars(frame: pd.DataFrame, value: str, value_title: str, *, percen
     st.vega_lite_chart(spec, width="stretch")  # the spec's description is the chart's accessible name
 
 
-def colour_table(frame: pd.DataFrame, columns: Sequence[str], column_config: dict) -> None:
-    """The frame's `columns` as a table whose concept cells carry the concept's colour (from the
-    "color" column), with black or white text, like the labels on the picture."""
+def _coloured(frame: pd.DataFrame, columns: Sequence[str]):
+    """The frame's `columns`, concept cells in the concept's colour (the "color" column) with black
+    or white text, like the labels on the picture."""
     cell_styles = [
         f"background-color: {color}; color: {Color.from_hex(color).text_color.hex}" for color in frame["color"]
     ]
     table = frame[list(columns)].reset_index(drop=True)
-    styled = table.style.apply(lambda _: cell_styles, subset=["concept"])
-    st.dataframe(styled, hide_index=True, width="stretch", column_config=column_config)
+    return table.style.apply(lambda _: cell_styles, subset=["concept"])
+
+
+def colour_table(frame: pd.DataFrame, columns: Sequence[str], column_config: dict) -> None:
+    """The frame's `columns` as a table with the concept cells in their colours."""
+    st.dataframe(_coloured(frame, columns), hide_index=True, width="stretch", column_config=column_config)
+
+
+def region_table(
+    frame: pd.DataFrame, columns: Sequence[str], column_config: dict, key: str, alt: str
+) -> frozenset[int]:
+    """A colour table of regions (a frame with a "region" column) whose rows can be selected;
+    returns the selected rows' regions.
+
+    The key carries the rows shown, so a selection never outlives the rows it was made on
+    (a new threshold or hidden segment starts with none picked).
+    """
+    rows_shown = ",".join(str(region) for region in frame["region"])
+    event = st.dataframe(
+        _coloured(frame, columns),
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+        key=f"{key}_{zlib.crc32(rows_shown.encode()):08x}",
+        on_select="rerun",
+        selection_mode="multi-row",
+        alt=alt,
+    )
+    regions = frame["region"].tolist()
+    return frozenset(int(regions[row]) for row in event.selection.rows if 0 <= row < len(regions))
+
+
+PICK_HINT = ":material/touch_app: Select rows to pick their {what} out on the picture."
 
 
 def answer_details(prediction: Prediction) -> None:

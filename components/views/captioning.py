@@ -63,13 +63,14 @@ class CaptioningView(TaskView):
         prompt = st.session_state.get(f"{key}_prompt") or answers.DEFAULT_CAPTION_PROMPT
         return RequestInputs(prompt=prompt, problem=vlm.check_prompt(prompt, vlm.DEFAULT_MAX_PROMPT_CHARS))
 
-    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
         if not prediction.caption:
             st.caption(NO_CAPTION)
-            return
-        st.markdown(f"#### “{prediction.caption}”")
+            return frozenset()
+        # Once, as a block with a copy button (st.code's), wrapped to the column.
         st.code(prediction.caption, language=None, wrap_lines=True)
         answer_details(prediction)
+        return frozenset()
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         if prediction.caption:

@@ -65,18 +65,19 @@ class ClassificationView(TaskView):
         shown = middle.number_input("Concepts shown", 1, 200, 10, key=f"{key}_max_concepts", persist_state="session")
         return DisplaySettings(min_score=min_score, max_concepts=int(shown))
 
-    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
         frame = charts.concepts_frame(prediction.concepts, settings.min_score, settings.max_concepts)
         if frame.empty:
             st.caption("No concepts at this score.")
             answer_details(prediction)
-            return
+            return frozenset()
         chart_tab, table_tab = st.tabs(["Chart", "Table"])
         with chart_tab:
             horizontal_bars(frame, "score", "score")
         with table_tab:
             colour_table(frame, ["concept", "score"], {"score": score_column("Score")})
         answer_details(prediction)
+        return frozenset()
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         frame = charts.concepts_frame(prediction.concepts, 0.0, COMPACT_CONCEPTS)

@@ -8,20 +8,22 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from components import charts, exports, render, vlm
+from components import charts, exports, picture_text, render, vlm
 from components.exports import ExportItem
 from components.images import PreparedImage
+from components.picture_text import PictureText
 from components.results import ImageResult, Prediction
 from components.tasks import Task
 from components.ui_models import ModelChoice
 from components.views.base import (
+    PICK_HINT,
     DisplaySettings,
     Download,
     RequestInputs,
     TaskView,
     answer_details,
     prompted,
-    score_column,
+    region_table,
 )
 
 DEFAULT_MIN_SCORE = 0.3
@@ -59,33 +61,49 @@ class DetectionView(TaskView):
             0.01,
             key=f"{key}_min_score",
             persist_state="session",
-            help="Redraws from the results already here; no new call.",
+            help=(
+                "Hides boxes scoring below this. It filters the results already here and redraws them, "
+                "with no new call. (The sidebar's Minimum score is different: it asks the model itself to "
+                "leave out low scores, and takes effect at the next Predict.)"
+            ),
         )
         return DisplaySettings(min_score=min_score)
 
     def draw(self, picture: np.ndarray, prediction: Prediction, settings: DisplaySettings) -> np.ndarray:
-        return render.annotate(picture, prediction, settings.min_score, hidden=settings.hidden, masks=False)
+        return render.annotate(
+            picture, prediction, settings.min_score, hidden=settings.hidden, masks=False,
+            highlighted=settings.highlighted,
+        )
 
-    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+    def describe(self, prediction: Prediction, settings: DisplaySettings, width: int, height: int) -> PictureText:
+        frame = charts.regions_frame(prediction.regions, width, height, settings.min_score)
+        labels = render.layout_labels(prediction.regions, width, height, settings.min_score, settings.hidden)
+        return picture_text.boxes_text(frame, {label.region for label in labels}, settings.highlighted)
+
+    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
         frame = charts.regions_frame(prediction.regions, image.width, image.height, settings.min_score)
         st.caption(self.summary(image, prediction, settings))
         if frame.empty:
             answer_details(prediction)
-            return
-        table = frame[["concept", "score"]].assign(
-            box=[f"{x0},{y0} – {x1},{y1}" for x0, y0, x1, y1 in frame[["x0", "y0", "x1", "y1"]].itertuples(index=False)]
+            return frozenset()
+        table = frame.assign(
+            box=[f"{x0},{y0}–{x1},{y1}" for x0, y0, x1, y1 in frame[["x0", "y0", "x1", "y1"]].itertuples(index=False)]
         )
-        st.dataframe(
+        picked = region_table(
             table,
-            hide_index=True,
-            width="stretch",
-            column_config={
+            ["concept", "score", "box"],
+            {
+                # Plain numbers, as on the labels: a phone's column (about 320 px) holds all three.
                 "concept": "Concept",
-                "score": score_column("Score"),
-                "box": st.column_config.TextColumn("Box (px)", help="Left,top – right,bottom in pixels of the picture sent"),
+                "score": st.column_config.NumberColumn("Score", format="%.2f"),
+                "box": st.column_config.TextColumn("Box (px)", help="Left,top–right,bottom in pixels of the picture sent"),
             },
+            key=f"{self.task.value}_rows_{image.digest[:16]}",
+            alt=f"Boxes found in {image.name}",
         )
+        st.caption(PICK_HINT.format(what="boxes"))
         answer_details(prediction)
+        return picked
 
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         return [

@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-from components import charts, exports, render
+from components import charts, exports, picture_text, render
 from components.exports import ExportItem
 from components.images import PreparedImage
+from components.picture_text import PictureText
 from components.results import ImageResult, Prediction
 from components.tasks import Task
 from components.views.base import (
+    PICK_HINT,
     DisplaySettings,
     Download,
     TaskView,
-    colour_table,
     horizontal_bars,
-    score_column,
+    region_table,
 )
 
 DEFAULT_OPACITY = 0.55
@@ -46,19 +48,39 @@ class SegmentationView(TaskView):
         return DisplaySettings(opacity=opacity, hidden=hidden)
 
     def draw(self, picture: np.ndarray, prediction: Prediction, settings: DisplaySettings) -> np.ndarray:
-        return render.annotate(picture, prediction, opacity=settings.opacity, hidden=settings.hidden, boxes=False)
+        return render.annotate(
+            picture, prediction, opacity=settings.opacity, hidden=settings.hidden, boxes=False,
+            highlighted=settings.highlighted,
+        )
 
-    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
-        frame = charts.coverage_frame(prediction.regions)
-        if frame.empty:
+    def describe(self, prediction: Prediction, settings: DisplaySettings, width: int, height: int) -> PictureText:
+        return picture_text.masks_text(shown_segments(prediction, settings), settings.highlighted)
+
+    def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
+        if charts.coverage_frame(prediction.regions).empty:
             st.caption("No segments.")
-            return
-        frame = frame[~frame["concept"].isin(settings.hidden)]
+            return frozenset()
+        frame = shown_segments(prediction, settings)
         if frame.empty:
             st.caption("Every segment is hidden.")
-            return
+            return frozenset()
         horizontal_bars(frame, "share", "share of the image", percent=True)
-        colour_table(frame, ["concept", "share"], {"share": score_column("Share of image", percent=True)})
+        # The share once, in the chart's own words ("39 %"): the table is for picking segments out.
+        table = frame.assign(share_text=[text for _, text in picture_text.segment_items(frame)])
+        picked = region_table(
+            table,
+            ["concept", "share_text"],
+            {"concept": "Segment", "share_text": st.column_config.TextColumn("Share of image")},
+            key=f"{self.task.value}_rows_{image.digest[:16]}",
+            alt=f"Segments of {image.name}",
+        )
+        st.caption(PICK_HINT.format(what="segments"))
+        return picked
+
+    def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+        items = picture_text.segment_items(shown_segments(prediction, settings))
+        listed = picture_text.listing(items, markdown=True)
+        st.caption(f"**{self.summary(image, prediction, settings)}**" + (f": {listed}" if listed else ""))
 
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         return [
@@ -79,6 +101,12 @@ class SegmentationView(TaskView):
     def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
         count = sum(1 for region in prediction.regions if region.mask is not None)
         return f"{count} segment(s)" if count else "No segments."
+
+
+def shown_segments(prediction: Prediction, settings: DisplaySettings) -> pd.DataFrame:
+    """charts.coverage_frame of the segments not hidden by the page's toggles."""
+    frame = charts.coverage_frame(prediction.regions)
+    return frame[~frame["concept"].isin(settings.hidden)]
 
 
 def segment_names(results: Sequence[ImageResult]) -> list[str]:
