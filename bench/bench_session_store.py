@@ -65,7 +65,7 @@ def main() -> None:
         store.keep(f"browser:{number}", kept)
         if len(store) <= number:
             break
-    print(f"default store ({DEFAULT_MAX_BYTES / MB:.0f} MB) holds {len(store)} such sessions at once "
+    print(f"default store ({DEFAULT_MAX_BYTES / MB:.0f} MB) holds {len(store)} such session(s) at once "
           f"({store.size_bytes / MB:.0f} MB); older ones are forgotten first")
 
 
