@@ -222,7 +222,8 @@ def chosen_images_panel() -> list[PreparedImage]:
     thumbnail_grid(chosen if show_all else chosen[:GALLERY_LIMIT])
     if not ui_state.reload_keeps_images():
         st.caption(
-            ":material/info: A reload of the page starts over: this browser cannot be recognised, so images are not kept."
+            ":material/info: A reload of the page starts over: this browser cannot be recognised, "
+            "so images are not kept."
         )
     with st.expander("Image details"):
         st.dataframe([_details_row(image) for image in chosen], hide_index=True, width="stretch")

@@ -51,7 +51,8 @@ def test_home_opens_on_a_drawn_example_then_the_tasks_then_a_short_setup(offline
     sequence = main_sequence(at)
     example = first_index(sequence, "**Example**")
     assert sequence[example - 1] == "<picture>", "the picture leads, beside what was found"
-    assert example < first_index(sequence, "Tasks") < first_index(sequence, "Setup") < first_index(sequence, "Default models")
+    order = [first_index(sequence, text) for text in ("**Example**", "Tasks", "Setup", "Default models")]
+    assert order == sorted(order), sequence
     assert "round object" in page_text(at), "the local detector's objects, as text"
     assert at.get("vega_lite_chart"), "the colour classifier's chart"
 
