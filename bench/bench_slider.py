@@ -170,7 +170,7 @@ def measure_apptest(data: bytes) -> bool:
         at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=120)
         at.secrets["CLARIFAI_PAT"] = KEY
         at.run()
-        at.switch_page("pages/2_Detection.py").run()
+        at.switch_page("app_pages/2_Detection.py").run()
         at.sidebar.number_input(key="max_concepts").set_value(50).run()  # the fake returns 20 by default
         at.file_uploader[0].set_value([("thirty-blobs.jpg", data, "image/jpeg")])
         at.run()

@@ -1,4 +1,4 @@
-"""The app's pages: where each lives, its name, icon and one-line description."""
+"""The app's pages: where each lives, its address, name, icon and one-line description."""
 
 from __future__ import annotations
 
@@ -9,21 +9,35 @@ from components.tasks import TASKS, Task
 
 @dataclass(frozen=True)
 class Page:
-    path: str  # relative to the entry file, as st.page_link wants it
+    path: str  # the page's file, relative to the entry file, as st.Page and st.page_link take it
     label: str
     icon: str
     blurb: str = ""
 
+    @property
+    def url_path(self) -> str:
+        """The page's address after the app's root ("" for home): its file name without the order number."""
+        if self is HOME:
+            return ""
+        stem = self.path.rsplit("/", 1)[-1].removesuffix(".py")
+        return stem.split("_", 1)[1] if stem[:1].isdigit() and "_" in stem else stem
 
-HOME = Page("streamlit_app.py", "Home", ":material/home:")
+
+HOME = Page("app_pages/home.py", "Home", ":material/home:")
 TASK_PAGES: dict[Task, Page] = {
     task: Page(spec.page_path, spec.title, spec.icon, spec.blurb) for task, spec in TASKS.items()
 }
 ALL_TASKS = Page(
-    "pages/5_All_tasks.py",
+    "app_pages/5_All_tasks.py",
     "All tasks",
     ":material/dashboard:",
     "Every task at once on the same images, drawn together.",
 )
-WORK_PAGES: tuple[Page, ...] = (*TASK_PAGES.values(), ALL_TASKS)  # the pages the home page leads to
+COMPARE = Page(
+    "app_pages/6_Compare.py",
+    "Compare models",
+    ":material/compare:",
+    "Two to four models on the same images, side by side: what only one found, and how much they agree.",
+)
+WORK_PAGES: tuple[Page, ...] = (*TASK_PAGES.values(), ALL_TASKS, COMPARE)  # the pages the home page leads to
 PAGES: tuple[Page, ...] = (HOME, *WORK_PAGES)

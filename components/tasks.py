@@ -99,7 +99,7 @@ _SPECS = (
         title="Classification",
         icon=":material/label:",
         blurb="What is in the picture: concepts with scores, as a sorted chart and a table.",
-        page_path="pages/1_Classification.py",
+        page_path="app_pages/1_Classification.py",
         model_types=("visual-classifier",),
         models=(
             SuggestedModel(
@@ -121,7 +121,7 @@ _SPECS = (
         title="Detection",
         icon=":material/select_all:",
         blurb="Where things are: boxes with labels drawn on the picture, and a table of regions.",
-        page_path="pages/2_Detection.py",
+        page_path="app_pages/2_Detection.py",
         model_types=("visual-detector",),
         models=(
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Finds what you name and draws boxes around it (grounded detection)."),
@@ -139,7 +139,7 @@ _SPECS = (
         title="Segmentation",
         icon=":material/texture:",
         blurb="Which pixels belong to what: coloured masks and the share of the picture each covers.",
-        page_path="pages/3_Segmentation.py",
+        page_path="app_pages/3_Segmentation.py",
         model_types=("visual-segmenter",),
         models=(
             SuggestedModel(SEGMENT_ANYTHING, "Segment Anything 2.1", "Meta's SAM: a mask for every object, no labels."),
@@ -156,7 +156,7 @@ _SPECS = (
         title="Captioning",
         icon=":material/short_text:",
         blurb="A sentence describing each picture, ready to copy.",
-        page_path="pages/4_Captioning.py",
+        page_path="app_pages/4_Captioning.py",
         model_types=("image-to-text", "multimodal-to-text"),
         models=(
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Captions, descriptions, alt text or answers, as you ask."),

@@ -13,6 +13,7 @@ from components.backend import RunPlan, TaskRun
 from components.images import PreparedImage
 from components.model_fit import Serving, fit_model
 from components.models import MODEL_FORMAT_HELP, ModelRef, parse_model_ref
+from components.navigation import COMPARE
 from components.results import ImageResult
 from components.tasks import ResultKind, Task
 from components.text import shorten
@@ -24,7 +25,7 @@ from components.ui_state import PageRun
 from components.views import DisplaySettings, RequestInputs, view_for
 
 PAGE_KEY = "compare"
-TITLE = "Compare models"
+TITLE = COMPARE.label
 PAGE_SIZE = 4
 TYPED = "typed"  # the picker's choice for a model typed by hand
 MODEL_COUNTS = [2, 3, 4]
@@ -33,7 +34,7 @@ MODEL_COUNTS = [2, 3, 4]
 def compare_page() -> None:
     configure_page(TITLE)
     choice = render_sidebar(None)
-    st.title(f":material/compare: {TITLE}")
+    st.title(f"{COMPARE.icon} {TITLE}")
     st.markdown(
         "Two to four models for one task on the same images, side by side: what each found that the others "
         "did not, how much they agree, and what each took."

@@ -1,16 +1,19 @@
-"""Choosing images: uploads, URLs, samples; and the strip of images chosen so far.
+"""Choosing images: uploads, URLs, samples; and the grid of images chosen so far.
 
 Chosen images live in session state (not in the upload widget), so they survive page switches.
+Problems belong to the attempt that met them: the next attempt replaces them, and they show
+only on the page where it was made.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import streamlit as st
-from PIL import Image
+from PIL import Image, ImageOps
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
@@ -24,15 +27,20 @@ from components.images import (
     prepare_upload,
     prepare_url,
 )
-from components.samples import CLARIFAI_SAMPLE_URL, SAMPLES, prepare_sample
+from components.samples import CLARIFAI_SAMPLE_URL, SAMPLES, SAMPLES_BY_KEY, prepare_sample
 from components.text import last_path_part, shorten
 from components.ui_state import ImageProblem
 
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif", "avif", "mpo", "heic", "heif"]
-GALLERY_LIMIT = 24  # thumbnails shown before "show all"
-THUMBNAIL_SIDE = 160
+# HEIC/HEIF is not listed: the app cannot read it, and says so for a HEIC file under another name.
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif", "avif", "mpo"]
+GALLERY_LIMIT = 12  # thumbnails shown before "show all"
+THUMBNAIL_SIDE = 160  # pixels of the square thumbnail sent (sharp on a 1.5x screen)
+THUMBNAIL_WIDTH = 96  # CSS pixels: three to a row on a 390 px phone, a dozen on a desktop
+SAMPLE_TILE_WIDTH = 150
 PREPARE_WORKERS = 2
-THUMBNAIL_NAME_LENGTH = 22
+PREPARE_WAIT_S = 120  # for a free preparation slot while other visitors' images are prepared
+THUMBNAIL_NAME_LENGTH = 13  # one line under a thumbnail
+PROBLEMS_LISTED = 6  # in the message itself; the rest in an expander below it
 
 
 def image_picker(options: PrepareOptions) -> None:
@@ -76,7 +84,9 @@ def _take_uploads(key: str, options: PrepareOptions) -> None:
         finally:
             _release(file)
 
-    _add_prepared([file.name for file in files], [lambda file=file: prepare_and_release(file) for file in files])
+    jobs = [lambda file=file: prepare_and_release(file) for file in files]
+    problems = _add_prepared([file.name for file in files], jobs)
+    ui_state.set_problems(problems)
     for file in files:  # those over the per-run limit were never prepared
         _release(file)
     # A fresh uploader: chosen images are kept in session state, not in the widget.
@@ -106,38 +116,48 @@ def _url_form(options: PrepareOptions) -> None:
 
 def add_urls(text: str, options: PrepareOptions) -> None:
     urls, line_problems = parse_url_lines(text)
-    for error in line_problems:
-        _add_problem(ImageProblem("URL list", error.message))
+    problems = [ImageProblem("URL list", error.message) for error in line_problems]
     if not urls and not line_problems:
-        _add_problem(ImageProblem("URL list", "No URLs given: paste one image address per line."))
+        problems.append(ImageProblem("URL list", "No URLs given: paste one image address per line."))
     if urls:
         with st.spinner(f"Fetching {len(urls)} image(s)…"):
-            _add_prepared(urls, [lambda url=url: prepare_url(url, options) for url in urls])
+            problems += _add_prepared(urls, [lambda url=url: prepare_url(url, options) for url in urls])
+    ui_state.set_problems(problems)
     st.rerun()
 
 
-def sample_buttons(options: PrepareOptions, columns: int = 5) -> None:
+def add_sample(key: str, options: PrepareOptions) -> None:
+    """Adds one of the app's own sample pictures to the chosen images."""
+    ui_state.set_problems(_add_prepared([SAMPLES_BY_KEY[key].title], [lambda: prepare_sample(key, options)]))
+
+
+def sample_buttons(options: PrepareOptions) -> None:
+    """A tile per sample picture (a thumbnail over its button), as many to a row as fit."""
     st.caption("Pictures made by this app, and Clarifai's own sample photo (downloaded from its URL).")
-    cells = st.columns(columns)
-    for cell, sample in zip(cells, SAMPLES):
-        with cell:
-            prepared = prepare_sample(sample.key, options)
-            st.image(_thumbnail(prepared.preview, prepared.digest), width="stretch")
-            if st.button(sample.title, key=f"sample_{sample.key}", help=sample.description, width="stretch"):
-                _add_prepared([sample.title], [lambda key=sample.key: prepare_sample(key, options)])
-                st.rerun()
-    with cells[len(SAMPLES) % columns]:
-        st.markdown("<div style='height:.25rem'></div>", unsafe_allow_html=True)
-        if st.button("Clarifai's metro-north.jpg", key="sample_clarifai_url", help=CLARIFAI_SAMPLE_URL, width="stretch"):
-            add_urls(CLARIFAI_SAMPLE_URL, options)
+    with st.container(horizontal=True, gap="small", key="sample_tiles"):
+        for sample in SAMPLES:
+            with st.container(width=SAMPLE_TILE_WIDTH, gap="small"):
+                prepared = prepare_sample(sample.key, options)
+                st.image(_thumbnail(prepared.preview, prepared.digest), width="stretch")
+                if st.button(sample.title, key=f"sample_{sample.key}", help=sample.description, width="stretch"):
+                    add_sample(sample.key, options)
+                    st.rerun()
+        with st.container(width=SAMPLE_TILE_WIDTH):
+            clicked = st.button(
+                "Clarifai's metro-north.jpg", key="sample_clarifai_url", help=CLARIFAI_SAMPLE_URL, width="stretch"
+            )
+            if clicked:
+                add_urls(CLARIFAI_SAMPLE_URL, options)
 
 
-def _add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImage]]) -> None:
-    """Runs preparation jobs (two at a time), adding images and per-image problems."""
+def _add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImage]]) -> list[ImageProblem]:
+    """Runs preparation jobs (two at a time, each holding one of the visitor's preparation
+    slots), adds the images, and returns each problem met."""
     chosen = ui_state.images()
+    problems = []
     room = MAX_IMAGES_PER_RUN - len(chosen)
     if len(jobs) > room:
-        _add_problem(
+        problems.append(
             ImageProblem(
                 f"{len(jobs) - max(room, 0)} image(s)",
                 f"Up to {MAX_IMAGES_PER_RUN} images go in one run and {len(chosen)} are chosen already, so "
@@ -145,40 +165,39 @@ def _add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImag
             )
         )
         names, jobs = names[: max(room, 0)], jobs[: max(room, 0)]
+    visitor = ui_state.visitor()  # read here: worker threads have no session to read it from
+    with ThreadPoolExecutor(max_workers=PREPARE_WORKERS) as pool:
+        outcomes = list(pool.map(lambda job: _prepare_in_slot(job, visitor), jobs))
+    for name, outcome in zip(names, outcomes):
+        if isinstance(outcome, ImageError):
+            problems.append(ImageProblem(name, outcome.message))
+        else:
+            chosen.setdefault(outcome.digest, outcome)
+    return problems
 
-    def attempt(job: Callable[[], PreparedImage]) -> PreparedImage | ImageError:
+
+def _prepare_in_slot(job: Callable[[], PreparedImage], visitor: Hashable) -> PreparedImage | ImageError:
+    with ExitStack() as slot:
+        try:
+            slot.enter_context(ui_state.PREPARATION_SLOTS.hold(visitor, timeout=PREPARE_WAIT_S))
+        except TimeoutError:
+            return ImageError("The server is busy preparing other visitors' images: add this one again in a minute.")
         try:
             return job()
         except ImageError as error:
             return error
 
-    with ThreadPoolExecutor(max_workers=PREPARE_WORKERS) as pool:
-        outcomes = list(pool.map(attempt, jobs))
-    for name, outcome in zip(names, outcomes):
-        if isinstance(outcome, ImageError):
-            _add_problem(ImageProblem(name, outcome.message))
-        else:
-            chosen.setdefault(outcome.digest, outcome)
-
-
-def _add_problem(problem: ImageProblem) -> None:
-    """Records a problem once, however often the same input is submitted."""
-    if problem not in ui_state.problems():
-        ui_state.problems().append(problem)
-
 
 def chosen_images_panel() -> list[PreparedImage]:
-    """The images chosen so far, their notes, the problems met, and ways to clear them."""
+    """The images chosen so far, the problems met adding them, and ways to clear both."""
     chosen = list(ui_state.images().values())
     problems = ui_state.problems()
-    for problem in problems:
-        named = problem.message if problem.name in problem.message else f"**{problem.name}**: {problem.message}"
-        st.error(named, icon=":material/broken_image:")
+    show_problems(problems)
     if not chosen:
         if not problems:
             st.info("No images yet: upload some, paste image URLs, or pick a sample above.", icon=":material/image:")
-        elif st.button("Dismiss messages", key="dismiss_problems"):
-            problems.clear()
+        elif st.button("Dismiss", key="dismiss_problems"):
+            ui_state.clear_problems()
             st.rerun()
         return []
 
@@ -186,29 +205,63 @@ def chosen_images_panel() -> list[PreparedImage]:
     summary = f"**{len(chosen)} image(s) chosen**"
     if saved > 1024 * 1024:
         summary += f" · {saved / 1024 / 1024:.1f} MB smaller to send after shrinking"
-    head, clear, dismiss = st.columns([5, 1.8, 2.1], vertical_alignment="center")
-    head.markdown(summary)
-    if clear.button("Clear images", icon=":material/delete:", key="clear_images", width="stretch"):
-        ui_state.images().clear()
-        problems.clear()
-        st.rerun()
-    if problems and dismiss.button("Dismiss messages", key="dismiss_problems", width="stretch"):
-        problems.clear()
-        st.rerun()
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(summary, width="content")
+        st.space("stretch")
+        if st.button("Clear images", icon=":material/delete:", key="clear_images"):
+            ui_state.images().clear()
+            ui_state.clear_problems()
+            st.rerun()
+        if problems and st.button("Dismiss", key="dismiss_problems", help="Hide the messages above"):
+            ui_state.clear_problems()
+            st.rerun()
 
-    show_all = len(chosen) <= GALLERY_LIMIT or st.toggle(f"Show all {len(chosen)} thumbnails", key="show_all_thumbnails")
-    shown = chosen if show_all else chosen[:GALLERY_LIMIT]
-    columns = st.columns(8)
-    for index, image in enumerate(shown):
-        with columns[index % 8]:
-            if image.preview:
-                st.image(_thumbnail(image.preview, image.digest), width="stretch")
-            else:
-                st.markdown(":material/link: *fetched by Clarifai*")
-            st.caption(shorten(last_path_part(image.name), THUMBNAIL_NAME_LENGTH))
+    show_all = len(chosen) <= GALLERY_LIMIT or st.toggle(
+        f"Show all {len(chosen)} thumbnails", key="show_all_thumbnails"
+    )
+    thumbnail_grid(chosen if show_all else chosen[:GALLERY_LIMIT])
+    if not ui_state.reload_keeps_images():
+        st.caption(
+            ":material/info: A reload of the page starts over: this browser cannot be recognised, "
+            "so images are not kept."
+        )
     with st.expander("Image details"):
         st.dataframe([_details_row(image) for image in chosen], hide_index=True, width="stretch")
     return chosen
+
+
+def thumbnail_grid(images: Sequence[PreparedImage]) -> None:
+    """Small square thumbnails in the order chosen, left to right, as many to a row as fit."""
+    with st.container(horizontal=True, gap="small", key="chosen_thumbnails"):
+        for image in images:
+            with st.container(width=THUMBNAIL_WIDTH, gap=None):
+                if image.preview:
+                    st.image(_thumbnail(image.preview, image.digest), width="stretch")
+                else:
+                    st.markdown(":material/link: *fetched by Clarifai*")
+                st.caption(shorten(last_path_part(image.name), THUMBNAIL_NAME_LENGTH, keep="both"))
+
+
+def show_problems(problems: Sequence[ImageProblem]) -> None:
+    """One message for every problem of the last attempt, each with its own reason."""
+    if not problems:
+        return
+    lines = [_problem_line(problem) for problem in problems]
+    if len(lines) == 1:
+        st.error(lines[0], icon=":material/broken_image:")
+        return
+    listed = lines if len(lines) <= PROBLEMS_LISTED else lines[: PROBLEMS_LISTED - 1]
+    text = f"**{len(lines)} images could not be added:**\n" + "\n".join(f"- {line}" for line in listed)
+    if len(listed) < len(lines):
+        text += f"\n\n…and {len(lines) - len(listed)} more, listed below."
+    st.error(text, icon=":material/broken_image:")
+    if len(listed) < len(lines):
+        with st.expander(f"All {len(lines)} problems"):
+            st.markdown("\n".join(f"- {line}" for line in lines))
+
+
+def _problem_line(problem: ImageProblem) -> str:
+    return problem.message if problem.name in problem.message else f"**{problem.name}**: {problem.message}"
 
 
 def _details_row(image: PreparedImage) -> dict[str, object]:
@@ -225,9 +278,8 @@ def _details_row(image: PreparedImage) -> dict[str, object]:
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _thumbnail(_preview: bytes, digest: str) -> bytes:
-    """A small JPEG for the strip of chosen images (cached by image digest, not by bytes)."""
-    picture = Image.open(io.BytesIO(_preview))
-    picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    """A small square JPEG, the middle of the picture, for the grid (cached by image digest, not by bytes)."""
+    picture = ImageOps.fit(Image.open(io.BytesIO(_preview)), (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     buffer = io.BytesIO()
     picture.convert("RGB").save(buffer, "JPEG", quality=80)
     return buffer.getvalue()

@@ -175,11 +175,18 @@ def default_problem(task: Task, ref: ModelRef, credentials: Credentials, budget:
     A failure that may pass (network, throttling, budget) is not held against the model.
     """
     try:
+        return model_problem(task, ref, credentials, budget)
+    except errors.AppError:
+        return ""
+
+
+def model_problem(task: Task, ref: ModelRef, credentials: Credentials, budget: CallBudget | None) -> str:
+    """Why the model cannot serve `task` with this key ("" when it answers and fits); raises the
+    AppError of a failure that says nothing about the model (a refused key, the network, the budget)."""
+    try:
         info = ui_state.client().get_model(ref, credentials, before_call=_lookup_charge(budget))
     except (errors.ModelNotFoundError, errors.ModelForbiddenError, errors.DeploymentError) as error:
         return error.message.split(". ")[0] + "."
-    except errors.AppError:
-        return ""
     fit = fit_model(task.spec, info)
     return "" if fit.fits else fit.problem
 

@@ -15,6 +15,7 @@ import streamlit as st
 from components import backend, ui_state
 from components.errors import AppError, UnexpectedError
 from components.images import PreparedImage
+from components.navigation import HOME, PAGES
 from components.tasks import Task
 from components.text import last_path_part, shorten
 from components.ui_inputs import chosen_images_panel, image_picker
@@ -28,8 +29,28 @@ log = logging.getLogger(__name__)
 LIVE_ANSWERS_SHOWN = 6  # streamed answers shown while a run is under way
 
 
+def run_app() -> None:
+    """The entry file's work on every run: the navigation, what a reload left, the page, then
+    keeping what the page changed for the next reload."""
+    pages = [
+        st.Page(page.path, title=page.label, icon=page.icon, url_path=page.url_path or None, default=page is HOME)
+        for page in PAGES
+    ]
+    current = st.navigation(pages, position="sidebar", expanded=True)
+    ui_state.set_current_page(current.title)
+    ui_state.restore_after_reload()
+    current.run()
+    ui_state.keep_for_reload()
+
+
 def configure_page(title: str) -> None:
-    st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=":material/visibility:", layout="wide")
+    # "auto": the sidebar starts closed on a phone; Streamlit's navigation closes it again after a page is chosen
+    st.set_page_config(
+        page_title=f"{title} · {APP_TITLE}",
+        page_icon=":material/visibility:",
+        layout="wide",
+        initial_sidebar_state="auto",
+    )
 
 
 def task_page(task: Task) -> None:
@@ -155,6 +176,8 @@ def _run_and_store(
         return
     st.session_state[f"run_error_{page_key}"] = None
     ui_state.save_page_run(page_key, PageRun(images=list(images), outcome=outcome))
+    if outcome.clarifai_calls and outcome.succeeded:
+        choice.key_worked()
     refresh_if_budget_spent(choice, outcome.clarifai_calls)
 
 

@@ -13,7 +13,6 @@ from components.budget import CallBudget
 from components.images import DEFAULT_MAX_SIDE, PrepareOptions
 from components.model_fit import Serving
 from components.models import PredictSettings
-from components.navigation import PAGES
 from components.settings import Credentials, DemoPolicy, resolve_credentials
 from components.tasks import Task
 from components.ui_models import ModelChoice, chosen_ref, chosen_routing, key, model_section
@@ -34,6 +33,13 @@ class SidebarChoice:
     budget: CallBudget | None
     models: dict[Task, ModelChoice] = field(default_factory=dict)
     selected_concepts: dict[Task, tuple[str, ...]] = field(default_factory=dict)
+    key_slot: object = field(default=None, compare=False, repr=False)  # where the sidebar says how the typed key fares
+
+    def key_worked(self) -> None:
+        """A call with the typed key succeeded after the sidebar was drawn: say so there now."""
+        if self.credentials is not None and not self.credentials.from_app_owner:
+            ui_state.mark_key_works(self.credentials)
+            _show_key_status(self.key_slot, self.credentials)
 
     def model(self, task: Task) -> ModelChoice:
         return self.models.get(task) or ModelChoice(None, problem="Choose a model in the sidebar.")
@@ -69,10 +75,6 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
     secrets = ui_state.app_secrets()
     owner_key_present = resolve_credentials(None, secrets, os.environ) is not None
     with st.sidebar:
-        st.markdown(f"### :material/visibility: {APP_TITLE}")
-        for page in PAGES:
-            st.page_link(page.path, label=page.label, icon=page.icon)
-        st.divider()
         backend = st.radio(
             "Backend",
             options=[CLARIFAI, OFFLINE],
@@ -91,6 +93,8 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
                 models[task] = model_section(task, credentials, budget)
                 if models[task].problem:
                     st.error(models[task].problem, icon=":material/error:")
+                if credentials is not None and models[task].info is not None:
+                    ui_state.mark_key_works(credentials)  # the model was looked up with it
             elif task.spec.offline is not None:
                 model = task.spec.offline
                 st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
@@ -99,11 +103,24 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
         classic = backend == OFFLINE or task is None or models[task].serving in (None, Serving.CLASSIC)
         settings, selected = _settings_section(task, show=classic)
         options = _image_options_section()
-        st.caption(f"Endpoint: {ui_state.endpoint().label}")
-        if note_slot is not None:
+        if backend == CLARIFAI:
+            st.caption(f"Endpoint: {ui_state.endpoint().label}")
+        if note_slot is not None and credentials is not None and credentials.from_app_owner:
             note = "Using this app's Clarifai key." + (f" {budget.allowance.note}" if budget is not None else "")
             note_slot.caption(":material/key: " + note)
-    return SidebarChoice(backend, credentials, settings, options, policy, budget, models, selected)
+        elif note_slot is not None:
+            _show_key_status(note_slot, credentials)
+    return SidebarChoice(backend, credentials, settings, options, policy, budget, models, selected, note_slot)
+
+
+def _show_key_status(slot, credentials: Credentials | None) -> None:
+    """Green only once a call made with the key succeeded; until then, neutral."""
+    if slot is None or credentials is None:
+        return
+    if ui_state.key_works(credentials):
+        slot.caption(":material/check_circle: :green[Your key works]: Clarifai accepted it for this session's calls.")
+    else:
+        slot.caption(":material/key: Key entered: it is checked with the first call to Clarifai.")
 
 
 def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallBudget | None, object | None]:
@@ -134,7 +151,7 @@ def _key_section(policy: DemoPolicy, secrets) -> tuple[Credentials | None, CallB
         budget = ui_state.call_budget(policy)
         note_slot = st.empty()  # filled once the sidebar's look-ups are charged, so the count is current
     else:
-        st.caption(":material/check_circle: Using your key for this session's calls.")
+        note_slot = st.empty()  # filled once the sidebar has looked the model up with the key
     return credentials, budget, note_slot
 
 

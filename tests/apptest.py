@@ -11,6 +11,7 @@ from components.navigation import ALL_TASKS, HOME
 from components.tasks import TASKS
 from tests.conftest import PROJECT_ROOT
 
+ENTRY = "streamlit_app.py"  # the navigation: every run starts here, as in a browser
 PAGES = {"home": HOME.path, **{task.value: spec.page_path for task, spec in TASKS.items()}, "all": ALL_TASKS.path}
 TIMEOUT = 60
 VISITOR_STATE = "test_visitor_signals"  # read by the `visitors` fixture
@@ -21,7 +22,7 @@ def open_page(name: str, key: str | None = None, state: dict | None = None, **se
 
     `state` is put in session state before the first run (e.g. who the visitor is).
     """
-    at = AppTest.from_file(str(PROJECT_ROOT / PAGES["home"]), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(PROJECT_ROOT / ENTRY), default_timeout=TIMEOUT)
     for name_in_state, value in (state or {}).items():
         at.session_state[name_in_state] = value
     if key:

@@ -109,6 +109,16 @@ def fresh_demo_ledger():
     DEMO_LEDGER.limits = BudgetLimits()
 
 
+@pytest.fixture(autouse=True)
+def fresh_session_store():
+    """Every test starts and ends with no browser's images or results kept for a reload."""
+    from components.session_store import SESSION_STORE
+
+    SESSION_STORE.clear()
+    yield SESSION_STORE
+    SESSION_STORE.clear()
+
+
 @pytest.fixture
 def visitors(monkeypatch):
     """AppTest sessions have no cookies and no address: this makes each session's visitor the one

@@ -160,7 +160,7 @@ def test_a_typed_key_stays_inside_its_password_field(app_url, page, testdata, cl
     settle(page)
     upload_photos(page, testdata)
     predict(page)
-    assert "Using your key" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "Your key works" in page.locator('[data-testid="stSidebar"]').inner_text()
     html = page.evaluate(
         """() => { const copy = document.documentElement.cloneNode(true);
                    copy.querySelectorAll('input[type=password]').forEach(i => i.removeAttribute('value'));

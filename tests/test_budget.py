@@ -369,7 +369,7 @@ def test_a_visitors_own_key_is_never_charged(clarifai_env, visitors):
     at = predict(upload(owner_session(CLARIFAI_DEMO_CALL_BUDGET=2), picture("a.png", 300)))
     assert "0 of 2 Clarifai operations left" in sidebar_text(at)
     at.text_input(key="pat").input(OTHER_KEY).run()
-    assert "Using your key" in sidebar_text(at)
+    assert "Your key works" in sidebar_text(at)
     at = predict(upload(at, picture("b.png", 310), picture("c.png", 320)))
     no_traceback(at)
     assert not errors_shown(at) and "3 with results" in page_text(at)

@@ -8,7 +8,7 @@ from tests.apptest import no_traceback, open_page, page_text, predict, upload
 from tests.conftest import TEST_KEY
 from tests.helpers import png_bytes, scene_with_square
 
-COMPARE = "pages/6_Compare.py"
+COMPARE = "app_pages/6_Compare.py"
 SQUARE = ("square.png", png_bytes(scene_with_square()))
 
 

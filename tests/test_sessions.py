@@ -120,8 +120,8 @@ def test_two_sessions_with_different_keys_keep_their_images_results_and_keys_apa
     bob = upload(bob, BLUE, GREEN)
     alice = predict(alice)
     bob = predict(bob)
-    alice.switch_page("pages/2_Detection.py").run()
-    bob.switch_page("pages/2_Detection.py").run()
+    alice.switch_page("app_pages/2_Detection.py").run()
+    bob.switch_page("app_pages/2_Detection.py").run()
     bob = predict(bob)
     alice = predict(alice)
     for at in (alice, bob):

@@ -1,0 +1,3 @@
+from components.ui_home import home_page
+
+home_page()
