@@ -209,7 +209,7 @@ def _downloads(images: Sequence[PreparedImage], by_task: ByTask, settings: Displ
     with every task drawn, as on this page."""
     groups = downloads(images, by_task, settings)
     with st.expander("Downloads", icon=":material/download:"):
-        for title, group in groups:
+        for number, (title, group) in enumerate(groups):
             st.caption(title)
             for column, download in zip(st.columns(len(group)), group):
                 column.download_button(
@@ -220,7 +220,7 @@ def _downloads(images: Sequence[PreparedImage], by_task: ByTask, settings: Displ
                     icon=":material/download:",
                     on_click="ignore",
                     width="stretch",
-                    key=f"download_all_{download.file_name}",
+                    key=f"download_all_{number}_{download.file_name}",  # two tasks may export files of one name
                 )
 
 

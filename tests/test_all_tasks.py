@@ -389,3 +389,16 @@ def test_offline_all_tasks_has_the_same_card_legend_and_downloads(offline_env, t
     assert "face" in at.pills[0].options
     assert {"annotated-all-tasks.zip", "detection-results.json", "segments-coco-png.zip"} <= set(deferred_downloads)
     assert built(deferred_downloads, "annotated-all-tasks.zip")
+
+
+def test_two_tasks_exporting_files_of_one_name_both_get_their_download(offline_env, monkeypatch, testdata):
+    from components.views import Download, view_for
+
+    # a new task's view might well export a file named as another's (say a second "concepts.csv")
+    detection = view_for(Task.DETECTION)
+    same_name = [Download("Concepts (CSV)", lambda: "a,b\n", "concepts.csv", "text/csv")]
+    monkeypatch.setattr(type(detection), "downloads", lambda self, items, settings: same_name)
+    at = predict(upload(open_page("all"), photo(testdata, "astronaut.png")))
+    no_traceback(at)
+    names = [button.proto.label for button in at.get("download_button")]
+    assert names.count("Concepts (CSV)") == 2
