@@ -335,7 +335,7 @@ def test_all_tasks_segments_the_detectors_boxes_and_shows_one_card_with_legend_t
     assert "segment 1" not in chips
 
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels.count("Results (JSON)") == 4
+    assert labels.count("Results (JSON)") == len(Task)
     for label in ("Concepts (CSV)", "COCO detections (JSON)", "COCO masks, RLE (ZIP)", "Captions (CSV)",
                   "Annotated images (ZIP)", "Annotated PNG"):
         assert label in labels
