@@ -28,7 +28,7 @@ from components.models import ModelInfo, ModelRef, PredictSettings, Routing
 from components.offline import OfflineModel
 from components.results import ImageResult, Prediction
 from components.settings import Credentials
-from components.signatures import RegionValue
+from components.signatures import Method, RegionValue
 from components.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class RunOutcome:
     seconds: float
     clarifai_calls: int = 0  # predict requests sent for this run
     from_cache: int = 0  # images answered from the cache
+    method: Method | None = None  # the new-style method called (None for old-style and local models)
 
     @property
     def succeeded(self) -> int:
@@ -203,6 +204,7 @@ def run_predictions(
     missing = [i for i, result in enumerate(results) if result is None]
     from_cache = len(images) - len(missing)
     calls = 0
+    method = None
     if missing:
         todo = [images[i] for i in missing]
         if plan.backend == OFFLINE:
@@ -210,7 +212,7 @@ def run_predictions(
         else:
             texts = (lambda index, text: on_text(missing[index], text)) if on_text else None
             todo_given = [given[i] for i in missing] if given is not None else None
-            fresh, calls = _run_clarifai(
+            fresh, calls, method = _run_clarifai(
                 plan, todo, client, budget, _offset(progress, from_cache), texts, on_wait, todo_given
             )
         for index, result in zip(missing, fresh):
@@ -218,7 +220,7 @@ def run_predictions(
             cache.put(keys[index], result)
     if progress:
         progress(len(images))
-    return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache)
+    return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache, method)
 
 
 def _run_offline(plan: RunPlan, images: list[PreparedImage], done_before: int, progress: Progress | None) -> list[ImageResult]:
@@ -246,9 +248,10 @@ def _run_clarifai(
     on_text: TextSoFar | None,
     on_wait: Waiting | None,
     given: list[GivenRegions] | None = None,
-) -> tuple[list[ImageResult], int]:
+) -> tuple[list[ImageResult], int, Method | None]:
     """Images given regions go to the model's method taking them; the others (and every image when
-    the model has no such method) go as usual, with a note when regions were wanted but none found."""
+    the model has no such method) go as usual, with a note when regions were wanted but none found.
+    Also returns the new-style method called (the one taking regions when any image was given some)."""
     if client is None:
         raise ValueError("a Clarifai run needs a client")
     info = _model_info(client, plan, budget)
@@ -257,7 +260,7 @@ def _run_clarifai(
     if with_regions is None:
         if not plain.fits:
             raise errors.ModelTypeError(plain.problem)
-        return _run_fit(plan, info, plain, images, client, budget, progress, on_text, on_wait)
+        return (*_run_fit(plan, info, plain, images, client, budget, progress, on_text, on_wait), plain.method)
 
     boxed = [i for i, regions in enumerate(given) if regions]
     bare = [i for i, regions in enumerate(given) if not regions]
@@ -285,7 +288,7 @@ def _run_clarifai(
             results[index] = ImageResult(prediction=Prediction(model_label=plan.model.path, notes=(note,)))
         if progress:
             progress(len(images))
-    return list(results), calls
+    return list(results), calls, with_regions.method if boxed else plain.method
 
 
 def nothing_given_note(source: Task | None, fallback_method: str = "") -> str:

@@ -13,9 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components import answers
+from components.backend import CLARIFAI, RunPlan
+from components.images import PreparedImage
 from components.models import ModelRef, PredictSettings, Routing
 from components.signatures import BOOL, BYTES, FLOAT, IMAGE, INT, JSON_DATA, LIST, STR, TEXT, Method
 from components.tasks import ResultKind, TaskSpec
+from components.text import last_path_part
 
 PAT_PLACEHOLDER = "YOUR_PAT_HERE"
 
@@ -32,6 +36,29 @@ class CodeRequest:
     method: Method | None = None  # a new-style model's method; None for an old-style model
     arguments: Mapping[str, Any] = field(default_factory=dict)  # its values, the image left out
     routing: Routing = Routing()
+
+
+def request_for(plan: RunPlan, method: Method | None, image: PreparedImage) -> CodeRequest | None:
+    """What the page asked for one image, as a CodeRequest; None for a local model (no Clarifai call)."""
+    if plan.backend != CLARIFAI or plan.model is None:
+        return None
+    arguments: dict[str, Any] = {}
+    if method is not None:
+        prompt = answers.prompt_for(plan.task.spec, plan.prompt, plan.labels, image.width, image.height)
+        arguments = answers.call_arguments(method, b"", prompt, dict(plan.params))
+        if method.image_argument is not None:
+            arguments.pop(method.image_argument.name, None)
+    file_name = last_path_part(image.name) if image.source != "url" else "image.jpg"
+    return CodeRequest(
+        plan.task.spec,
+        plan.model,
+        image_url=image.url if image.source == "url" else "",
+        image_file=file_name or "image.jpg",
+        settings=plan.settings,
+        method=method,
+        arguments=arguments,
+        routing=plan.routing,
+    )
 
 
 def python_code(request: CodeRequest) -> str:

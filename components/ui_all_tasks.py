@@ -12,6 +12,7 @@ from dataclasses import replace
 import streamlit as st
 
 from components import backend, exports, ui_state
+from components.backend import RunPlan
 from components.combined_results import legend, legend_html, summary_line, toggle_names
 from components.errors import AppError
 from components.images import PreparedImage
@@ -28,7 +29,7 @@ from components.ui_page import (
     refresh_if_budget_spent,
     run_with_progress,
 )
-from components.ui_results import NAME_LENGTH, draw_results, export_items, paginate, show_error, show_picture
+from components.ui_results import NAME_LENGTH, draw_results, export_items, paginate, run_report, show_error, show_picture
 from components.ui_sidebar import SidebarChoice, render_sidebar
 from components.ui_state import PageRun
 from components.views import DisplaySettings, Download, RequestInputs, view_for
@@ -135,7 +136,8 @@ def _combined_results(run: PageRun) -> None:
     by_task = {r.plan.task: r.outcome.results for r in run.task_runs if r.outcome is not None}
     every = [(task.spec, result.prediction) for task, results in by_task.items() for result in results]
     settings = _display_controls(toggle_names(every))
-    _downloads(run.images, by_task, settings)
+    plans = {r.plan.task: r.plan for r in run.task_runs if r.outcome is not None}
+    _downloads(run.images, by_task, settings, plans)
     for index in paginate(range(len(run.images)), PAGE_KEY, PAGE_SIZE):
         results = {task: outcomes[index] for task, outcomes in by_task.items()}
         with st.container(border=True):
@@ -204,10 +206,12 @@ def _compact_rank(task: Task) -> int:
 # --- downloads -----------------------------------------------------------------------------------
 
 
-def _downloads(images: Sequence[PreparedImage], by_task: ByTask, settings: DisplaySettings) -> None:
+def _downloads(
+    images: Sequence[PreparedImage], by_task: ByTask, settings: DisplaySettings, plans: Mapping[Task, RunPlan]
+) -> None:
     """What the task pages offer, per task (raw JSON and the view's own exports), and the pictures
     with every task drawn, as on this page."""
-    groups = downloads(images, by_task, settings)
+    groups = downloads(images, by_task, settings, plans)
     with st.expander("Downloads", icon=":material/download:"):
         for number, (title, group) in enumerate(groups):
             st.caption(title)
@@ -225,10 +229,20 @@ def _downloads(images: Sequence[PreparedImage], by_task: ByTask, settings: Displ
 
 
 def downloads(
-    images: Sequence[PreparedImage], by_task: ByTask, settings: DisplaySettings
+    images: Sequence[PreparedImage],
+    by_task: ByTask,
+    settings: DisplaySettings,
+    plans: Mapping[Task, RunPlan] | None = None,
 ) -> list[tuple[str, list[Download]]]:
     """The page's downloads, grouped under a title; file names are unique across groups."""
     groups: list[tuple[str, list[Download]]] = []
+    if plans:
+        runs = [(view_for(task), plans[task]) for task in by_task if task in plans]
+        per_task = [by_task[task] for task in by_task if task in plans]
+        report_download = Download(
+            "Report (HTML)", lambda: run_report(runs, images, per_task, settings), "report-all-tasks.html", "text/html"
+        )
+        groups.append(("The whole run, to open in any browser", [report_download]))
     if any(task.spec.draws_on_picture for task in by_task) and any(image.data is not None for image in images):
         pictures = Download(
             "Annotated images (ZIP)",

@@ -8,6 +8,7 @@ only on the page where it was made.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -44,16 +45,49 @@ PROBLEMS_LISTED = 6  # in the message itself; the rest in an expander below it
 
 
 def image_picker(options: PrepareOptions) -> None:
-    """Upload / URL / sample tabs that add images to the session's set."""
-    upload_tab, url_tab, sample_tab = st.tabs(
-        [":material/upload: Upload", ":material/link: Image URLs", ":material/photo_library: Samples"]
+    """Upload / URL / camera / sample tabs that add images to the session's set."""
+    upload_tab, url_tab, camera_tab, sample_tab = st.tabs(
+        [":material/upload: Upload", ":material/link: Image URLs", ":material/photo_camera: Camera", ":material/photo_library: Samples"]
     )
     with upload_tab:
         _uploader(options)
     with url_tab:
         _url_form(options)
+    with camera_tab:
+        _camera(options)
     with sample_tab:
         sample_buttons(options)
+
+
+def _camera(options: PrepareOptions) -> None:
+    """A photo from the device's camera (a phone pointed at something in a meeting), prepared like an upload."""
+    # The camera is asked for only once the visitor turns it on: a browser would otherwise ask for
+    # the camera whenever a page opens.
+    if not st.toggle("Use the camera", key="camera_on", help="Your browser asks before the app can use it."):
+        return
+    generation = st.session_state.setdefault("camera_generation", 0)
+    key = f"camera_{generation}"
+    st.camera_input(
+        "Take a photo", key=key, on_change=_take_photo, args=(key, options),
+        help="The photo is added to the images chosen, like an upload. Your browser asks before it uses the camera.",
+    )
+
+
+def _take_photo(key: str, options: PrepareOptions) -> None:
+    photo = st.session_state.get(key)
+    if photo is None:
+        return
+    name = f"camera-{time.strftime('%H%M%S')}.jpg"
+
+    def prepare_and_release() -> PreparedImage:
+        try:
+            return prepare_upload(name, photo.getvalue(), options, source="camera")
+        finally:
+            _release(photo)
+
+    ui_state.set_problems(add_prepared([name], [prepare_and_release]))
+    # A fresh camera widget: the photo is kept with the chosen images, ready for the next one.
+    st.session_state["camera_generation"] = st.session_state.get("camera_generation", 0) + 1
 
 
 def _uploader(options: PrepareOptions) -> None:
@@ -85,7 +119,7 @@ def _take_uploads(key: str, options: PrepareOptions) -> None:
             _release(file)
 
     jobs = [lambda file=file: prepare_and_release(file) for file in files]
-    problems = _add_prepared([file.name for file in files], jobs)
+    problems = add_prepared([file.name for file in files], jobs)
     ui_state.set_problems(problems)
     for file in files:  # those over the per-run limit were never prepared
         _release(file)
@@ -121,14 +155,14 @@ def add_urls(text: str, options: PrepareOptions) -> None:
         problems.append(ImageProblem("URL list", "No URLs given: paste one image address per line."))
     if urls:
         with st.spinner(f"Fetching {len(urls)} image(s)…"):
-            problems += _add_prepared(urls, [lambda url=url: prepare_url(url, options) for url in urls])
+            problems += add_prepared(urls, [lambda url=url: prepare_url(url, options) for url in urls])
     ui_state.set_problems(problems)
     st.rerun()
 
 
 def add_sample(key: str, options: PrepareOptions) -> None:
     """Adds one of the app's own sample pictures to the chosen images."""
-    ui_state.set_problems(_add_prepared([SAMPLES_BY_KEY[key].title], [lambda: prepare_sample(key, options)]))
+    ui_state.set_problems(add_prepared([SAMPLES_BY_KEY[key].title], [lambda: prepare_sample(key, options)]))
 
 
 def sample_buttons(options: PrepareOptions) -> None:
@@ -150,7 +184,7 @@ def sample_buttons(options: PrepareOptions) -> None:
                 add_urls(CLARIFAI_SAMPLE_URL, options)
 
 
-def _add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImage]]) -> list[ImageProblem]:
+def add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImage]]) -> list[ImageProblem]:
     """Runs preparation jobs (two at a time, each holding one of the visitor's preparation
     slots), adds the images, and returns each problem met."""
     chosen = ui_state.images()

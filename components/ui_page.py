@@ -20,6 +20,7 @@ from components.tasks import Task
 from components.text import last_path_part, shorten
 from components.ui_inputs import chosen_images_panel, image_picker
 from components.ui_results import show_error, show_task_results
+from components.ui_share import open_shared_link, share_section
 from components.ui_sidebar import APP_TITLE, SidebarChoice, render_sidebar
 from components.ui_state import PageRun
 from components.views import RequestInputs, view_for
@@ -55,6 +56,7 @@ def configure_page(title: str) -> None:
 
 def task_page(task: Task) -> None:
     configure_page(task.title)
+    open_shared_link(task)  # before the widgets it sets are drawn
     choice = render_sidebar(task)
     page_key = ui_state.task_page_key(task)
     spec = task.spec
@@ -87,7 +89,11 @@ def task_page(task: Task) -> None:
         return  # an error replaces the results it made stale
     run = ui_state.page_run(page_key)
     if run is not None and run.outcome is not None:
-        st.subheader("Results")
+        heading, share_column = st.columns([4, 1], vertical_alignment="bottom")
+        heading.subheader("Results")
+        with share_column:
+            plan = run.outcome.plan
+            share_section(task, plan.model.path if plan.model else "", plan.prompt, plan.labels)
         st.caption(f"From {_model_words(run.outcome.plan)}")
         current = choice.plan(task, request.prompt, request.labels)
         if run.outcome.plan != current or [i.digest for i in run.images] != [i.digest for i in images]:

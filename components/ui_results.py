@@ -8,6 +8,7 @@ the stored results and never calls a model again.
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,8 +19,8 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from components import exports
-from components.backend import RunOutcome
+from components import codegen, exports, report
+from components.backend import RunOutcome, RunPlan
 from components.errors import AppError, ImageError
 from components.images import PreparedImage
 from components.results import ImageResult, Prediction
@@ -59,11 +60,12 @@ def show_task_results(view: TaskView, run: PageRun, page_key: str) -> None:
 @st.fragment
 def _results_fragment(view: TaskView, run: PageRun, page_key: str) -> None:
     settings = view.controls(run.outcome.results, page_key)
-    show_downloads(view, run.images, run.outcome.results, settings, page_key)
+    show_downloads(view, run.images, run.outcome.results, settings, page_key, plan=run.outcome.plan)
     pairs = list(zip(run.images, run.outcome.results))
     for image, result in paginate(pairs, page_key):
         with st.container(border=True):
-            result_card(view, image, result, settings)
+            code = codegen.request_for(run.outcome.plan, run.outcome.method, image)
+            result_card(view, image, result, settings, code)
 
 
 def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE) -> Sequence[T]:
@@ -84,7 +86,13 @@ def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE) -> Sequen
 # --- one image's result ----------------------------------------------------------------------
 
 
-def result_card(view: TaskView, image: PreparedImage, result: ImageResult, settings: DisplaySettings) -> None:
+def result_card(
+    view: TaskView,
+    image: PreparedImage,
+    result: ImageResult,
+    settings: DisplaySettings,
+    code: codegen.CodeRequest | None = None,
+) -> None:
     picture_side, result_side = st.columns([3, 2], gap="medium")
     picked: frozenset[int] = frozenset()
     with result_side:  # first: the rows selected in its table pick regions out on the picture
@@ -98,8 +106,20 @@ def result_card(view: TaskView, image: PreparedImage, result: ImageResult, setti
                 _annotated_download(view, image, prediction, settings)
             for note in prediction.notes:
                 st.caption(f":material/warning: {note}")
+        if code is not None:
+            show_code(code)
     with picture_side:
         show_picture(image, [(view, result.prediction)], replace(settings, highlighted=picked))
+
+
+def show_code(request: codegen.CodeRequest) -> None:
+    """The Python that makes this same request with clarifai-grpc; the key is never in it."""
+    with st.expander("Get the code", icon=":material/code:"):
+        st.caption(
+            "Python with Clarifai's `clarifai-grpc` (`pip install clarifai-grpc`) that makes this same request. "
+            "Set `CLARIFAI_PAT` in your environment (or replace `YOUR_PAT_HERE`) and run it."
+        )
+        st.code(codegen.python_code(request), language="python")
 
 
 DrawnResults = Sequence[tuple[TaskView, Prediction | None]]
@@ -195,13 +215,19 @@ def show_downloads(
     results: Sequence[ImageResult],
     settings: DisplaySettings,
     key: str,
+    plan: RunPlan | None = None,
 ) -> None:
-    """The raw JSON, the view's own exports and, for views that draw, every annotated picture."""
+    """The raw JSON, the view's own exports, for views that draw every annotated picture, and with
+    the run's plan a self-contained HTML report."""
     items = export_items(images, results)
     downloads = [
         Download("Results (JSON)", lambda: exports.raw_json(items), "results.json", "application/json"),
         *view.downloads(items, settings),
     ]
+    if plan is not None:
+        downloads.append(
+            Download("Report (HTML)", lambda: run_report([(view, plan)], images, [results], settings), "report.html", "text/html")
+        )
     if view.spec.draws_on_picture:
         downloads.append(
             Download(
@@ -222,6 +248,68 @@ def show_downloads(
             width="stretch",
             key=f"download_{key}_{download.file_name}",
         )
+
+
+REPORT_SIDE = 800  # pictures in a report are at most this big: a report of 128 pictures stays a few MB
+
+
+def run_report(
+    runs: Sequence[tuple[TaskView, RunPlan]],
+    images: Sequence[PreparedImage],
+    results: Sequence[Sequence[ImageResult]],
+    settings: DisplaySettings,
+) -> str:
+    """One HTML file of a run: each picture drawn as on the page (every task's results on it when
+    there are several), with what was found, the models, what they were asked, and the time."""
+    plans = [plan for _, plan in runs]
+    title = plans[0].task.title if len(plans) == 1 else "All tasks"
+    facts = [(plan.task.title if len(plans) > 1 else "Asked", _asked_words(plan)) for plan in plans if _asked_words(plan)]
+    facts.append(("Images", str(len(images))))
+    report_images = []
+    for index, image in enumerate(images):
+        per_task = [result[index] for result in results]
+        drawn = [(view, r.prediction) for (view, _), r in zip(runs, per_task) if r.ok]
+        picture = None
+        if image.data is not None:
+            pixels = _fit(display_pixels(image), REPORT_SIDE)
+            picture = display_jpeg(draw_results(pixels, drawn, settings))
+        merged = _merged(per_task)
+        errors_seen = "; ".join(str(r.error) for r in per_task if r.error is not None)
+        report_images.append(
+            report.ReportImage(image.name, picture, prediction=merged, error=errors_seen if merged is None else "", url=image.url)
+        )
+    models = " · ".join(dict.fromkeys(plan.model_label for plan in plans))
+    made = time.strftime("%Y-%m-%d %H:%M")
+    return report.html_report(report.ReportRun(title, models, tuple(facts), tuple(report_images), made))
+
+
+def _asked_words(plan: RunPlan) -> str:
+    if plan.labels:
+        return ", ".join(plan.labels)
+    return plan.prompt
+
+
+def _merged(results: Sequence[ImageResult]) -> Prediction | None:
+    """Every task's findings on one picture, as one prediction for the report."""
+    ok = [r.prediction for r in results if r.ok]
+    if not ok:
+        return None
+    return Prediction(
+        concepts=tuple(c for p in ok for c in p.concepts),
+        regions=tuple(region for p in ok for region in p.regions),
+        caption=" ".join(p.caption for p in ok if p.caption),
+        notes=tuple(note for p in ok for note in p.notes),
+        usage=next((p.usage for p in ok if p.usage is not None), None),
+        raw_answer="\n\n".join(p.raw_answer for p in ok if p.raw_answer),
+    )
+
+
+def _fit(pixels: np.ndarray, side: int) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1:
+        return pixels
+    return cv2.resize(pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
 
 
 def annotated_zip(

@@ -85,3 +85,9 @@ def use_classic_models(at: AppTest) -> AppTest:
         if classic:
             at.session_state[f"model_suggested_{task.value}"] = classic[0].ref.path
     return at
+
+
+def built(registered: dict, name: str) -> bytes:
+    """A download the page offered (see the `deferred_downloads` fixture), built as a click would."""
+    data = registered[name]()
+    return data.encode() if isinstance(data, str) else data

@@ -167,3 +167,19 @@ def clarifai_env(monkeypatch, clarifai_server, fake_clarifai, app_call_policy):
     monkeypatch.setitem(clarifai_client._clients, endpoint, client)
     yield fake_clarifai
     client.close()
+
+
+@pytest.fixture
+def deferred_downloads(monkeypatch):
+    """Every download button's deferred file, by file name, as the page registered it (latest run wins)."""
+    registered: dict[str, object] = {}
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    real = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        registered[file_name] = data_callable
+        return real(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return registered

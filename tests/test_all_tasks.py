@@ -10,7 +10,6 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 
 from components import answers, backend, colors
 from components.backend import CLARIFAI, OFFLINE, PredictionCache, RunOutcome, RunPlan, TaskRun
@@ -24,7 +23,7 @@ from components.results import Box, Concept, ImageResult, Prediction, Region
 from components.settings import Credentials
 from components.signatures import IMAGE, LIST, REGION, Argument, Method, RegionValue
 from components.tasks import Task
-from tests.apptest import no_traceback, open_page, page_text, photo, predict, upload
+from tests.apptest import built, no_traceback, open_page, page_text, photo, predict, upload
 from tests.conftest import TEST_KEY
 from tests.helpers import png_bytes
 
@@ -283,25 +282,6 @@ def test_cached_segments_of_given_regions_cost_no_call_the_second_time(client, f
 
 
 # --- the page, against the local Clarifai server ---------------------------------------------------
-
-
-@pytest.fixture
-def deferred_downloads(monkeypatch):
-    """Every download button's deferred file, by file name, as the page registered it (latest run wins)."""
-    registered: dict[str, object] = {}
-    real = MediaFileManager.add_deferred
-
-    def record(self, data_callable, mimetype, coordinates, file_name=None, **kw):
-        registered[file_name] = data_callable
-        return real(self, data_callable, mimetype, coordinates, file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
-    return registered
-
-
-def built(registered: dict, name: str) -> bytes:
-    data = registered[name]()
-    return data.encode() if isinstance(data, str) else data
 
 
 def colour_pixels(png: bytes, color: colors.Color) -> int:

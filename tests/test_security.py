@@ -610,3 +610,21 @@ def test_more_than_128_images_in_one_run_are_refused_with_a_message(offline_env)
     at = upload(at, tiny_png(500))  # the run is full: nothing more goes in
     assert f"{MAX_IMAGES_PER_RUN} image(s) chosen" in page_text(at)
     assert any(f"{MAX_IMAGES_PER_RUN} are chosen already, so 1 were not added" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("name", ["classification", "detection", "segmentation", "captioning", "all"])
+def test_no_download_code_or_link_a_page_offers_holds_the_key(clarifai_env, echoing_server, deferred_downloads, name):
+    at = with_typed_key(open_page(name))
+    at = predict(upload(at, picture()))
+    no_traceback(at)
+    assert deferred_downloads, "the page offered downloads"
+    for file_name, build in deferred_downloads.items():
+        data = build()
+        text = data if isinstance(data, str) else bytes(data).decode("latin-1")
+        if file_name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                text += "".join(archive.read(member).decode("latin-1") for member in archive.namelist())
+        assert TEST_KEY not in text, file_name
+    shown = [c.value for c in at.code]  # on task pages: the code beside each result and the share link
+    assert name == "all" or any("stub = service_pb2_grpc.V2Stub" in value for value in shown)
+    assert not any(TEST_KEY in value for value in shown)

@@ -78,6 +78,10 @@ class TaskView:
         """What the task's own page last set in its request controls (for pages without them)."""
         return RequestInputs()
 
+    def request_state(self, key: str, prompt: str, labels: str) -> dict[str, str]:
+        """The session state that sets the request controls to a prompt or a typed label list (a shared link)."""
+        return {}
+
     def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
         """Display controls above the results (Streamlit widgets keyed under `key`)."""
         return DisplaySettings()

@@ -59,6 +59,9 @@ class CaptioningView(TaskView):
             return RequestInputs()
         return RequestInputs(prompt=prompt, problem=vlm.check_prompt(prompt, vlm.DEFAULT_MAX_PROMPT_CHARS))
 
+    def request_state(self, key: str, prompt: str, labels: str) -> dict[str, str]:
+        return {f"{key}_prompt": prompt} if prompt else {}
+
     def stored_request(self, key: str) -> RequestInputs:
         prompt = st.session_state.get(f"{key}_prompt") or answers.DEFAULT_CAPTION_PROMPT
         return RequestInputs(prompt=prompt, problem=vlm.check_prompt(prompt, vlm.DEFAULT_MAX_PROMPT_CHARS))

@@ -47,6 +47,9 @@ class ClassificationView(TaskView):
         st.caption(":material/psychology: " + answers.MODEL_ESTIMATE_NOTE)
         return RequestInputs(labels=labels)
 
+    def request_state(self, key: str, prompt: str, labels: str) -> dict[str, str]:
+        return {f"{key}_labels": labels} if labels else {}
+
     def stored_request(self, key: str) -> RequestInputs:
         return RequestInputs(labels=vlm.parse_label_list(st.session_state.get(f"{key}_labels") or "")[0])
 

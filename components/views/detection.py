@@ -48,6 +48,9 @@ class DetectionView(TaskView):
             st.caption(f":material/info: {message}")
         return RequestInputs(labels=things)
 
+    def request_state(self, key: str, prompt: str, labels: str) -> dict[str, str]:
+        return {f"{key}_things": labels} if labels else {}
+
     def stored_request(self, key: str) -> RequestInputs:
         return RequestInputs(labels=vlm.parse_label_list(st.session_state.get(f"{key}_things") or "")[0])
 
