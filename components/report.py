@@ -105,7 +105,7 @@ def _prediction_details(prediction: Prediction) -> list[str]:
     if regions:
         rows = [(r.top_concept.name, r.top_concept.id, r.top_concept.value) for r in regions]
         rows.sort(key=lambda row: -_finite(row[2]))
-        heading = "Share" if all(r.box is None for r in regions) else "Score"
+        heading = "Share" if all(r.mask is not None for r in regions) else "Score"  # a segment's value is its share
         out.append(_score_table("Found", heading, rows))
     for note in prediction.notes:
         out.append(f'<p class="note">{_e(note)}</p>')
