@@ -300,6 +300,9 @@ class ClarifaiClient:
         self._request_slots = threading.BoundedSemaphore(MAX_REQUESTS_IN_FLIGHT)
         self._limiters: cachetools.TTLCache = cachetools.TTLCache(maxsize=1024, ttl=3600)
         self._info_cache: cachetools.TTLCache = cachetools.TTLCache(maxsize=256, ttl=600)
+        # Look-ups Clarifai refused for good (no such model, not for this key), remembered briefly so
+        # that a page redrawn again and again does not ask again each time.
+        self._refusals: cachetools.TTLCache = cachetools.TTLCache(maxsize=256, ttl=120)
         self._info_lock = threading.Lock()
 
     def close(self) -> None:
@@ -625,6 +628,9 @@ class ClarifaiClient:
         with self._info_lock:
             if cache_key in self._info_cache:
                 return self._info_cache[cache_key]
+            refusal = self._refusals.get(cache_key)
+        if refusal is not None:  # a model that is not there, or not for this key, is not asked about again soon
+            raise type(refusal)(refusal.message, refusal.code, refusal.description)
         request = service_pb2.GetModelRequest(
             user_app_id=resources_pb2.UserAppIDSet(user_id=model.user_id, app_id=model.app_id),
             model_id=model.model_id,
@@ -632,7 +638,12 @@ class ClarifaiClient:
         )
         before = before_call or _nothing
         before()
-        response = self._info_call(self._stub.GetModel, request, credentials, model)
+        try:
+            response = self._info_call(self._stub.GetModel, request, credentials, model)
+        except (errors.ModelNotFoundError, errors.ModelForbiddenError) as error:
+            with self._info_lock:
+                self._refusals[cache_key] = error
+            raise
         info = _model_info(response.model, model.version_id)
         if not info.methods:
             # GetModel carries the version it describes; only when it does not is the version asked for.

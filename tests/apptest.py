@@ -51,6 +51,11 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def answer_blocks(at: AppTest) -> list:
+    """The copyable text blocks that hold a model's answer: not the "Get the code" Python, not the share link."""
+    return [c for c in at.code if c.proto.language != "python" and not c.value.startswith(("http://", "https://", "?"))]
+
+
 def no_traceback(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

@@ -11,7 +11,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from components import colors
 from components.tasks import Task
-from tests.apptest import PAGES, no_traceback, open_page, page_text, photo, predict, upload
+from tests.apptest import PAGES, answer_blocks, no_traceback, open_page, page_text, photo, predict, upload
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
@@ -164,7 +164,7 @@ def test_detection_draws_and_lists_the_box(clarifai_env):
 
 def test_captions_show_once_as_copyable_text(clarifai_env, testdata):
     at = predict(upload(open_page("captioning", key=TEST_KEY), photo(testdata, "Landscape_6.jpg")))
-    [code] = at.code  # st.code: a copy button
+    [code] = answer_blocks(at)  # st.code: a copy button
     assert code.value.startswith("a landscape picture (1024x683)")
     assert page_text(at).count(code.value) == 1, "the caption is not repeated as a heading"
 

@@ -450,3 +450,14 @@ def test_each_new_status_code_says_what_to_do(code):
     assert "Clarifai could not complete the request" not in error.message, "not the generic message"
     if code in (25600, 25601) or code >= 25700:
         assert "“my-deploy”" in error.message, "the message names the routing the sidebar gave"
+
+
+def test_a_model_that_is_not_there_is_not_looked_up_again_on_every_redraw(client, fake):
+    missing = ModelRef("clarifai", "main", "general-image-detection")  # made private
+    for _ in range(3):
+        with pytest.raises(errors.ModelNotFoundError):
+            client.get_model(missing, CREDENTIALS)
+    assert len(fake.calls_to("GetModel")) == 1
+    with pytest.raises(errors.ClarifaiError):
+        client.get_model(missing, Credentials("another-key", "sidebar"))  # one key's answer is not another's
+    assert len(fake.calls_to("GetModel")) == 2

@@ -23,7 +23,7 @@ from components.clarifai_client import CallPolicy, ClarifaiClient
 from components.models import PredictSettings
 from components.settings import Credentials
 from components.tasks import BLIP_CAPTIONS, Task
-from tests.apptest import no_traceback, open_page, page_text, predict, upload, use_classic_models
+from tests.apptest import answer_blocks, no_traceback, open_page, page_text, predict, upload, use_classic_models
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import png_bytes, scene_with_square
@@ -148,7 +148,7 @@ def test_persistent_unavailable_says_so_and_replaces_the_stale_results(fast_clie
 
 def test_deadline_exceeded_says_clarifai_was_too_slow_and_replaces_the_stale_results(fast_client, clarifai_env):
     at = predict(open_with_settings("captioning", RED))
-    [caption] = at.code
+    [caption] = answer_blocks(at)
     PREDICTION_CACHE.clear()  # the same images again: make the run reach the server
     clarifai_env.fail_next(Fault.slow(SLOW_SECONDS))
     started = time.perf_counter()
@@ -158,7 +158,7 @@ def test_deadline_exceeded_says_clarifai_was_too_slow_and_replaces_the_stale_res
     assert_nothing_lost(at, 1)
     assert any("did not answer in time" in m for m in errors_shown(at)), errors_shown(at)
     assert elapsed < SLOW_SECONDS + 5, "the call's own timeout ended it, not the slow answer"
-    assert caption.value and not at.code, "the error replaces the caption it made stale"
+    assert caption.value and not answer_blocks(at), "the error replaces the caption it made stale"
 
 
 def test_the_model_check_failing_in_transport_is_a_clear_message(fast_client, clarifai_env):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from components.answers import MODEL_ESTIMATE_NOTE
-from tests.apptest import no_traceback, open_page, page_text, predict, upload
+from tests.apptest import answer_blocks, no_traceback, open_page, page_text, predict, upload
 from tests.conftest import TEST_KEY
 from tests.helpers import png_bytes, scene_with_square
 
@@ -75,7 +75,7 @@ def test_a_caption_preset_becomes_the_prompt_sent(clarifai_env):
     at = predict(upload(at, RED_SQUARE))
     no_traceback(at)
     assert prompts_sent(clarifai_env) == ["What colour is the square?"]
-    [code] = at.code
+    [code] = answer_blocks(at)
     assert "you asked: \"What colour is the square?\"" in code.value
     assert "tokens in" in page_text(at), "token counts are shown"
     assert clarifai_env.calls_to("GenerateModelOutputs"), "the caption was streamed"
