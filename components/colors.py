@@ -9,6 +9,7 @@ in a colour hashed from its name.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -135,16 +136,33 @@ def color_for(name: str, concept_id: str = "") -> Color:
     """The concept's colour: the same concept gets the same colour in every image and process.
 
     A concept that is a colour, by its id ("colour-sky-blue") or by its name ("red", "sky blue",
-    whatever model said it), is that colour: the picture, chart and table then show the colour
-    itself. Any other concept gets a palette colour from crc32 of its normalised name (not
-    `hash()`, salted per process, nor the position in the response); with 20 colours, two
-    different concepts can share one. Pass the id whenever there is one.
+    whatever model said it), or a thing named by its colour ("red round object"), is that colour:
+    the picture, chart and table then show the colour itself. An unlabelled segment or box
+    ("segment 3") takes the palette in order. Any other concept gets a palette colour from crc32
+    of its normalised name (not `hash()`, salted per process, nor the position in the response);
+    with 20 colours, two different concepts can share one. Pass the id whenever there is one.
     """
-    named = named_colour(concept_id) or _NAMED_BY_NAME.get(normalise_name(name))
+    named = named_colour(concept_id) or _NAMED_BY_NAME.get(normalise_name(name)) or _coloured_thing(name)
     if named is not None:
         return named.color
+    numbered = _NUMBERED.fullmatch(normalise_name(name))
+    if numbered is not None:
+        return PALETTE[(int(numbered[1]) - 1) % len(PALETTE)]
     index = zlib.crc32(normalise_name(name).encode("utf-8")) % len(PALETTE)
     return PALETTE[index]
+
+
+def _coloured_thing(name: str) -> NamedColour | None:
+    """The colour of a thing named by its colour: "red round object", "teal object"."""
+    thing = _COLOURED_THING.fullmatch(normalise_name(name))
+    return _NAMED_BY_NAME.get(thing[1]) if thing is not None else None
+
+
+_COLOURED_THING = re.compile(r"(.+?) (?:round )?object")
+
+# The names given to unlabelled segments and boxes ("segment 3", "object 12"): taken in palette
+# order, so the first twenty of one picture never share a colour.
+_NUMBERED = re.compile(r"(?:segment|object) ([1-9][0-9]{0,5})")
 
 
 def relative_luminance(bgr: Sequence[int]) -> float:

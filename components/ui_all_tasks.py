@@ -215,15 +215,15 @@ def _downloads(
     with st.expander("Downloads", icon=":material/download:"):
         for number, (title, group) in enumerate(groups):
             st.caption(title)
-            for column, download in zip(st.columns(len(group)), group):
-                column.download_button(
+            row = st.container(horizontal=True, gap="small")
+            for download in group:
+                row.download_button(
                     download.label,
                     data=download.build,
                     file_name=download.file_name,
                     mime=download.mime,
                     icon=":material/download:",
                     on_click="ignore",
-                    width="stretch",
                     key=f"download_all_{number}_{download.file_name}",  # two tasks may export files of one name
                 )
 

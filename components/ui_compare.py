@@ -202,6 +202,7 @@ def _summary_table(runs: Sequence[TaskRun], image_count: int) -> pd.DataFrame:
                 "Failed": image_count - outcome.succeeded if outcome else image_count,
                 "Time (s)": round(outcome.seconds, 2) if outcome else None,
                 "Clarifai calls": outcome.clarifai_calls if outcome else 0,
+                "From cache": outcome.from_cache if outcome else 0,
             }
         )
     return pd.DataFrame(rows)

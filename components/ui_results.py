@@ -237,15 +237,15 @@ def show_downloads(
                 "application/zip",
             )
         )
-    for column, download in zip(st.columns(len(downloads)), downloads):
-        column.download_button(
+    row = st.container(horizontal=True, gap="small")  # wraps on a narrow screen; labels stay whole
+    for download in downloads:
+        row.download_button(
             download.label,
             data=download.build,
             file_name=download.file_name,
             mime=download.mime,
             icon=":material/download:",
             on_click="ignore",
-            width="stretch",
             key=f"download_{key}_{download.file_name}",
         )
 

@@ -47,3 +47,15 @@ def test_a_classic_classifier_against_a_prompted_vlm(clarifai_env):
     assert summary(at)["Clarifai calls"].tolist() == [1, 1]
     assert "Agreement over all images" in page_text(at)
     assert any("Only this model" in m.value for m in at.markdown)
+
+
+def test_a_second_run_says_its_answers_came_from_the_cache(clarifai_env):
+    at = open_compare(key=TEST_KEY)
+    at.segmented_control(key="compare_task").set_value(Task.CLASSIFICATION).run()
+    at = predict(upload(at, SQUARE))
+    first = summary(at)
+    assert first["Clarifai calls"].tolist() == [1, 1] and first["From cache"].tolist() == [0, 0]
+    at = predict(at)
+    no_traceback(at)
+    again = summary(at)
+    assert again["Clarifai calls"].tolist() == [0, 0] and again["From cache"].tolist() == [1, 1]

@@ -121,6 +121,20 @@ def test_same_concept_gets_same_colour_whatever_the_case_or_spacing():
     assert colors.color_for("person") in colors.PALETTE
 
 
+def test_a_thing_named_by_its_colour_is_drawn_in_that_colour():
+    red = colors.color_for("red")
+    assert colors.color_for("red round object") == colors.color_for("Red object") == red
+    assert colors.color_for("sky blue object") == colors.color_for("sky blue")
+    assert colors.color_for("round object") in colors.PALETTE  # no colour named: hashed as usual
+
+
+def test_unlabelled_segments_and_objects_of_one_picture_never_share_a_colour():
+    for word in ("segment", "object"):
+        shown = [colors.color_for(f"{word} {n}") for n in range(1, len(colors.PALETTE) + 1)]
+        assert len(set(shown)) == len(colors.PALETTE)
+        assert colors.color_for(f"{word.title()} 4") == shown[3]
+
+
 def test_concept_colour_is_the_same_in_a_new_process():
     names = ["person", "dog", "Land vehicle", "sky-other", "café"]
     code = (
