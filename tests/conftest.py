@@ -1,7 +1,8 @@
-"""Shared fixtures: the shared test data folder."""
+"""Shared fixtures: the shared test data folder, the local Clarifai server, and Chromium."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,42 @@ def deferred_downloads(monkeypatch):
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", record)
     return registered
+
+
+# --- Chromium, for the browser tests ---------------------------------------------------------
+
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"  # screenshots and app logs, for a person to look at
+VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
+
+
+def require_chromium() -> None:
+    from tests.app_process import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium is required for browser tests but was not found at {CHROMIUM}")
+        pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from tests.app_process import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(browser, request):
+    """A fresh page at each of the two sizes (test_browser.py has its own, at one size)."""
+    width, height = VIEWPORTS[request.param]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.viewport_name = request.param
+    yield page
+    context.close()

@@ -5,19 +5,17 @@ Screenshots are saved to tests/artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_process import CHROMIUM, CHROMIUM_ARGS, settle, start_app, stop_app
-from tests.conftest import TEST_KEY
+from tests.app_process import settle, start_app, stop_app
+from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TASK_PAGES = {
     "Classification": "landscape",  # a concept the local server returns for the upright photo
     "Detection": "box(es) shown",
@@ -26,17 +24,10 @@ TASK_PAGES = {
 }
 
 
-def _require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium is required for browser tests but was not found at {CHROMIUM}")
-        pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
-
-
 @pytest.fixture(scope="module")
 def app_url(clarifai_server):
     """`streamlit run` on a free port, pointed at the local Clarifai server, with an owner key."""
-    _require_chromium()
+    require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "streamlit.log"
     env = {"CLARIFAI_GRPC_BASE": clarifai_server.address, "CLARIFAI_GRPC_INSECURE": "true", "CLARIFAI_PAT": TEST_KEY}
@@ -49,17 +40,6 @@ def app_url(clarifai_server):
     finally:
         stop_app(process)
     assert TEST_KEY not in log.read_text(), "the key appeared in the app's log"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

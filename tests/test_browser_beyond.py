@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.conftest import TEST_KEY
-from tests.test_browser import ARTIFACTS, app_url, browser, page, predict, screenshot, settle, upload_photos  # noqa: F401 (fixtures)
+from tests.test_browser import ARTIFACTS, app_url, page, predict, screenshot, settle, upload_photos  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 SAMPLE_URL = "https://samples.clarifai.com/metro-north.jpg"  # the local server serves it

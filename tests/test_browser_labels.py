@@ -10,7 +10,6 @@ Screenshots go to tests/artifacts/ for a person to look at.
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 from urllib.parse import urljoin
@@ -22,28 +21,20 @@ from PIL import Image
 
 from components import offline, render
 from components.views.detection import DEFAULT_MIN_SCORE
-from tests.app_process import CHROMIUM, CHROMIUM_ARGS, settle, start_app, stop_app
+from tests.app_process import settle, start_app, stop_app
+from tests.conftest import ARTIFACTS, require_chromium
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
 MIN_TEXT_CSS_PX = 11
 MIN_LINE_CSS_PX = 3
 PICTURE_NAME = "shapes.png"
 
 
-def _require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium is required for browser tests but was not found at {CHROMIUM}")
-        pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
-
-
 @pytest.fixture(scope="module")
 def offline_app():
     """`streamlit run` with no key and no endpoint: the offline backend, as on a fresh checkout."""
-    _require_chromium()
+    require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as env:
         for name in ("CLARIFAI_PAT", "CLARIFAI_GRPC_BASE", "CLARIFAI_GRPC_INSECURE"):
@@ -54,27 +45,6 @@ def offline_app():
             pytest.fail(str(error))
     yield url
     stop_app(process)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def page(browser, request):
-    width, height = VIEWPORTS[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.viewport_name = request.param
-    yield page
-    context.close()
 
 
 def shapes_picture() -> np.ndarray:

@@ -7,18 +7,16 @@ Screenshots are saved to tests/artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.app_process import CHROMIUM, CHROMIUM_ARGS, settle, start_app, stop_app
-from tests.conftest import TEST_KEY
+from tests.app_process import settle, start_app, stop_app
+from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 # What a phone's browser says it is: Streamlit closes the sidebar after navigation on mobile devices.
@@ -52,15 +50,8 @@ OVERFLOW = """() => {
 }"""
 
 
-def _require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium is required for browser tests but was not found at {CHROMIUM}")
-        pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
-
-
 def _app(env: dict[str, str], name: str):
-    _require_chromium()
+    require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"streamlit-{name}.log"
     try:
@@ -87,17 +78,6 @@ def online_url(clarifai_server):
     yield url
     stop_app(process)
     assert TEST_KEY not in log.read_text(), "the key appeared in the app's log"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _context(browser, viewport=PHONE):
