@@ -201,6 +201,19 @@ def require_chromium() -> None:
         pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
 
 
+def screenshot(page, name: str) -> Path:
+    """The whole main area at the page's own width, saved as ARTIFACTS/<name>.png (the viewport is
+    stretched to the main area's height for the shot, then put back)."""
+    size = page.viewport_size
+    path = ARTIFACTS / f"{name}.png"
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
+    page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 40, size["height"]), 8000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=path)
+    page.set_viewport_size(size)
+    return path
+
+
 @pytest.fixture(scope="module")
 def browser():
     require_chromium()

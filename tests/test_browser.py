@@ -6,13 +6,12 @@ Screenshots are saved to tests/artifacts/ for a person to look at.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.app_process import settle, start_app, stop_app
-from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium
+from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -49,16 +48,6 @@ def page(browser, clarifai_server):
     page = context.new_page()
     yield page
     context.close()
-
-
-def screenshot(page, name: str) -> Path:
-    path = ARTIFACTS / f"{name}.png"
-    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
-    page.set_viewport_size({"width": 1400, "height": min(max(int(height) + 40, 1000), 6000)})
-    page.wait_for_timeout(300)
-    page.screenshot(path=path)
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    return path
 
 
 def upload_photos(page, testdata) -> None:

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from tests.conftest import TEST_KEY
-from tests.test_browser import ARTIFACTS, app_url, page, predict, screenshot, settle, upload_photos  # noqa: F401 (fixtures)
+from tests.conftest import ARTIFACTS, TEST_KEY, screenshot
+from tests.test_browser import app_url, page, predict, settle, upload_photos  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 SAMPLE_URL = "https://samples.clarifai.com/metro-north.jpg"  # the local server serves it
@@ -32,10 +32,7 @@ def test_two_models_compared_side_by_side_show_what_only_one_found(app_url, brow
     assert {"qwen/qwen-VL/Qwen2_5-VL-7B-Instruct", "clarifai/main/mm-poly-8b"} <= models
     overflow = tab.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollWidth - window.innerWidth")
     assert overflow <= 1, "the page is not wider than the screen"
-    height = tab.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    tab.set_viewport_size({"width": size[0], "height": min(int(height) + 40, 7000)})
-    tab.wait_for_timeout(300)
-    tab.screenshot(path=ARTIFACTS / f"compare-{size[0]}.png")
+    screenshot(tab, f"compare-{size[0]}")
     context.close()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from urllib.parse import urljoin
 
 import numpy as np
@@ -20,7 +19,7 @@ from PIL import Image
 from components import colors
 from tests.app_process import settle, start_app, stop_app
 from tests.chart_gallery import BAR_COUNTS, gallery_concepts
-from tests.conftest import ARTIFACTS, require_chromium
+from tests.conftest import ARTIFACTS, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -72,18 +71,6 @@ def gallery():
     process, url = _serve("tests/chart_gallery.py", "streamlit-chart-gallery.log")
     yield url
     stop_app(process)
-
-
-def screenshot(page, name: str) -> Path:
-    """The whole main area at the page's own width (the viewport is stretched to its height)."""
-    size = page.viewport_size
-    path = ARTIFACTS / f"{name}-{page.viewport_name}.png"
-    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
-    page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 40, size["height"]), 8000)})
-    page.wait_for_timeout(500)
-    page.screenshot(path=path)
-    page.set_viewport_size(size)
-    return path
 
 
 def run_sample(page, url: str, title: str) -> None:
@@ -179,7 +166,7 @@ def test_segment_bars_have_the_colour_of_their_masks(offline_app, page):
     assert_every_label_shows(chart, list(shares), page.viewport_size["width"])
     assert chart["name"].startswith("Bar chart of share of the image: ")
     assert_no_horizontal_scroll(page)
-    screenshot(page, "charts-segmentation")
+    screenshot(page, f"charts-segmentation-{page.viewport_name}")
 
 
 def test_colour_classifier_bars_show_the_colours_themselves(offline_app, page):
@@ -196,7 +183,7 @@ def test_colour_classifier_bars_show_the_colours_themselves(offline_app, page):
     assert [tick["text"] for tick in chart["ticks"]] == ["0", "0.25", "0.5", "0.75", "1"]
     assert_every_label_shows(chart, list(values), page.viewport_size["width"])
     assert_no_horizontal_scroll(page)
-    screenshot(page, "charts-classification")
+    screenshot(page, f"charts-classification-{page.viewport_name}")
 
 
 def test_charts_of_1_to_50_bars_show_every_label(gallery, page):
@@ -216,4 +203,4 @@ def test_charts_of_1_to_50_bars_show_every_label(gallery, page):
     # and it lines up: 0 and 1 at the same place on every chart
     assert len({tuple(round(t["box"][0]) for t in chart["ticks"]) for chart in charts}) == 1
     assert_no_horizontal_scroll(page)
-    screenshot(page, "charts-gallery")
+    screenshot(page, f"charts-gallery-{page.viewport_name}")

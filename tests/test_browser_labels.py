@@ -22,7 +22,7 @@ from PIL import Image
 from components import offline, render
 from components.views.detection import DEFAULT_MIN_SCORE
 from tests.app_process import settle, start_app, stop_app
-from tests.conftest import ARTIFACTS, require_chromium
+from tests.conftest import ARTIFACTS, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -94,17 +94,6 @@ def as_shown(picture) -> np.ndarray:
     return cv2.cvtColor(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
-def screenshot(page, name: str) -> Path:
-    size = page.viewport_size
-    path = ARTIFACTS / f"{name}-{page.viewport_name}.png"
-    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
-    page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 40, size["height"]), 8000)})
-    page.wait_for_timeout(500)
-    page.screenshot(path=path)
-    page.set_viewport_size(size)
-    return path
-
-
 def expected_labels() -> tuple[list, list[render.Label]]:
     """The detections the app makes on the picture, and where it draws their labels."""
     regions = offline.detect_objects(shapes_picture()).regions
@@ -155,7 +144,7 @@ def test_labels_read_at_11_css_px_and_lines_at_3_on_every_screen(offline_app, pa
         row = shown[round((y0 + y1) / 2 * scale)]
         assert stroke_width(row, round(x0 * scale), label.color) >= MIN_LINE_CSS_PX, f"{label.text}: line"
     print(page.viewport_name, f"picture {shown.shape[1]} CSS px wide;", "; ".join(report))
-    screenshot(page, "labels-detection")
+    screenshot(page, f"labels-detection-{page.viewport_name}")
     cv2.imwrite(str(ARTIFACTS / f"labels-picture-{page.viewport_name}.png"), shown)
 
 
@@ -196,4 +185,4 @@ def test_selecting_a_table_row_picks_its_box_out(offline_app, page, shapes_file)
     outside[y0 - 60 : y1 + 60, x0 - 60 : x1 + 60] = False
     assert abs(after[inside].mean() - before[inside].mean()) < 4, "the picked box is shown as it was"
     assert after[outside].mean() < 0.6 * before[outside].mean(), "the rest of the picture is dimmed"
-    screenshot(page, "labels-picked")
+    screenshot(page, f"labels-picked-{page.viewport_name}")

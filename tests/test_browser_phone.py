@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.app_process import settle, start_app, stop_app
-from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium
+from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -117,15 +117,6 @@ def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
 
 
-def full_screenshot(page, name: str) -> None:
-    viewport = page.viewport_size
-    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 900")
-    page.set_viewport_size({"width": viewport["width"], "height": min(max(int(height) + 40, viewport["height"]), 7000)})
-    page.wait_for_timeout(300)
-    page.screenshot(path=ARTIFACTS / f"{name}.png")
-    page.set_viewport_size(viewport)
-
-
 def sidebar_collapsed(page) -> bool:
     return page.locator(SIDEBAR).get_attribute("data-collapsed") == "true"
 
@@ -167,7 +158,7 @@ def test_no_page_is_wider_than_the_screen(request, browser, clarifai_server, tes
                 predict_if_possible(page)
             measured = page.evaluate(OVERFLOW)
             name = f"{backend}-{address or 'Home'}-{viewport['width']}"
-            full_screenshot(page, f"overflow-{name}")
+            screenshot(page, f"overflow-{name}")
             assert measured["page"] <= measured["screen"], (name, measured)
             assert measured["main"] <= measured["mainWidth"], (name, measured)
             assert not measured["wide"], (name, measured)
@@ -200,7 +191,7 @@ def test_chosen_images_are_a_compact_grid_in_the_order_chosen(offline_url, phone
         "b => b.getBoundingClientRect().top + document.querySelector('[data-testid=\"stMain\"]').scrollTop"
     )
     assert top < 2 * PHONE["height"], f"Predict is {top:.0f} px down the page"
-    full_screenshot(phone, "phone-thumbnail-grid")
+    screenshot(phone, "phone-thumbnail-grid")
 
 
 # --- a reload ---------------------------------------------------------------------------------------
@@ -222,7 +213,7 @@ def test_a_reload_or_an_address_keeps_the_images_and_results_but_another_browser
     assert "2 image(s) chosen" in main_text(phone)
     open_address(phone, online_url, "")
     assert "Your latest result" in main_text(phone), "the home page opens on the visitor's own result"
-    full_screenshot(phone, "phone-home-after-reload")
+    screenshot(phone, "phone-home-after-reload")
 
     other = _context(browser)
     try:

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from components.colors import color_for
-from tests.test_browser import app_url, page, screenshot, settle  # noqa: F401 (fixtures)
+from tests.conftest import screenshot
+from tests.test_browser import app_url, page, settle  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 QWEN = "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
