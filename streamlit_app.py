@@ -4,6 +4,6 @@ Streamlit's own navigation (rather than links drawn by the app) closes the sideb
 once a page is chosen.
 """
 
-from components.ui_page import run_app
+from components.ui.page import run_app
 
 run_app()

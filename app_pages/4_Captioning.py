@@ -1,4 +1,4 @@
 from components.tasks import Task
-from components.ui_page import task_page
+from components.ui.page import task_page
 
 task_page(Task.CAPTIONING)

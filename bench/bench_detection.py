@@ -23,8 +23,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from components import offline  # noqa: E402
-from components.samples import SAMPLES, sample_bytes  # noqa: E402
+from components.images.samples import SAMPLES, sample_bytes  # noqa: E402
+from components.local_models import core as offline  # noqa: E402
 
 TARGET_MS = 150.0
 REPEATS = 7

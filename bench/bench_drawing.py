@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from components import colors, render  # noqa: E402
+from components import colors
+from components.drawing import render
 from components.results import Box, Concept, Region  # noqa: E402
 
 try:

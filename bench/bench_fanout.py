@@ -35,8 +35,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2  # noqa: E402
 
-from components import answers, signatures  # noqa: E402
-from components.clarifai_client import (  # noqa: E402
+from components import signatures
+from components.clarifai.client import (  # noqa: E402
     CLARIFAI_RATE_LIMIT,
     MAX_INPUTS_PER_CALL,
     CallPolicy,
@@ -45,6 +45,7 @@ from components.clarifai_client import (  # noqa: E402
     prediction_from_answer,
 )
 from components.models import ModelRef  # noqa: E402
+from components.run import answers
 from components.settings import Credentials, Endpoint  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer  # noqa: E402
 

@@ -138,8 +138,7 @@ def _status_kb(field: str) -> int:
 
 def _load_images_module(which: str, old_source: Path | None):
     if which == "new":
-        from components import images
-
+        from components.images import preparation as images
         return images
     spec = importlib.util.spec_from_file_location("images_at_" + OLD_COMMIT, old_source)
     module = importlib.util.module_from_spec(spec)

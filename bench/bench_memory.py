@@ -3,7 +3,7 @@ smallest tier (690 MB).
 
 Run from the project root: python bench/bench_memory.py [--page All_tasks|Detection|...]
 
-It starts `streamlit run streamlit_app.py` (as tests/test_browser.py does) pointed at the local
+It starts `streamlit run streamlit_app.py` (as tests/browser/test_app.py does) pointed at the local
 Clarifai server (tests/fake_clarifai.py, in this process, so its memory is not counted), drives
 it in headless Chromium (/usr/bin/chromium) with Playwright: open the page, upload 128 distinct
 4000x3000 JPEGs of 2-4 MB (a quarter of them with EXIF orientation 6, as phones write them),

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from components.images import PrepareOptions, prepare_upload  # noqa: E402
+from components.images.preparation import PrepareOptions, prepare_upload  # noqa: E402
 
 REPEATS = 9
 WIDTH, HEIGHT = 4000, 3000

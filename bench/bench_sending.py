@@ -31,8 +31,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from clarifai_grpc.grpc.api import resources_pb2  # noqa: E402
 
-from components import clarifai_client  # noqa: E402
-from components.clarifai_client import CallPolicy, ClarifaiClient, input_sizes, plan_chunks  # noqa: E402
+from components.clarifai import client as clarifai_client
+from components.clarifai.client import CallPolicy, ClarifaiClient, input_sizes, plan_chunks  # noqa: E402
 from components.models import PredictSettings  # noqa: E402
 from components.settings import Credentials, Endpoint  # noqa: E402
 from components.tasks import Task  # noqa: E402

@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from bench_memory import COUNT, GRAIN, HEIGHT, WIDTH, phone_photo  # noqa: E402
 
-from components.backend import OFFLINE, RunPlan, TaskRun, run_predictions  # noqa: E402
-from components.images import prepare_upload  # noqa: E402
+from components.images.preparation import prepare_upload  # noqa: E402
+from components.run.backend import OFFLINE, RunPlan, TaskRun, run_predictions  # noqa: E402
 from components.session_store import DEFAULT_MAX_BYTES, SessionStore, kept_session  # noqa: E402
 from components.tasks import Task  # noqa: E402
-from components.ui_state import PageRun  # noqa: E402
+from components.ui.state import PageRun  # noqa: E402
 
 MB = 1024 * 1024
 

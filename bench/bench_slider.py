@@ -28,11 +28,11 @@ sys.path.insert(0, str(PROJECT_ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from components import ui_results  # noqa: E402
-from components.backend import PREDICTION_CACHE  # noqa: E402
-from components.images import PrepareOptions, prepare_upload  # noqa: E402
+from components.images.preparation import PrepareOptions, prepare_upload  # noqa: E402
 from components.results import Box, Concept, Prediction, Region  # noqa: E402
+from components.run.backend import PREDICTION_CACHE  # noqa: E402
 from components.tasks import Task  # noqa: E402
+from components.ui import results as ui_results  # noqa: E402
 from components.views import DisplaySettings, view_for  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer  # noqa: E402
 
@@ -202,7 +202,7 @@ def measure_apptest(data: bytes) -> bool:
         if at.exception:
             print("   !! the page raised:", [e.value for e in at.exception])
     finally:
-        from components.clarifai_client import get_client
+        from components.clarifai.client import get_client
         from components.settings import Endpoint
 
         get_client(Endpoint(server.address, insecure=True)).close()  # the app's cached client

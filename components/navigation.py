@@ -23,18 +23,18 @@ class Page:
         return stem.split("_", 1)[1] if stem[:1].isdigit() and "_" in stem else stem
 
 
-HOME = Page("app_pages/home.py", "Home", ":material/home:")
+HOME = Page("app_pages/0_Home.py", "Home", ":material/home:")
 TASK_PAGES: dict[Task, Page] = {
     task: Page(spec.page_path, spec.title, spec.icon, spec.blurb) for task, spec in TASKS.items()
 }
 ALL_TASKS = Page(
-    "app_pages/5_All_tasks.py",
+    "app_pages/6_All_tasks.py",
     "All tasks",
     ":material/dashboard:",
     "Every task at once on the same images, drawn together.",
 )
 COMPARE = Page(
-    "app_pages/6_Compare.py",
+    "app_pages/7_Compare.py",
     "Compare models",
     ":material/compare:",
     "Two to four models on the same images, side by side: what only one found, and how much they agree.",

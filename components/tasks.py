@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components import offline
+from components.local_models import core as offline
+from components.local_models.core import OfflineModel
 from components.models import ModelRef
-from components.offline import OfflineModel
 
 
 class Task(StrEnum):

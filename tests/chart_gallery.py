@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
 
-from components.charts import concepts_frame  # noqa: E402
+from components.drawing.charts import concepts_frame  # noqa: E402
 from components.results import Concept  # noqa: E402
 from components.views.base import horizontal_bars  # noqa: E402
 

@@ -66,7 +66,7 @@ def clarifai_endpoint(clarifai_server):
 
 @pytest.fixture
 def client(clarifai_endpoint, fake_clarifai):
-    from components.clarifai_client import CallPolicy, ClarifaiClient
+    from components.clarifai.client import CallPolicy, ClarifaiClient
 
     client = ClarifaiClient(
         clarifai_endpoint,
@@ -91,7 +91,7 @@ def credentials():
 @pytest.fixture(autouse=True)
 def fresh_prediction_cache():
     """Every test starts and ends with the process-wide prediction cache empty."""
-    from components.backend import PREDICTION_CACHE
+    from components.run.backend import PREDICTION_CACHE
 
     PREDICTION_CACHE.clear()
     yield
@@ -101,7 +101,7 @@ def fresh_prediction_cache():
 @pytest.fixture(autouse=True)
 def fresh_demo_ledger():
     """Every test starts and ends with nothing spent on the process-wide demo budget."""
-    from components.budget import DEMO_LEDGER, BudgetLimits
+    from components.clarifai.budget import DEMO_LEDGER, BudgetLimits
 
     DEMO_LEDGER.clear()
     DEMO_LEDGER.limits = BudgetLimits()
@@ -126,8 +126,8 @@ def visitors(monkeypatch):
     that `tests.apptest.as_visitor` set in its session state (the unidentified visitor until then)."""
     import streamlit as st
 
-    from components import ui_state
-    from components.budget import VisitorSignals
+    from components.clarifai.budget import VisitorSignals
+    from components.ui import state as ui_state
     from tests.apptest import VISITOR_STATE
 
     def signals_from_session_state():
@@ -147,7 +147,7 @@ def offline_env(monkeypatch):
 @pytest.fixture
 def app_call_policy():
     """Timeouts and retries of the app's client in app-level tests; a module may override it."""
-    from components.clarifai_client import CallPolicy
+    from components.clarifai.client import CallPolicy
 
     return CallPolicy(
         predict_timeout_s=10, info_timeout_s=5, retry_budget_s=1.0, first_backoff_s=0.05, max_backoff_s=0.3, cold_start_wait_s=1.0
@@ -157,7 +157,7 @@ def app_call_policy():
 @pytest.fixture
 def clarifai_env(monkeypatch, clarifai_server, fake_clarifai, app_call_policy):
     """The app pointed at the local server; its process-wide client uses `app_call_policy`."""
-    from components import clarifai_client
+    from components.clarifai import client as clarifai_client
     from components.settings import Endpoint
 
     monkeypatch.delenv("CLARIFAI_PAT", raising=False)

@@ -1,6 +1,6 @@
 """Property-based robustness: whatever bytes, text, boxes or masks come in, nothing crashes.
 
-What tests/test_images.py and tests/test_render.py already fuzz (plain random bytes, one splice
+What tests/images/test_preparation.py and tests/drawing/test_render.py already fuzz (plain random bytes, one splice
 into a small picture, weird boxes through draw_detections, masks through blend_masks) is not
 repeated here. This file adds: random bytes behind every format's signature, several stacked
 mutations of richer pictures (EXIF, animation, pages, alpha, 16 bits, CMYK, progressive); URL
@@ -27,12 +27,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from components import charts, exports, render
-from components.clarifai_client import decode_mask, prediction_from_output
+from components.clarifai.client import decode_mask, prediction_from_output
+from components.drawing import charts, render
 from components.errors import ImageError
-from components.images import MAX_IMAGES_PER_RUN, PreparedImage, PrepareOptions, parse_url_lines, prepare_upload
+from components.images.preparation import MAX_IMAGES_PER_RUN, PreparedImage, PrepareOptions, parse_url_lines, prepare_upload
+from components.images.url_fetch import check_url_syntax
+from components.outputs import exports
 from components.results import Box, Concept, Prediction, Region
-from components.url_fetch import check_url_syntax
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -21,15 +21,17 @@ import zipfile
 import grpc
 import pytest
 
-from components import answers, errors, exports
-from components.backend import PREDICTION_CACHE, RunPlan
-from components.clarifai_client import CallPolicy, ClarifaiClient
-from components.images import MAX_IMAGES_PER_RUN, prepare_upload
-from components.model_fit import fit_model
+from components import errors
+from components.clarifai.client import CallPolicy, ClarifaiClient
+from components.images.preparation import MAX_IMAGES_PER_RUN, prepare_upload
+from components.images.url_fetch import MAX_FILE_BYTES, UrlRefusedError, check_address, fetch_image_url
 from components.models import ModelRef, PredictSettings
+from components.outputs import exports
+from components.run import answers
+from components.run.backend import PREDICTION_CACHE, RunPlan
+from components.run.model_fit import fit_model
 from components.settings import Credentials, Endpoint, key_fingerprint, resolve_credentials
 from components.tasks import Task
-from components.url_fetch import MAX_FILE_BYTES, UrlRefusedError, check_address, fetch_image_url
 from tests import fake_clarifai as fake_module
 from tests.apptest import PAGES, no_traceback, open_page, page_text, predict, upload
 from tests.conftest import OTHER_KEY, PROJECT_ROOT, TEST_KEY
@@ -426,7 +428,7 @@ def test_credentials_and_their_fingerprint_never_show_the_key():
 
 # --- private addresses -----------------------------------------------------------------------------
 
-# Not in tests/test_url_fetch.py's table: more spellings and embeddings of non-public addresses.
+# Not in tests/images/test_url_fetch.py's table: more spellings and embeddings of non-public addresses.
 REFUSED = [
     "::ffff:10.0.0.1", "::ffff:a00:1", "::ffff:7f00:1", "::ffff:0:a00:1", "::ffff:192.168.0.1", "::ffff:0.0.0.0",
     "::ffff:100.64.0.1", "::ffff:255.255.255.255", "::10.0.0.1", "::2",
@@ -457,8 +459,7 @@ def test_public_addresses_in_any_spelling_are_allowed(address):
 @pytest.fixture
 def no_connections(monkeypatch):
     """Fails the test if the fetcher ever opens a connection."""
-    from components import url_fetch
-
+    from components.images import url_fetch
     def refuse(*args, **kwargs):
         raise AssertionError(f"a connection was attempted: {args}")
 

@@ -6,16 +6,16 @@ import pickle
 
 import numpy as np
 
-from components.backend import OFFLINE, RunOutcome, RunPlan, TaskRun
-from components.images import prepare_upload
+from components.images.preparation import prepare_upload
 from components.results import Concept, ImageResult, Prediction, Region
+from components.run.backend import OFFLINE, RunOutcome, RunPlan, TaskRun
 from components.session_store import SessionStore, approximate_size, kept_session
 from components.settings import Credentials
 from components.tasks import Task
-from components.ui_state import PageRun
+from components.ui.state import PageRun
 from tests.conftest import OTHER_KEY, TEST_KEY
 from tests.helpers import png_bytes, scene_with_square
-from tests.test_sessions import strings_in
+from tests.ui.test_sessions import strings_in
 
 
 class Clock:

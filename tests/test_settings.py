@@ -8,9 +8,9 @@ import pickle
 
 import pytest
 
-from components.backend import CLARIFAI, RunOutcome, RunPlan
 from components.errors import AppError, AuthError, ConfigError, KeyFormatError, KeyMissingError
 from components.models import PredictSettings
+from components.run.backend import CLARIFAI, RunOutcome, RunPlan
 from components.settings import (
     Credentials,
     DemoPolicy,

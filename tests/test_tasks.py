@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.exports import ExportItem
+from components.local_models.core import OfflineModel
 from components.models import ModelRef
 from components.navigation import PAGES
-from components.offline import OfflineModel
+from components.outputs.exports import ExportItem
 from components.results import Box, Concept, Prediction, Region
 from components.tasks import TASKS, ResultKind, Task
 from components.views import VIEWS, DisplaySettings, TaskView
@@ -23,7 +23,7 @@ from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.fake_clarifai import DECOMMISSIONED, TODAY_CATALOGUE
 from tests.helpers import png_bytes, scene_with_square
 
-ONLY_UI_IMPORTS_STREAMLIT = ("components/ui_", "components/views/")
+ONLY_UI_IMPORTS_STREAMLIT = ("components/ui/", "components/views/")
 
 
 def example_prediction() -> Prediction:
@@ -97,4 +97,4 @@ def test_only_ui_modules_and_views_import_streamlit():
         if _imports_streamlit(path) and not str(path.relative_to(PROJECT_ROOT)).startswith(ONLY_UI_IMPORTS_STREAMLIT)
     ]
     assert offenders == []
-    assert _imports_streamlit(PROJECT_ROOT / "components" / "ui_page.py")  # the check can see an import
+    assert _imports_streamlit(PROJECT_ROOT / "components" / "ui" / "page.py")  # the check can see an import

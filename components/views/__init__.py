@@ -1,4 +1,6 @@
-"""One view per task, found by scanning this package: each module defines `VIEW`, a `TaskView`."""
+"""One view per task, found by scanning this package: each module defines `VIEW`, a `TaskView`.
+
+Imports the layers under it, up to `outputs`; only `ui` imports views."""
 
 from __future__ import annotations
 

@@ -15,15 +15,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import charts
 from components.colors import Color
-from components.exports import ExportItem
-from components.images import PreparedImage
-from components.model_fit import Serving
-from components.picture_text import PictureText
+from components.drawing import charts
+from components.drawing.picture_text import PictureText
+from components.images.preparation import PreparedImage
+from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
+from components.run.model_fit import ModelChoice, Serving
 from components.tasks import Task, TaskSpec
-from components.ui_models import ModelChoice
 
 RAW_ANSWER_SHOWN = 20_000  # characters of a model's answer shown on the page
 

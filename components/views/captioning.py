@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import answers, exports, vlm
-from components.exports import ExportItem
-from components.images import PreparedImage
+from components.images.preparation import PreparedImage
+from components.outputs import exports
+from components.outputs.exports import ExportItem
 from components.results import Prediction
+from components.run import answers
+from components.run.model_fit import ModelChoice
 from components.tasks import Task
-from components.ui_models import ModelChoice
 from components.views.base import (
     DisplaySettings,
     Download,
@@ -21,6 +22,7 @@ from components.views.base import (
     prompted,
     prompts_need_clarifai,
 )
+from components.vlm import core as vlm
 
 NO_CAPTION = "The model returned no caption."
 

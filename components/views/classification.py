@@ -6,12 +6,14 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import answers, charts, exports, vlm
-from components.exports import ExportItem
-from components.images import PreparedImage
+from components.drawing import charts
+from components.images.preparation import PreparedImage
+from components.outputs import exports
+from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
+from components.run import answers
+from components.run.model_fit import ModelChoice
 from components.tasks import Task
-from components.ui_models import ModelChoice
 from components.views.base import (
     DisplaySettings,
     Download,
@@ -23,6 +25,7 @@ from components.views.base import (
     prompted,
     score_column,
 )
+from components.vlm import core as vlm
 
 COMPACT_CONCEPTS = 8
 

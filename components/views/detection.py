@@ -8,13 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from components import charts, exports, picture_text, render, vlm
-from components.exports import ExportItem
-from components.images import PreparedImage
-from components.picture_text import PictureText
+from components.drawing import charts, picture_text, render
+from components.drawing.picture_text import PictureText
+from components.images.preparation import PreparedImage
+from components.outputs import exports
+from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
+from components.run.model_fit import ModelChoice
 from components.tasks import Task
-from components.ui_models import ModelChoice
 from components.views.base import (
     PICK_HINT,
     DisplaySettings,
@@ -25,6 +26,7 @@ from components.views.base import (
     prompted,
     region_table,
 )
+from components.vlm import core as vlm
 
 DEFAULT_MIN_SCORE = 0.3
 

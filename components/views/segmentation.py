@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import charts, exports, picture_text, render
-from components.exports import ExportItem
-from components.images import PreparedImage
-from components.picture_text import PictureText
+from components.drawing import charts, picture_text, render
+from components.drawing.picture_text import PictureText
+from components.images.preparation import PreparedImage
+from components.outputs import exports
+from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
 from components.tasks import Task
 from components.views.base import (

@@ -1,0 +1,3 @@
+from components.ui.home import home_page
+
+home_page()

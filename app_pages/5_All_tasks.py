@@ -1,3 +1,0 @@
-from components.ui_all_tasks import all_tasks_page
-
-all_tasks_page()

@@ -1,0 +1,3 @@
+from components.ui.all_tasks import all_tasks_page
+
+all_tasks_page()

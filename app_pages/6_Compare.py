@@ -1,3 +1,0 @@
-from components.ui_compare import compare_page
-
-compare_page()

@@ -1,0 +1,3 @@
+from components.ui.compare import compare_page
+
+compare_page()

@@ -1,3 +1,0 @@
-from components.ui_home import home_page
-
-home_page()

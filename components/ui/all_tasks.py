@@ -1,0 +1,287 @@
+"""All tasks on the same images at once: every task's results drawn and listed together, with the
+task pages' display controls, legend, toggles and downloads, and one summary line for the run."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import streamlit as st
+
+from components.errors import AppError
+from components.images.preparation import PreparedImage
+from components.navigation import ALL_TASKS
+from components.outputs import exports
+from components.results import ImageResult
+from components.run import backend
+from components.run.backend import RunPlan
+from components.run.combined_results import legend, legend_html, summary_line, toggle_names
+from components.tasks import ResultKind, Task
+from components.text import shorten
+from components.ui import state as ui_state
+from components.ui.page import (
+    client_for,
+    configure_page,
+    images_section,
+    model_badge,
+    predict_button,
+    refresh_if_budget_spent,
+    run_with_progress,
+)
+from components.ui.results import NAME_LENGTH, draw_results, export_items, paginate, run_report, show_error, show_picture
+from components.ui.sidebar import SidebarChoice, render_sidebar
+from components.ui.state import PageRun
+from components.views import DisplaySettings, Download, RequestInputs, view_for
+from components.views.detection import DEFAULT_MIN_SCORE
+from components.views.segmentation import DEFAULT_OPACITY
+
+PAGE_KEY = "all"
+PAGE_SIZE = 6
+SEGMENT_FOUND_KEY = "all_segment_found"
+# In a combined card, text reads as a heading, then concepts, then what is drawn on the picture.
+_COMPACT_ORDER = (ResultKind.TEXT, ResultKind.CONCEPTS, ResultKind.BOXES, ResultKind.MASKS)
+ByTask = Mapping[Task, Sequence[ImageResult]]
+
+
+def all_tasks_page() -> None:
+    configure_page(ALL_TASKS.label)
+    choice = render_sidebar(None)
+    st.title(f"{ALL_TASKS.icon} {ALL_TASKS.label}")
+    tasks = _tasks_for(choice)
+    st.markdown("Every task on the same images at once: boxes and masks on one picture, with its concepts and caption.")
+    st.markdown("  \n".join(f"{task.title}: {model_badge(task, choice)}" for task in Task))
+    skipped = [task.title for task in Task if task not in tasks]
+    if skipped:
+        verb = "needs" if len(skipped) == 1 else "need"
+        st.caption(f":material/info: {' and '.join(skipped)} {verb} a Clarifai model, so the offline backend runs the other tasks.")
+
+    images = images_section(choice)
+    requests = {task: view_for(task).stored_request(ui_state.task_page_key(task)) for task in tasks}
+    asked = [f"{task.title}: {_asked(request)}" for task, request in requests.items() if _asked(request)]
+    if asked and choice.backend == backend.CLARIFAI:
+        st.caption(":material/chat: As set on each task's page — " + " · ".join(asked))
+    segment_found = _segment_found_option(choice, tasks)
+    problem = next((r.problem for r in requests.values() if r.problem), "")
+    if predict_button(images, choice, tasks, RequestInputs(problem=problem)):
+        plans = [choice.plan(task, requests[task].prompt, requests[task].labels) for task in tasks]
+        if segment_found:
+            plans = [replace(p, regions_from=Task.DETECTION) if p.task == Task.SEGMENTATION else p for p in plans]
+        task_runs = run_with_progress(
+            lambda reporter: backend.run_tasks_concurrently(
+                plans, images, client=client_for(choice), budget=choice.budget,
+                progress=reporter.progress, on_wait=reporter.wait,
+            ),
+            len(images) * len(plans),
+            f"Running {len(plans)} models",
+            unit="predictions",
+        )
+        ui_state.save_page_run(PAGE_KEY, PageRun(images=list(images), task_runs=task_runs))
+        refresh_if_budget_spent(choice, sum(r.outcome.clarifai_calls for r in task_runs if r.outcome))
+
+    run = ui_state.page_run(PAGE_KEY)
+    if run is not None and run.task_runs:
+        st.subheader("Results")
+        st.markdown(summary_line(run.task_runs, len(run.images)))
+        for task_run in run.task_runs:
+            if task_run.error is not None:
+                error = task_run.error
+                st.error(f"**{task_run.plan.task.title}: {error.title}.** {error}", icon=":material/error:")
+        _combined_results(run)
+
+
+def _asked(request: RequestInputs) -> str:
+    if request.labels:
+        return shorten(", ".join(request.labels), 60)
+    return f"“{shorten(request.prompt, 60)}”" if request.prompt else ""
+
+
+def _tasks_for(choice: SidebarChoice) -> list[Task]:
+    if choice.backend == backend.OFFLINE:
+        return [task for task in Task if task.spec.offline is not None]
+    return list(Task)
+
+
+def _segment_found_option(choice: SidebarChoice, tasks: list[Task]) -> bool:
+    """A toggle, on by default, when the segmentation model can be given the detector's boxes."""
+    if choice.backend != backend.CLARIFAI or choice.credentials is None:
+        return False
+    if Task.DETECTION not in tasks or Task.SEGMENTATION not in tasks:
+        return False
+    segmenter, detector = choice.model(Task.SEGMENTATION), choice.model(Task.DETECTION)
+    if segmenter.ref is None or detector.ref is None:
+        return False
+    try:
+        fit = backend.regions_fit(ui_state.client(), choice.plan(Task.SEGMENTATION), choice.budget)
+    except AppError:  # a wrong key or a missing model: Predict says so for its task
+        return False
+    if fit is None:
+        return False
+    return st.toggle(
+        "Segment what the detector found",
+        value=True,
+        key=SEGMENT_FOUND_KEY,
+        persist_state="session",
+        help=f"Runs the detector first, then gives {segmenter.ref.model_id} each picture's boxes "
+        f"(its `{fit.method.name}` method), so each mask is named after what was found there. "
+        "A picture with no boxes is segmented whole. Off: both models run at once, masks unnamed.",
+    )
+
+
+# --- the results ---------------------------------------------------------------------------------
+
+
+@st.fragment
+def _combined_results(run: PageRun) -> None:
+    by_task = {r.plan.task: r.outcome.results for r in run.task_runs if r.outcome is not None}
+    every = [(task.spec, result.prediction) for task, results in by_task.items() for result in results]
+    settings = _display_controls(toggle_names(every))
+    plans = {r.plan.task: r.plan for r in run.task_runs if r.outcome is not None}
+    _downloads(run.images, by_task, settings, plans)
+    for index in paginate(range(len(run.images)), PAGE_KEY, PAGE_SIZE):
+        results = {task: outcomes[index] for task, outcomes in by_task.items()}
+        with st.container(border=True):
+            _combined_card(run.images[index], results, settings)
+
+
+def _display_controls(names: list[str]) -> DisplaySettings:
+    """The detection page's threshold, the segmentation page's opacity, and a toggle per concept
+    drawn (its boxes and masks together). They redraw from the results here; no new call."""
+    left, right = st.columns(2)
+    min_score = left.slider(
+        "Show boxes from", 0.0, 1.0, DEFAULT_MIN_SCORE, 0.01, key="all_min_score", persist_state="session",
+        help="Boxes scoring below this are not drawn. Redraws from the results already here; no new call.",
+    )
+    opacity = right.slider("Mask opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="all_opacity", persist_state="session")
+    hidden: frozenset[str] = frozenset()
+    if names:
+        shown = st.pills(
+            "Shown on the pictures",
+            names,
+            selection_mode="multi",
+            default=names,
+            key=f"all_shown_{zlib.crc32(chr(0).join(names).encode()):08x}",  # new concepts start shown
+            help="Click a concept to hide or show its boxes and masks.",
+        )
+        hidden = frozenset(set(names) - set(shown or []))
+    return DisplaySettings(min_score=min_score, opacity=opacity, hidden=hidden)
+
+
+def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], settings: DisplaySettings) -> None:
+    picture_side, text_side = st.columns([3, 2], gap="medium")
+    with picture_side:
+        show_picture(image, [(view_for(task), result.prediction) for task, result in results.items()], settings)
+        drawn = ((task.spec, result.prediction) for task, result in results.items())
+        entries = legend(drawn, settings.min_score, settings.hidden)
+        if entries:
+            st.markdown(legend_html(entries), unsafe_allow_html=True)
+    with text_side:
+        st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}**")
+        for task, result in results.items():
+            if result.error is not None:
+                st.caption(f"{task.title}:")
+                show_error(result.error)
+        for task, result in sorted(results.items(), key=lambda item: _compact_rank(item[0])):
+            if result.ok:
+                view_for(task).compact(image, result.prediction, settings)
+        for task, result in results.items():
+            for note in (result.prediction.notes if result.ok else ()):
+                st.caption(f":material/warning: {task.title}: {note}")
+        if image.data is not None and any(task.spec.draws_on_picture and result.ok for task, result in results.items()):
+            st.download_button(
+                "Annotated PNG",
+                data=lambda: exports.annotated_png(_drawn_full_size(image, results, settings)),
+                file_name=exports.export_filename(image.name + "-annotated", "png"),
+                mime="image/png",
+                icon=":material/download:",
+                on_click="ignore",
+                key=f"png_all_{image.digest}",
+            )
+
+
+def _compact_rank(task: Task) -> int:
+    return min(_COMPACT_ORDER.index(kind) for kind in task.spec.result_kinds)
+
+
+# --- downloads -----------------------------------------------------------------------------------
+
+
+def _downloads(
+    images: Sequence[PreparedImage], by_task: ByTask, settings: DisplaySettings, plans: Mapping[Task, RunPlan]
+) -> None:
+    """What the task pages offer, per task (raw JSON and the view's own exports), and the pictures
+    with every task drawn, as on this page."""
+    groups = downloads(images, by_task, settings, plans)
+    with st.expander("Downloads", icon=":material/download:"):
+        for number, (title, group) in enumerate(groups):
+            st.caption(title)
+            row = st.container(horizontal=True, gap="small")
+            for download in group:
+                row.download_button(
+                    download.label,
+                    data=download.build,
+                    file_name=download.file_name,
+                    mime=download.mime,
+                    icon=":material/download:",
+                    on_click="ignore",
+                    key=f"download_all_{number}_{download.file_name}",  # two tasks may export files of one name
+                )
+
+
+def downloads(
+    images: Sequence[PreparedImage],
+    by_task: ByTask,
+    settings: DisplaySettings,
+    plans: Mapping[Task, RunPlan] | None = None,
+) -> list[tuple[str, list[Download]]]:
+    """The page's downloads, grouped under a title; file names are unique across groups."""
+    groups: list[tuple[str, list[Download]]] = []
+    if plans:
+        runs = [(view_for(task), plans[task]) for task in by_task if task in plans]
+        per_task = [by_task[task] for task in by_task if task in plans]
+        report_download = Download(
+            "Report (HTML)", lambda: run_report(runs, images, per_task, settings), "report-all-tasks.html", "text/html"
+        )
+        groups.append(("The whole run, to open in any browser", [report_download]))
+    if any(task.spec.draws_on_picture for task in by_task) and any(image.data is not None for image in images):
+        pictures = Download(
+            "Annotated images (ZIP)",
+            lambda: combined_zip(images, by_task, settings),
+            "annotated-all-tasks.zip",
+            "application/zip",
+        )
+        groups.append(("Every task drawn together", [pictures]))
+    for task, results in by_task.items():
+        items = export_items(images, results)
+        raw = Download(
+            "Results (JSON)",
+            lambda items=items: exports.raw_json(items),
+            f"{task.value}-results.json",
+            "application/json",
+        )
+        groups.append((task.title, [raw, *view_for(task).downloads(items, settings)]))
+    return groups
+
+
+def combined_zip(images: Sequence[PreparedImage], by_task: ByTask, settings: DisplaySettings) -> bytes:
+    """One PNG per picture with every task's results drawn on it at full size, as the page shows them."""
+    buffer = io.BytesIO()
+    names: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for index, image in enumerate(images):
+            results = {task: outcomes[index] for task, outcomes in by_task.items()}
+            if image.data is None or not any(result.ok for result in results.values()):
+                continue
+            name = exports.export_filename(image.name + "-annotated", "png")
+            if name in names:
+                name = f"{index:03d}-{name}"
+            names.add(name)
+            archive.writestr(name, exports.annotated_png(_drawn_full_size(image, results, settings)))
+    return buffer.getvalue()
+
+
+def _drawn_full_size(image: PreparedImage, results: Mapping[Task, ImageResult], settings: DisplaySettings):
+    drawn = [(view_for(task), result.prediction) for task, result in results.items()]
+    return draw_results(image.pixels(), drawn, settings)

@@ -1,0 +1,265 @@
+"""Compare models: two to four models for one task on the same images, side by side, with what one
+found that the others did not, how much they agree, and each model's time and calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from components import errors
+from components.images.preparation import PreparedImage
+from components.models import MODEL_FORMAT_HELP, ModelRef, parse_model_ref
+from components.navigation import COMPARE
+from components.results import ImageResult
+from components.run import backend, compare
+from components.run.backend import RunPlan, TaskRun
+from components.run.model_fit import ModelChoice, Serving, fit_model
+from components.tasks import ResultKind, Task
+from components.text import shorten
+from components.ui import state as ui_state
+from components.ui.page import client_for, configure_page, images_section, predict_button, run_with_progress
+from components.ui.results import NAME_LENGTH, paginate, show_error, show_picture
+from components.ui.sidebar import SidebarChoice, render_sidebar
+from components.ui.state import PageRun
+from components.views import DisplaySettings, RequestInputs, view_for
+
+PAGE_KEY = "compare"
+TITLE = COMPARE.label
+PAGE_SIZE = 4
+TYPED = "typed"  # the picker's choice for a model typed by hand
+MODEL_COUNTS = [2, 3, 4]
+
+
+def compare_page() -> None:
+    configure_page(TITLE)
+    choice = render_sidebar(None)
+    st.title(f"{COMPARE.icon} {TITLE}")
+    st.markdown(
+        "Two to four models for one task on the same images, side by side: what each found that the others "
+        "did not, how much they agree, and what each took."
+    )
+    task = st.segmented_control(
+        "Task", list(Task), format_func=lambda t: t.title, default=Task.DETECTION, key="compare_task", persist_state="session"
+    ) or Task.DETECTION
+    offline = choice.backend == backend.OFFLINE
+    plans, problems = _model_slots(task, choice, offline)
+    images = images_section(choice)
+    request = _request_inputs(task, plans, choice, offline)
+    problem = request.problem or next(iter(problems), "")
+    if predict_button(images, choice, [task], RequestInputs(problem=problem)):
+        plans = [_with_request(plan, request) for plan in plans]
+        task_runs = run_with_progress(
+            lambda reporter: backend.run_tasks_concurrently(
+                plans, images, client=client_for(choice), budget=choice.budget, progress=reporter.progress, on_wait=reporter.wait
+            ),
+            len(images) * len(plans),
+            f"Running {len(plans)} models",
+            unit="predictions",
+        )
+        ui_state.save_page_run(PAGE_KEY, PageRun(images=list(images), task_runs=task_runs))
+
+    run = ui_state.page_run(PAGE_KEY)
+    if run is not None and run.task_runs:
+        st.subheader("Results")
+        _results(run)
+
+
+# --- choosing the models ---------------------------------------------------------------------------
+
+
+def _model_slots(task: Task, choice: SidebarChoice, offline: bool) -> tuple[list[RunPlan], list[str]]:
+    """A picker per model slot; the plans they make, and what stops Predict."""
+    count = st.segmented_control(
+        "Models", MODEL_COUNTS, default=2, key="compare_count", persist_state="session"
+    ) or 2
+    plans, problems = [], []
+    for slot, column in enumerate(st.columns(count)):
+        with column.container(border=True):
+            plan, problem = (_local_slot if offline else _clarifai_slot)(task, slot, choice)
+        if plan is not None:
+            plans.append(plan)
+        if problem:
+            problems.append(problem)
+    return plans, problems
+
+
+def _local_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPlan | None, str]:
+    models = task.spec.local_models
+    if not models:
+        st.caption(task.spec.offline_unavailable)
+        return None, task.spec.offline_unavailable
+    names = [model.name for model in models]
+    picked = st.selectbox(
+        f"Model {slot + 1}", names, index=slot % len(names), key=f"compare_local_{task.value}_{slot}", persist_state="session"
+    )
+    model = models[names.index(picked)]
+    st.caption(model.description)
+    return RunPlan(task, backend.OFFLINE, settings=choice.settings, local_model=model), ""
+
+
+def _clarifai_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPlan | None, str]:
+    suggested = {model.ref.path: model.label for model in task.spec.models}
+    options = [*suggested, TYPED]
+    picked = st.selectbox(
+        f"Model {slot + 1}",
+        options,
+        index=min(slot, len(suggested) - 1),
+        format_func=lambda path: "Type or paste a model…" if path == TYPED else suggested[path],
+        key=f"compare_model_{task.value}_{slot}",
+        persist_state="session",
+    )
+    if picked == TYPED:
+        text = st.text_input(
+            "Model", key=f"compare_text_{task.value}_{slot}", placeholder="user/app/model", help=MODEL_FORMAT_HELP,
+            label_visibility="collapsed",
+        )
+        try:
+            ref = parse_model_ref(text)
+        except errors.ModelRefError as error:
+            if text:
+                st.error(error.message)
+            return None, f"Model {slot + 1}: {error.message if text else 'type a model.'}"
+    else:
+        ref = parse_model_ref(picked)
+    model = _checked(task, ref, choice)
+    if model.problem:
+        st.error(model.problem)
+        return None, f"Model {slot + 1}: {model.problem}"
+    if model.serving is not None:
+        st.caption(f":material/check_circle: {shorten(model.info.name, 40)} · {_serving_words(model.serving)}")
+    plan = RunPlan(task, backend.CLARIFAI, ref, choice.settings, choice.credentials)
+    return plan, ""
+
+
+def _checked(task: Task, ref: ModelRef, choice: SidebarChoice) -> ModelChoice:
+    """The model looked up with the key (cached), and whether it can serve the task."""
+    if choice.credentials is None:
+        return ModelChoice(ref)
+    budget = choice.budget
+    try:
+        info = ui_state.client().get_model(ref, choice.credentials, before_call=budget.spend_lookup if budget else None)
+    except (errors.AuthError, errors.ModelNotFoundError, errors.ModelForbiddenError, errors.DeploymentError) as error:
+        return ModelChoice(ref, problem=str(error))
+    except errors.AppError:
+        return ModelChoice(ref)  # may pass: Predict will say
+    fit = fit_model(task.spec, info)
+    return ModelChoice(ref, problem=fit.problem, info=info, fit=fit)
+
+
+def _serving_words(serving: Serving) -> str:
+    return {Serving.CLASSIC: "classic", Serving.METHOD: "called with the image", Serving.PROMPTED: "asked by a prompt"}[serving]
+
+
+def _request_inputs(task: Task, plans: Sequence[RunPlan], choice: SidebarChoice, offline: bool) -> RequestInputs:
+    """The task's prompt or labels, as on its own page (shared with it), when a model is asked by a prompt."""
+    view = view_for(task)
+    if offline or not task.spec.prompted:
+        return RequestInputs()
+    prompted = [
+        _checked(task, plan.model, choice) for plan in plans if plan.model is not None
+    ]
+    asked = next((model for model in prompted if model.serving == Serving.PROMPTED), None)
+    if asked is None:
+        return RequestInputs()
+    with st.container(border=True):
+        st.caption("Asked of the vision-language models (the classic ones take no prompt):")
+        return view.request_controls(asked, offline=False, key=ui_state.task_page_key(task))
+
+
+def _with_request(plan: RunPlan, request: RequestInputs) -> RunPlan:
+    return RunPlan(
+        plan.task, plan.backend, plan.model, plan.settings, plan.credentials,
+        prompt=request.prompt, labels=request.labels, local_model=plan.local_model,
+    )
+
+
+# --- the results -------------------------------------------------------------------------------------
+
+
+def _results(run: PageRun) -> None:
+    runs = run.task_runs
+    task = runs[0].plan.task
+    st.dataframe(_summary_table(runs, len(run.images)), hide_index=True, width="stretch")
+    for task_run in runs:
+        if task_run.error is not None:
+            st.markdown(f"**{task_run.plan.model_label}**")
+            show_error(task_run.error)
+    done = [r for r in runs if r.outcome is not None]
+    if len(done) < 2:
+        return
+    _grid(task, run.images, done)
+
+
+def _summary_table(runs: Sequence[TaskRun], image_count: int) -> pd.DataFrame:
+    rows = []
+    for task_run in runs:
+        outcome = task_run.outcome
+        rows.append(
+            {
+                "Model": task_run.plan.model_label,
+                "With results": outcome.succeeded if outcome else 0,
+                "Failed": image_count - outcome.succeeded if outcome else image_count,
+                "Time (s)": round(outcome.seconds, 2) if outcome else None,
+                "Clarifai calls": outcome.clarifai_calls if outcome else 0,
+                "From cache": outcome.from_cache if outcome else 0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _difference(task: Task, predictions: list, settings: DisplaySettings) -> compare.Difference:
+    kinds = task.spec.result_kinds
+    if ResultKind.BOXES in kinds:
+        return compare.compare_detections(predictions, settings.min_score)
+    if ResultKind.MASKS in kinds:
+        return compare.compare_segments(predictions)
+    if ResultKind.CONCEPTS in kinds:
+        return compare.compare_concepts(predictions)
+    return compare.compare_captions(predictions)
+
+
+@st.fragment
+def _grid(task: Task, images: Sequence[PreparedImage], runs: Sequence[TaskRun]) -> None:
+    view = view_for(task)
+    settings = view.controls([r for run in runs for r in run.outcome.results], PAGE_KEY)
+    labels = [run.plan.model_label for run in runs]
+    per_image = [
+        [run.outcome.results[index] for run in runs] for index in range(len(images))
+    ]
+    differences = [
+        _difference(task, [r.prediction if r.ok else None for r in results], settings) for results in per_image
+    ]
+    overall = sum(d.agreement * d.counted for d in differences) / max(sum(d.counted for d in differences), 1)
+    st.markdown(f"**Agreement over all images: {overall:.0%}** " + _agreement_words(task))
+    for index in paginate(range(len(images)), PAGE_KEY, PAGE_SIZE):
+        with st.container(border=True):
+            _comparison_card(view, images[index], labels, per_image[index], differences[index], settings)
+
+
+def _agreement_words(task: Task) -> str:
+    kinds = task.spec.result_kinds
+    if ResultKind.BOXES in kinds:
+        return "(boxes another model also found: same label, overlapping by half or more)"
+    if ResultKind.CONCEPTS in kinds:
+        return f"(concepts in more than one model's top {compare.TOP_N})"
+    if ResultKind.MASKS in kinds:
+        return "(segments another model also named)"
+    return "(words the captions have in common)"
+
+
+def _comparison_card(view, image: PreparedImage, labels, results: Sequence[ImageResult], difference, settings) -> None:
+    st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}** · agreement {difference.agreement:.0%}")
+    for column, label, result, only in zip(st.columns(len(results)), labels, results, difference.only):
+        with column:
+            st.caption(f"**{shorten(label, 50)}**")
+            if result.error is not None:
+                show_error(result.error)
+                continue
+            show_picture(image, [(view, result.prediction)], settings)
+            view.compact(image, result.prediction, settings)
+            if only:
+                st.markdown(f":orange-badge[Only this model] {', '.join(sorted(set(only)))}")
+    if difference.shared:
+        st.caption(f"Every model found: {', '.join(difference.shared)}")

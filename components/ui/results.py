@@ -1,0 +1,329 @@
+"""The results section of a page: summary, display controls, downloads, paginated result cards.
+
+What a task shows comes from its view (`components.views`); this module lays views out and never
+branches on the task. Display controls live in a fragment: moving them redraws the pictures from
+the stored results and never calls a model again.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+from typing import TypeVar
+
+import cv2
+import numpy as np
+import streamlit as st
+
+from components.errors import AppError, ImageError
+from components.images.preparation import PreparedImage
+from components.outputs import codegen, exports, report
+from components.results import ImageResult, Prediction
+from components.run.backend import RunOutcome, RunPlan
+from components.text import shorten
+from components.ui.state import PageRun
+from components.views import DisplaySettings, Download, TaskView
+
+PAGE_SIZE = 8
+DISPLAY_SIDE = 1200  # pictures are drawn at most this big for the browser
+DISPLAY_JPEG_QUALITY = 90
+NAME_LENGTH = 60
+
+T = TypeVar("T")
+
+
+# --- the page's results section ---------------------------------------------------------------
+
+
+def run_summary(outcome: RunOutcome, image_count: int) -> str:
+    failed = image_count - outcome.succeeded
+    parts = [f"**{image_count} image(s)**", f"{outcome.succeeded} with results"]
+    if failed:
+        parts.append(f":red[{failed} failed]")
+    parts.append(f"{outcome.seconds:.2f} s")
+    if outcome.plan.backend == "clarifai":
+        parts.append(f"{outcome.clarifai_calls} Clarifai call(s)")
+    if outcome.from_cache:
+        parts.append(f"{outcome.from_cache} from cache")
+    return " · ".join(parts)
+
+
+def show_task_results(view: TaskView, run: PageRun, page_key: str) -> None:
+    st.markdown(run_summary(run.outcome, len(run.images)))
+    _results_fragment(view, run, page_key)
+
+
+@st.fragment
+def _results_fragment(view: TaskView, run: PageRun, page_key: str) -> None:
+    settings = view.controls(run.outcome.results, page_key)
+    show_downloads(view, run.images, run.outcome.results, settings, page_key, plan=run.outcome.plan)
+    pairs = list(zip(run.images, run.outcome.results))
+    for image, result in paginate(pairs, page_key):
+        with st.container(border=True):
+            code = codegen.request_for(run.outcome.plan, run.outcome.method, image)
+            result_card(view, image, result, settings, code)
+
+
+def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE) -> Sequence[T]:
+    """The items on the page chosen in a page selector (shown only when there is more than one page)."""
+    pages = max(1, -(-len(items) // page_size))
+    if pages == 1:
+        return items
+    page = st.segmented_control(
+        f"Page (of {pages}, {page_size} images each)",
+        list(range(1, pages + 1)),
+        default=1,
+        key=f"{key}_page",
+        persist_state="session",
+    ) or 1
+    return items[(page - 1) * page_size : page * page_size]
+
+
+# --- one image's result ----------------------------------------------------------------------
+
+
+def result_card(
+    view: TaskView,
+    image: PreparedImage,
+    result: ImageResult,
+    settings: DisplaySettings,
+    code: codegen.CodeRequest | None = None,
+) -> None:
+    picture_side, result_side = st.columns([3, 2], gap="medium")
+    picked: frozenset[int] = frozenset()
+    with result_side:  # first: the rows selected in its table pick regions out on the picture
+        st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}**")
+        if result.error is not None:
+            show_error(result.error)
+        else:
+            prediction = result.prediction
+            picked = view.card(image, prediction, settings) or frozenset()
+            if view.spec.draws_on_picture:
+                _annotated_download(view, image, prediction, settings)
+            for note in prediction.notes:
+                st.caption(f":material/warning: {note}")
+        if code is not None:
+            show_code(code)
+    with picture_side:
+        show_picture(image, [(view, result.prediction)], replace(settings, highlighted=picked))
+
+
+def show_code(request: codegen.CodeRequest) -> None:
+    """The Python that makes this same request with clarifai-grpc; the key is never in it."""
+    with st.expander("Get the code", icon=":material/code:"):
+        st.caption(
+            "Python with Clarifai's `clarifai-grpc` (`pip install clarifai-grpc`) that makes this same request. "
+            "Set `CLARIFAI_PAT` in your environment (or replace `YOUR_PAT_HERE`) and run it."
+        )
+        st.code(codegen.python_code(request), language="python")
+
+
+DrawnResults = Sequence[tuple[TaskView, Prediction | None]]
+
+
+def show_picture(image: PreparedImage, drawn: DrawnResults, settings: DisplaySettings) -> None:
+    """The picture with each view's results drawn on it, what is drawn in words (the picture's
+    alt text, and each view's caption under it), and the picture's notes."""
+    if image.data is None:
+        st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{image.url}", icon=":material/link:")
+        return
+    drawn = [(view, prediction) for view, prediction in drawn if view.spec.draws_on_picture and prediction is not None]
+    if drawn:
+        picture = display_pixels(image)
+        height, width = picture.shape[:2]
+        texts = [view.describe(prediction, settings, width, height) for view, prediction in drawn]
+        alt = " ".join([f"{image.name}:", *(text.alt for text in texts if text.alt)])
+        st.image(display_jpeg(draw_results(picture, drawn, settings)), width="stretch", alt=alt)
+        for text in texts:
+            if text.caption:
+                st.caption(text.caption)
+    else:
+        st.image(image.preview, width="stretch", alt=image.name)
+    if image.notes:
+        st.caption(" · ".join(image.notes))
+
+
+def draw_results(picture: np.ndarray, drawn: DrawnResults, settings: DisplaySettings) -> np.ndarray:
+    """Each view draws its prediction in turn, lowest layer first (masks under boxes)."""
+    for view, prediction in sorted(drawn, key=lambda pair: pair[0].layer):
+        if prediction is not None:
+            picture = view.draw(picture, prediction, settings)
+    return picture
+
+
+def display_jpeg(picture_bgr: np.ndarray) -> bytes:
+    """A drawn picture as JPEG for the browser: Streamlit would encode an array at quality 100."""
+    ok, encoded = cv2.imencode(".jpg", picture_bgr, [cv2.IMWRITE_JPEG_QUALITY, DISPLAY_JPEG_QUALITY])
+    if not ok:
+        raise ImageError("The annotated picture could not be encoded for display.")
+    return encoded.tobytes()
+
+
+@lru_cache(maxsize=16)
+def display_pixels(image: PreparedImage) -> np.ndarray:
+    """The upright picture, at most DISPLAY_SIDE on its longer side (read-only: draw on copies)."""
+    pixels = image.pixels()
+    height, width = pixels.shape[:2]
+    scale = DISPLAY_SIDE / max(height, width)
+    if scale < 1:
+        pixels = cv2.resize(pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    pixels.setflags(write=False)
+    return pixels
+
+
+def show_error(error: AppError) -> None:
+    st.error(f"**{error.title}.** {error}", icon=":material/error:")
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+
+def _annotated_download(view: TaskView, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
+    if image.data is None:
+        return
+    st.download_button(
+        "Annotated PNG",
+        data=lambda: exports.annotated_png(view.draw(image.pixels(), prediction, settings)),
+        file_name=exports.export_filename(image.name + "-annotated", "png"),
+        mime="image/png",
+        icon=":material/download:",
+        on_click="ignore",
+        key=f"png_{view.task.value}_{image.digest}",
+    )
+
+
+def export_items(images: Sequence[PreparedImage], results: Sequence[ImageResult]) -> list[exports.ExportItem]:
+    return [
+        exports.ExportItem(
+            image.name,
+            image.width,
+            image.height,
+            result.prediction,
+            str(result.error) if result.error is not None else "",
+        )
+        for image, result in zip(images, results)
+    ]
+
+
+def show_downloads(
+    view: TaskView,
+    images: Sequence[PreparedImage],
+    results: Sequence[ImageResult],
+    settings: DisplaySettings,
+    key: str,
+    plan: RunPlan | None = None,
+) -> None:
+    """The raw JSON, the view's own exports, for views that draw every annotated picture, and with
+    the run's plan a self-contained HTML report."""
+    items = export_items(images, results)
+    downloads = [
+        Download("Results (JSON)", lambda: exports.raw_json(items), "results.json", "application/json"),
+        *view.downloads(items, settings),
+    ]
+    if plan is not None:
+        downloads.append(
+            Download("Report (HTML)", lambda: run_report([(view, plan)], images, [results], settings), "report.html", "text/html")
+        )
+    if view.spec.draws_on_picture:
+        downloads.append(
+            Download(
+                "Annotated images (ZIP)",
+                lambda: annotated_zip(view, images, results, settings),
+                "annotated.zip",
+                "application/zip",
+            )
+        )
+    row = st.container(horizontal=True, gap="small")  # wraps on a narrow screen; labels stay whole
+    for download in downloads:
+        row.download_button(
+            download.label,
+            data=download.build,
+            file_name=download.file_name,
+            mime=download.mime,
+            icon=":material/download:",
+            on_click="ignore",
+            key=f"download_{key}_{download.file_name}",
+        )
+
+
+REPORT_SIDE = 800  # pictures in a report are at most this big: a report of 128 pictures stays a few MB
+
+
+def run_report(
+    runs: Sequence[tuple[TaskView, RunPlan]],
+    images: Sequence[PreparedImage],
+    results: Sequence[Sequence[ImageResult]],
+    settings: DisplaySettings,
+) -> str:
+    """One HTML file of a run: each picture drawn as on the page (every task's results on it when
+    there are several), with what was found, the models, what they were asked, and the time."""
+    plans = [plan for _, plan in runs]
+    title = plans[0].task.title if len(plans) == 1 else "All tasks"
+    facts = [(plan.task.title if len(plans) > 1 else "Asked", _asked_words(plan)) for plan in plans if _asked_words(plan)]
+    facts.append(("Images", str(len(images))))
+    report_images = []
+    for index, image in enumerate(images):
+        per_task = [result[index] for result in results]
+        drawn = [(view, r.prediction) for (view, _), r in zip(runs, per_task) if r.ok]
+        picture = None
+        if image.data is not None:
+            pixels = _fit(display_pixels(image), REPORT_SIDE)
+            picture = display_jpeg(draw_results(pixels, drawn, settings))
+        merged = _merged(per_task)
+        errors_seen = "; ".join(str(r.error) for r in per_task if r.error is not None)
+        report_images.append(
+            report.ReportImage(image.name, picture, prediction=merged, error=errors_seen if merged is None else "", url=image.url)
+        )
+    models = " · ".join(dict.fromkeys(plan.model_label for plan in plans))
+    made = time.strftime("%Y-%m-%d %H:%M")
+    return report.html_report(report.ReportRun(title, models, tuple(facts), tuple(report_images), made))
+
+
+def _asked_words(plan: RunPlan) -> str:
+    if plan.labels:
+        return ", ".join(plan.labels)
+    return plan.prompt
+
+
+def _merged(results: Sequence[ImageResult]) -> Prediction | None:
+    """Every task's findings on one picture, as one prediction for the report."""
+    ok = [r.prediction for r in results if r.ok]
+    if not ok:
+        return None
+    return Prediction(
+        concepts=tuple(c for p in ok for c in p.concepts),
+        regions=tuple(region for p in ok for region in p.regions),
+        caption=" ".join(p.caption for p in ok if p.caption),
+        notes=tuple(note for p in ok for note in p.notes),
+        usage=next((p.usage for p in ok if p.usage is not None), None),
+        raw_answer="\n\n".join(p.raw_answer for p in ok if p.raw_answer),
+    )
+
+
+def _fit(pixels: np.ndarray, side: int) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1:
+        return pixels
+    return cv2.resize(pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+
+
+def annotated_zip(
+    view: TaskView, images: Sequence[PreparedImage], results: Sequence[ImageResult], settings: DisplaySettings
+) -> bytes:
+    buffer = io.BytesIO()
+    names: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for index, (image, result) in enumerate(zip(images, results)):
+            if image.data is None or result.prediction is None:
+                continue
+            name = exports.export_filename(image.name + "-annotated", "png")
+            if name in names:
+                name = f"{index:03d}-{name}"
+            names.add(name)
+            archive.writestr(name, exports.annotated_png(view.draw(image.pixels(), result.prediction, settings)))
+    return buffer.getvalue()
