@@ -2,7 +2,7 @@
 
 Run from the project root: python bench/bench_detection.py
 
-For each sample (1024x768) and each shared photo enlarged to 1024x768: `offline.detect_objects`,
+For each sample (1024x768) and each shared photo enlarged to 1024x768: `detect_objects`,
 median wall time of repeats and the CPU time of the process over the same calls (OpenCV's
 cascades and HOG use several threads: CPU time above wall time is that). Then the time of each
 finder on the street sample, the busiest picture. Other work on the machine lengthens wall time;
@@ -24,7 +24,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from components.images.samples import SAMPLES, sample_bytes  # noqa: E402
-from components.local_models import core as offline  # noqa: E402
+from components.local_models.cascades import DETECT_SIDE, DETECTORS, close_up_view, detect  # noqa: E402
+from components.local_models.common import downscale  # noqa: E402
+from components.local_models.detector import _find_colour_objects, _find_people, detect_objects  # noqa: E402
 
 TARGET_MS = 150.0
 REPEATS = 7
@@ -61,24 +63,24 @@ def main() -> int:
     print(f"   {'picture':<32} {'wall':>7} {'CPU':>7} {'wall/target':>12} {'found':>6}")
     walls = []
     for name, picture in pictures().items():
-        wall, cpu = timed(lambda picture=picture: offline.detect_objects(picture))
+        wall, cpu = timed(lambda picture=picture: detect_objects(picture))
         walls.append(wall)
-        found = len(offline.detect_objects(picture).regions)
+        found = len(detect_objects(picture).regions)
         print(f"   {name:<32} {wall:>7.0f} {cpu:>7.0f} {wall / TARGET_MS:>12.2f} {found:>6}")
     print(f"   median over pictures: {statistics.median(walls):.0f} ms wall, "
           f"{statistics.median(walls) / TARGET_MS:.2f} of the target")
 
     street = cv2.imdecode(np.frombuffer(sample_bytes("street"), np.uint8), cv2.IMREAD_COLOR)
     gray = cv2.cvtColor(street, cv2.COLOR_BGR2GRAY)
-    scene = cv2.equalizeHist(offline._downscale(gray, offline.DETECT_SIDE))
-    close_up = offline._close_up_view(gray)
-    colours = offline._find_colour_objects(street)
+    scene = cv2.equalizeHist(downscale(gray, DETECT_SIDE))
+    close_up = close_up_view(gray)
+    colours = _find_colour_objects(street)
     stages = {
-        detector.concept + " (Haar)": (lambda d=detector: offline._detect(d, scene, close_up))
-        for detector in offline._DETECTORS
+        detector.concept + " (Haar)": (lambda d=detector: detect(d, scene, close_up))
+        for detector in DETECTORS
     }
-    stages["coloured objects"] = lambda: offline._find_colour_objects(street)
-    stages["people (HOG)"] = lambda: offline._find_people(gray, colours.upright)
+    stages["coloured objects"] = lambda: _find_colour_objects(street)
+    stages["people (HOG)"] = lambda: _find_people(gray, colours.upright)
     print("2. Each finder on the street sample (ms)")
     print(f"   {'finder':<24} {'wall':>7} {'CPU':>7}")
     for name, stage in stages.items():

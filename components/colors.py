@@ -94,7 +94,7 @@ class NamedColour:
 
 NAMED_COLOUR_ID_PREFIX = "colour-"
 
-# The colours the local colour models name (components.local_models.core), and how they are drawn.
+# The colours the local colour models name (components.local_models), and how they are drawn.
 NAMED_COLOURS: tuple[NamedColour, ...] = (
     NamedColour("black", Color.from_rgb(0, 0, 0)),
     NamedColour("grey", Color.from_rgb(110, 110, 110)),

@@ -11,8 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components.local_models import core as offline
-from components.local_models.core import OfflineModel
+from components.local_models.catalogue import (
+    CASCADE_DETECTOR,
+    COLOUR_CLASSIFIER,
+    COLOUR_HISTOGRAM,
+    COLOUR_SEGMENTER,
+    FINE_COLOUR_SEGMENTER,
+    LOCAL_DETECTOR,
+    LocalModel,
+)
 from components.models import ModelRef
 
 
@@ -59,14 +66,14 @@ class TaskSpec:
     page_path: str  # relative to the entry file, as st.page_link wants it
     model_types: tuple[str, ...]  # Clarifai `model_type_id`s of old-style models that serve this task
     models: tuple[SuggestedModel, ...]  # offered in the sidebar; the first is the default
-    offline: OfflineModel | None  # the local stand-in, or None when there is none
+    offline: LocalModel | None  # the local stand-in, or None when there is none
     result_kinds: tuple[ResultKind, ...]
     offline_unavailable: str = ""  # with no stand-in: what to do instead
     prompted: bool = False  # a vision-language model can serve it when asked by a prompt
-    other_local_models: tuple[OfflineModel, ...] = ()  # besides the stand-in, to compare local models
+    other_local_models: tuple[LocalModel, ...] = ()  # besides the stand-in, to compare local models
 
     @property
-    def local_models(self) -> tuple[OfflineModel, ...]:
+    def local_models(self) -> tuple[LocalModel, ...]:
         """Every local model for the task, the stand-in first."""
         return ((self.offline,) if self.offline else ()) + self.other_local_models
 
@@ -111,8 +118,8 @@ _SPECS = (
             SuggestedModel(MM_POLY, _MM_POLY_LABEL, "Choose from labels you list; Clarifai's pick for prompted classification."),
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Choose from labels you list, or name what it sees."),
         ),
-        offline=offline.COLOUR_CLASSIFIER,
-        other_local_models=(offline.COLOUR_HISTOGRAM,),
+        offline=COLOUR_CLASSIFIER,
+        other_local_models=(COLOUR_HISTOGRAM,),
         result_kinds=(ResultKind.CONCEPTS,),
     ),
     TaskSpec(
@@ -130,8 +137,8 @@ _SPECS = (
                 GENERAL_DETECTION, "General image detection", "The seed page's detector: hundreds of everyday objects.", classic=True
             ),
         ),
-        offline=offline.LOCAL_DETECTOR,
-        other_local_models=(offline.CASCADE_DETECTOR,),
+        offline=LOCAL_DETECTOR,
+        other_local_models=(CASCADE_DETECTOR,),
         result_kinds=(ResultKind.BOXES,),
     ),
     TaskSpec(
@@ -147,8 +154,8 @@ _SPECS = (
                 GENERAL_SEGMENTATION, "General image segmentation", "The seed page's segmenter: named regions.", classic=True
             ),
         ),
-        offline=offline.COLOUR_SEGMENTER,
-        other_local_models=(offline.FINE_COLOUR_SEGMENTER,),
+        offline=COLOUR_SEGMENTER,
+        other_local_models=(FINE_COLOUR_SEGMENTER,),
         result_kinds=(ResultKind.MASKS,),
     ),
     TaskSpec(

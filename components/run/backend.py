@@ -23,8 +23,7 @@ from components import errors
 from components.clarifai.budget import CallBudget
 from components.clarifai.client import ClarifaiClient, TextSoFar, Waiting, input_sizes, plan_chunks
 from components.images.preparation import PreparedImage
-from components.local_models import core as offline
-from components.local_models.core import OfflineModel
+from components.local_models.catalogue import LocalModel, predict_local
 from components.models import ModelInfo, ModelRef, PredictSettings, Routing
 from components.results import ImageResult, Prediction
 from components.run import answers
@@ -60,10 +59,10 @@ class RunPlan:
     # Run after this task and give the model, per image, the regions that task found there (for a
     # model with a method taking regions, such as Segment Anything's `predict(image, regions)`).
     regions_from: Task | None = None
-    local_model: OfflineModel | None = None  # offline: one of the task's local models (default: its stand-in)
+    local_model: LocalModel | None = None  # offline: one of the task's local models (default: its stand-in)
 
     @property
-    def offline_model(self) -> OfflineModel | None:
+    def offline_model(self) -> LocalModel | None:
         return self.local_model or self.task.spec.offline
 
     @property
@@ -234,7 +233,7 @@ def _run_offline(plan: RunPlan, images: list[PreparedImage], done_before: int, p
         elif image.data is None:
             results.append(ImageResult(error=_needs_pixels_error()))
         else:
-            [result] = offline.predict_offline(model, [image.pixels()], plan.settings)
+            [result] = predict_local(model, [image.pixels()], plan.settings)
             results.append(result)
         if progress:
             progress(done_before + count)

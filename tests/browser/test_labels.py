@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from components.drawing import render
-from components.local_models import core as offline
+from components.local_models.detector import detect_objects
 from components.views.detection import DEFAULT_MIN_SCORE
 from tests.app_process import settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, require_chromium, screenshot
@@ -97,7 +97,7 @@ def as_shown(picture) -> np.ndarray:
 
 def expected_labels() -> tuple[list, list[render.Label]]:
     """The detections the app makes on the picture, and where it draws their labels."""
-    regions = offline.detect_objects(shapes_picture()).regions
+    regions = detect_objects(shapes_picture()).regions
     return regions, render.layout_labels(regions, 1024, 683, DEFAULT_MIN_SCORE)
 
 

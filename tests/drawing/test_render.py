@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from components import colors
 from components.colors import Color
 from components.drawing import render
-from components.local_models import core as offline
+from components.local_models import colour_maths
+from components.local_models.segmenter import segment_colours
 from components.results import Box, Concept, Prediction, Region
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +100,7 @@ def test_a_colour_concept_is_its_own_colour_and_every_named_colour_is_distinct()
         assert colors.color_for(named.name.upper(), named.concept_id) == named.color
     drawn = {colors.color_for(named.name, named.concept_id) for named in colors.NAMED_COLOURS}
     assert len(drawn) == len(colors.NAMED_COLOURS)  # no two colour names share a colour
-    assert offline.NAMED_COLOURS is colors.NAMED_COLOURS  # the local models name these very colours
+    assert colour_maths.NAMED_COLOURS is colors.NAMED_COLOURS  # the local models name these very colours
 
 
 def test_a_colour_word_from_any_model_is_drawn_in_that_colour():
@@ -543,7 +544,7 @@ def test_offline_colour_segments_are_painted_in_the_colour_they_are_named():
     picture = np.zeros((240, 360, 3), np.uint8)
     for i, name in enumerate(stripes):
         picture[:, i * 60 : (i + 1) * 60] = next(c.color for c in colors.NAMED_COLOURS if c.name == name)
-    prediction = offline.segment_colours(picture)
+    prediction = segment_colours(picture)
     assert {r.top_concept.name for r in prediction.regions} == set(stripes)
     painted = render.annotate(picture, prediction, opacity=1.0, boxes=False)
     inside = np.ones((240, 360), bool)

@@ -171,15 +171,15 @@ def test_offline_models_need_pixels_not_just_a_url():
 
 
 def test_an_unforeseen_exception_in_one_task_becomes_a_message_for_that_task(monkeypatch):
-    from components.local_models import core as offline
-    real = offline.predict_offline
+    from components.local_models.catalogue import predict_local
+    real = predict_local
 
     def explode_on_detection(model, pictures, settings):
         if model is Task.DETECTION.spec.offline:
             raise RuntimeError("boom")
         return real(model, pictures, settings)
 
-    monkeypatch.setattr(offline, "predict_offline", explode_on_detection)
+    monkeypatch.setattr("components.run.backend.predict_local", explode_on_detection)
     plans = [RunPlan(Task.CLASSIFICATION, OFFLINE), RunPlan(Task.DETECTION, OFFLINE)]
     runs = run_tasks_concurrently(plans, images(1))
     assert runs[0].outcome is not None and runs[0].outcome.succeeded == 1
