@@ -14,7 +14,7 @@ Both ways send the same small JPEGs, each with the same prompt, to the same mode
   ours:       ClarifaiClient.call_method, one request per image, at most CallPolicy.fan_out in
               flight, at most CallPolicy.requests_per_second started per second;
   one request: one PostModelOutputs carrying every image, each input's data built by
-              components.signatures.call_data, as one batch request would be.
+              components.clarifai.parts.call_data, as one batch request would be.
 Request start times are those the server recorded on receiving each request; the busiest
 1-second window counts the requests received within any second (Clarifai's default limit is 15/s
 per key). The ratio is of wall times measured side by side in this run.
@@ -35,15 +35,11 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2  # noqa: E402
 
-from components import signatures
-from components.clarifai.client import (  # noqa: E402
-    CLARIFAI_RATE_LIMIT,
-    MAX_INPUTS_PER_CALL,
-    CallPolicy,
-    ClarifaiClient,
-    outputs_by_input,
-    prediction_from_answer,
-)
+from components.clarifai import parts
+from components.clarifai.client import ClarifaiClient  # noqa: E402
+from components.clarifai.replies import outputs_by_input, prediction_from_answer  # noqa: E402
+from components.clarifai.requests import MAX_INPUTS_PER_CALL  # noqa: E402
+from components.clarifai.transport import CLARIFAI_RATE_LIMIT, CallPolicy  # noqa: E402
 from components.models import ModelRef  # noqa: E402
 from components.run import answers
 from components.settings import Credentials, Endpoint  # noqa: E402
@@ -93,12 +89,12 @@ def one_request(client: ClarifaiClient, model: ModelRef, method, arguments, cred
         model_id=model.model_id,
         version_id=model.version_id,
         inputs=[
-            resources_pb2.Input(id=f"input-{i}", data=signatures.call_data(method, values))
+            resources_pb2.Input(id=f"input-{i}", data=parts.call_data(method, values))
             for i, values in enumerate(arguments)
         ],
     )
-    response = client._call(
-        client._stub.PostModelOutputs, request, credentials, client.policy.predict_timeout_s, model=model
+    response = client._transport.call(
+        client._transport.stub.PostModelOutputs, request, credentials, client.policy.predict_timeout_s, model=model
     )
     outputs = outputs_by_input(response, len(arguments))
     answered = 0

@@ -31,8 +31,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from clarifai_grpc.grpc.api import resources_pb2  # noqa: E402
 
-from components.clarifai import client as clarifai_client
-from components.clarifai.client import CallPolicy, ClarifaiClient, input_sizes, plan_chunks  # noqa: E402
+from components.clarifai.client import ClarifaiClient  # noqa: E402
+from components.clarifai.requests import TARGET_CHUNK_BYTES, input_sizes, plan_chunks  # noqa: E402
+from components.clarifai.transport import MAX_CONCURRENT_CALLS, CallPolicy  # noqa: E402
 from components.models import PredictSettings  # noqa: E402
 from components.settings import Credentials, Endpoint  # noqa: E402
 from components.tasks import Task  # noqa: E402
@@ -122,7 +123,7 @@ def main() -> int:
     client = ClarifaiClient(Endpoint(server.address, insecure=True), CallPolicy(predict_timeout_s=120))
     credentials = Credentials(KEY, "sidebar")
     chunks = plan_chunks(input_sizes(images))
-    concurrency = clarifai_client.MAX_CONCURRENT_CALLS
+    concurrency = MAX_CONCURRENT_CALLS
 
     ways: dict[str, Callable[[], list]] = {
         "ours: predict(128), chunked + concurrent": lambda: client.predict(MODEL, images, SETTINGS, credentials),
@@ -137,7 +138,7 @@ def main() -> int:
     print(f"Sending {COUNT} distinct {SIDE}x{SIDE} JPEGs (q95), {statistics.mean(sizes) / 1024:.0f} KB each on average, "
           f"{sum(sizes) / 1e6:.1f} MB in all, to {MODEL.path}")
     print(f"ours plans {len(chunks)} call(s) of {[len(c) for c in chunks]} inputs "
-          f"(TARGET_CHUNK_BYTES {clarifai_client.TARGET_CHUNK_BYTES / 2**20:.0f} MiB), at most {concurrency} at once; "
+          f"(TARGET_CHUNK_BYTES {TARGET_CHUNK_BYTES / 2**20:.0f} MiB), at most {concurrency} at once; "
           f"{os.cpu_count()} CPU(s)")
     print("NOTE: the local Clarifai server runs in this same process (same GIL, same CPUs): its work to")
     print("      receive, parse and answer is inside every number. In A it also decodes and analyses each")

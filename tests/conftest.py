@@ -66,7 +66,8 @@ def clarifai_endpoint(clarifai_server):
 
 @pytest.fixture
 def client(clarifai_endpoint, fake_clarifai):
-    from components.clarifai.client import CallPolicy, ClarifaiClient
+    from components.clarifai.client import ClarifaiClient
+    from components.clarifai.transport import CallPolicy
 
     client = ClarifaiClient(
         clarifai_endpoint,
@@ -147,7 +148,7 @@ def offline_env(monkeypatch):
 @pytest.fixture
 def app_call_policy():
     """Timeouts and retries of the app's client in app-level tests; a module may override it."""
-    from components.clarifai.client import CallPolicy
+    from components.clarifai.transport import CallPolicy
 
     return CallPolicy(
         predict_timeout_s=10, info_timeout_s=5, retry_budget_s=1.0, first_backoff_s=0.05, max_backoff_s=0.3, cold_start_wait_s=1.0

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from components.clarifai.client import decode_mask, prediction_from_output
+from components.clarifai.replies import decode_mask, prediction_from_output
 from components.drawing import charts, render
 from components.errors import ImageError
 from components.images.preparation import MAX_IMAGES_PER_RUN, PreparedImage, PrepareOptions, parse_url_lines, prepare_upload

@@ -22,7 +22,8 @@ import grpc
 import pytest
 
 from components import errors
-from components.clarifai.client import CallPolicy, ClarifaiClient
+from components.clarifai.client import ClarifaiClient
+from components.clarifai.transport import CallPolicy
 from components.images.preparation import MAX_IMAGES_PER_RUN, prepare_upload
 from components.images.url_fetch import MAX_FILE_BYTES, UrlRefusedError, check_address, fetch_image_url
 from components.models import ModelRef, PredictSettings

@@ -21,7 +21,9 @@ import cachetools
 
 from components import errors
 from components.clarifai.budget import CallBudget
-from components.clarifai.client import ClarifaiClient, TextSoFar, Waiting, input_sizes, plan_chunks
+from components.clarifai.client import ClarifaiClient, TextSoFar
+from components.clarifai.requests import input_sizes, plan_chunks
+from components.clarifai.transport import Waiting
 from components.images.preparation import PreparedImage
 from components.local_models.catalogue import LocalModel, predict_local
 from components.models import ModelInfo, ModelRef, PredictSettings, Routing

@@ -18,14 +18,10 @@ from google.protobuf import text_format
 from PIL import Image
 
 from components import errors
-from components.clarifai.client import (
-    CallPolicy,
-    ClarifaiClient,
-    decode_mask,
-    get_client,
-    plan_chunks,
-    prediction_from_output,
-)
+from components.clarifai.client import ClarifaiClient, get_client
+from components.clarifai.replies import decode_mask, prediction_from_output
+from components.clarifai.requests import plan_chunks
+from components.clarifai.transport import CallPolicy
 from components.models import ModelRef, PredictSettings
 from components.settings import Credentials, Endpoint
 from components.tasks import BLIP_CAPTIONS, GENERAL_DETECTION, GENERAL_RECOGNITION, GENERAL_SEGMENTATION

@@ -12,8 +12,11 @@ import pytest
 from clarifai.runners.utils.method_signatures import deserialize
 from clarifai_grpc.grpc.api import resources_pb2
 
-from components import errors, signatures
-from components.clarifai.client import CallPolicy, ClarifaiClient, prediction_from_answer
+from components import errors
+from components.clarifai import parts
+from components.clarifai.client import ClarifaiClient
+from components.clarifai.replies import prediction_from_answer
+from components.clarifai.transport import CallPolicy
 from components.models import ModelRef, PredictSettings, Routing
 from components.run.model_fit import Serving, fit_model
 from components.settings import Credentials, Endpoint
@@ -126,14 +129,14 @@ def test_parts_are_built_for_every_data_type_the_app_sends_as_the_runner_reads_t
         field("concepts", T.LIST, T.CONCEPT), field("words", T.LIST, T.STR),
     ]
     proto = resources_pb2.MethodSignature(name="predict", method_type=resources_pb2.UNARY_UNARY, input_fields=fields)
-    [method] = signatures.methods_from_protos([proto])
+    [method] = parts.methods_from_protos([proto])
     values = {
         "prompt": "What is this?", "text": "a text", "count": 7, "ratio": 0.25, "flag": True, "blob": b"\x00\x01",
         "options": {"a": 1}, "history": [{"role": "user"}], "image": b"\x89PNG-bytes", "images": [b"one", "https://x/y.jpg"],
         "regions": [RegionValue(0.1, 0.2, 0.5, 0.6, (("dog", "dog", 0.9),))], "concepts": [("cat", "cat", 0.8)],
         "words": ["a", "b"],
     }
-    data = signatures.call_data(method, values)
+    data = parts.call_data(method, values)
     assert data.metadata["_method_name"] == "predict"
     read = deserialize(data, list(fields))  # Clarifai's own runner code
     assert read["prompt"] == "What is this?" and read["text"].text == "a text"
@@ -157,7 +160,7 @@ def test_answers_are_read_in_all_three_shapes(shape):
         output.data.string_value = "a red square"
     else:
         output.data.text.raw = "a red square"
-    [method] = signatures.methods_from_protos(
+    [method] = parts.methods_from_protos(
         [resources_pb2.MethodSignature(name="predict", output_fields=[field("return", T.STR)])]
     )
     assert prediction_from_answer(output, method, "m").caption == "a red square"
@@ -366,7 +369,7 @@ def test_retrying_a_slow_throttled_server_is_bounded_in_wall_time(client, fake):
 
 def test_a_call_waiting_to_retry_holds_no_slot(today_server, fake):
     client = make_client(today_server, CallPolicy(cold_start_wait_s=3, cold_start_poll_s=0.2, first_backoff_s=0.2))
-    client._batch_slots = threading.BoundedSemaphore(1)  # one batch on the wire at a time
+    client._transport.batch_slots = threading.BoundedSemaphore(1)  # one batch on the wire at a time
     fake.cold_start(RECOGNITION.short_path, 2.0)
     waiting = threading.Thread(
         target=lambda: client.predict(RECOGNITION, [jpeg_bytes(20, 20)], PredictSettings(), CREDENTIALS)

@@ -127,7 +127,7 @@ def test_odd_text_in_the_request_stays_a_string_in_the_code():
 def _vlm_methods():
     from clarifai_grpc.grpc.api import resources_pb2
 
-    from components.signatures import methods_from_protos
+    from components.clarifai.parts import methods_from_protos
 
     T = resources_pb2.ModelTypeField.DataType
     fields = [

@@ -19,7 +19,8 @@ import pytest
 
 from components import errors
 from components.clarifai import client as clarifai_client
-from components.clarifai.client import CallPolicy, ClarifaiClient
+from components.clarifai.client import ClarifaiClient
+from components.clarifai.transport import CallPolicy
 from components.models import PredictSettings
 from components.run.backend import PREDICTION_CACHE
 from components.settings import Credentials
@@ -166,7 +167,7 @@ def test_the_model_check_failing_in_transport_is_a_clear_message(fast_client, cl
     at = predict(open_with_settings("classification", RED))
     at = upload(at, GREEN)
     clarifai_env.fail_next(Fault.rpc(grpc.StatusCode.UNAVAILABLE, method="GetModel", times=None))
-    fast_client._info_cache.clear()  # so the model's type is asked again
+    fast_client._catalogue._info_cache.clear()  # so the model's type is asked again
     at = predict(at)
     assert_nothing_lost(at, 2)
     assert any("Could not reach Clarifai" in m for m in errors_shown(at))

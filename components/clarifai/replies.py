@@ -1,0 +1,142 @@
+"""Clarifai's answers in the app's result types: predictions from old-style outputs and new-style
+answers, regions with their decoded masks, concepts, statuses, and each input's output in a batch.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from google.protobuf import json_format
+from PIL import Image
+
+from components.clarifai import parts
+from components.clarifai.status import FAILURE, INPUT_CODES, INPUT_FAILED
+from components.results import SUCCESS, Box, Concept, Prediction, Region, Status
+from components.signatures import Method
+
+MAX_MASK_PIXELS = 85_000_000  # a mask is never bigger than the largest image Clarifai takes
+
+
+def decode_mask(data: bytes) -> np.ndarray | None:
+    """A boolean mask from an encoded image: pixels > 0 belong to the region.
+
+    Any size, 1–4 channels, 8 or 16 bits. None when the bytes are not an image.
+    """
+    if not data:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as header:  # reads the size only
+            if header.width * header.height > MAX_MASK_PIXELS:
+                return None
+    except Image.DecompressionBombError:
+        return None
+    except Exception:  # not an image Pillow knows; OpenCV may still read it
+        pass
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # e.g. a header declaring more pixels than OpenCV will allocate
+        return None
+    if image is None or image.size == 0:
+        return None
+    if image.ndim == 2:
+        return image > 0
+    colour = image[..., :3].max(axis=2)
+    if image.shape[2] == 4 and not colour.any():
+        return image[..., 3] > 0  # a mask drawn only in the alpha channel
+    return colour > 0
+
+
+def prediction_from_output(output: resources_pb2.Output, model_label: str) -> Prediction:
+    """The plain result of one old-style Clarifai output."""
+    data = output.data
+    regions, notes = regions_from_protos(data.regions)
+    return Prediction(
+        concepts=tuple(_concept(c) for c in data.concepts),
+        regions=regions,
+        caption=data.text.raw,
+        status=_status(output),
+        model_label=model_label,
+        raw=_output_as_json(output),
+        notes=notes,
+    )
+
+
+def prediction_from_answer(output: resources_pb2.Output, method: Method, model_label: str) -> Prediction:
+    """The plain result of one new-style method's answer: text, regions or concepts, and token counts."""
+    answer = parts.read_answer(output, method)
+    regions, notes = regions_from_protos(answer.regions)
+    return Prediction(
+        concepts=tuple(_concept(c) for c in answer.concepts),
+        regions=regions,
+        caption=answer.text,
+        status=_status(output),
+        model_label=model_label,
+        raw=_output_as_json(output),
+        notes=notes,
+        usage=answer.usage,
+    )
+
+
+def regions_from_protos(protos: Sequence[resources_pb2.Region]) -> tuple[tuple[Region, ...], tuple[str, ...]]:
+    """Regions with their box (None when empty, as segments carry) and decoded mask, and notes."""
+    regions = []
+    undecodable_masks = 0
+    for region in protos:
+        info = region.region_info
+        box = None
+        if info.HasField("bounding_box"):
+            b = info.bounding_box
+            candidate = Box(b.top_row, b.left_col, b.bottom_row, b.right_col)
+            box = None if candidate.is_empty else candidate
+        mask = None
+        if info.HasField("mask"):
+            mask = decode_mask(info.mask.image.base64)
+            undecodable_masks += mask is None
+        regions.append(Region(tuple(_concept(c) for c in region.data.concepts), box, mask))
+    notes = ()
+    if undecodable_masks:
+        notes = (f"{undecodable_masks} mask(s) in Clarifai's answer could not be decoded and are not drawn.",)
+    return tuple(regions), notes
+
+
+def _status(output: resources_pb2.Output) -> Status:
+    return Status(output.status.code or SUCCESS, output.status.description, output.status.details)
+
+
+def _concept(concept: resources_pb2.Concept) -> Concept:
+    return Concept(name=concept.name or concept.id, value=float(concept.value), id=concept.id)
+
+
+def _output_as_json(output: resources_pb2.Output) -> dict:
+    trimmed = resources_pb2.Output()
+    trimmed.CopyFrom(output)
+    # Clarifai may echo the input; the image bytes do not belong in an export.
+    trimmed.input.data.image.ClearField("base64")
+    trimmed.input.data.ClearField("parts")
+    return json_format.MessageToDict(trimmed, preserving_proto_field_name=True)
+
+
+def outputs_by_input(response: service_pb2.MultiOutputResponse, count: int) -> dict[int, resources_pb2.Output]:
+    """Each input's output: by the input ids sent ("input-<n>") when every output names one, else by position."""
+    by_position = list(response.outputs)
+    ids = {f"input-{i}": i for i in range(count)}
+    by_id = {ids[o.input.id]: o for o in by_position if o.input.id in ids}
+    return by_id if len(by_id) == len(by_position) else dict(enumerate(by_position))
+
+
+def failed_only_for_others(response: service_pb2.MultiOutputResponse, count: int) -> list[int]:
+    """Inputs a fail-fast batch refused only because another input was bad: the request FAILED, some
+    outputs carry their own input error, and the rest INPUT_FAILED with no prediction."""
+    if response.status.code != FAILURE:
+        return []
+    outputs = outputs_by_input(response, count)
+    own_errors = [i for i, o in outputs.items() if o.status.code in INPUT_CODES and o.status.code != INPUT_FAILED]
+    collateral = [
+        i for i, o in sorted(outputs.items()) if o.status.code == INPUT_FAILED and not o.data.ByteSize()
+    ]
+    return collateral if own_errors and collateral else []
+
