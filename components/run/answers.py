@@ -1,7 +1,7 @@
 """What a new-style model is asked for a task, and how its answer becomes the task's results.
 
 A prompted vision-language model gets the page's prompt (captions) or a prompt asking for JSON
-(concepts, boxes); its text answer is read by `components.vlm.core` into concepts or boxes, keeping the
+(concepts, boxes); its text answer is read by `components.vlm.concepts` or `components.vlm.boxes`, keeping the
 model's own text. A method returning regions serves detection as it is, and segmentation with each
 mask's share of the picture as its value. A method that also takes regions (Segment Anything's
 `predict(image, regions)`) can be given a detector's boxes, labels kept, so its masks are named after
@@ -22,9 +22,11 @@ from components.results import Concept, ImageResult, Prediction, Region
 from components.run.model_fit import ModelFit, Serving, fit_model
 from components.signatures import LIST, REGION, Argument, Method, RegionValue
 from components.tasks import ResultKind, TaskSpec
-from components.vlm import core as vlm
+from components.vlm.boxes import parse_boxes
+from components.vlm.concepts import parse_concepts
+from components.vlm.prompts import CAPTION_PRESETS, classification_prompt, detection_prompt
 
-DEFAULT_CAPTION_PROMPT = vlm.CAPTION_PRESETS[0].prompt
+DEFAULT_CAPTION_PROMPT = CAPTION_PRESETS[0].prompt
 # Boxes a segmenter is asked to fill: those a detector scores at least this (the detection view's
 # default threshold), best first, at most this many (each is one more mask to compute and send back).
 GIVEN_REGION_MIN_SCORE = 0.3
@@ -37,9 +39,9 @@ MODEL_ESTIMATE_NOTE = (
 def prompt_for(spec: TaskSpec, prompt: str, labels: tuple[str, ...], width: int, height: int) -> str:
     """What a prompted model is asked about one picture of `width` x `height` (0 when unknown)."""
     if ResultKind.CONCEPTS in spec.result_kinds:
-        return vlm.classification_prompt(labels)
+        return classification_prompt(labels)
     if ResultKind.BOXES in spec.result_kinds:
-        return vlm.detection_prompt(labels, image_size=(width, height) if width and height else None)
+        return detection_prompt(labels, image_size=(width, height) if width and height else None)
     return prompt.strip() or DEFAULT_CAPTION_PROMPT
 
 
@@ -136,13 +138,13 @@ def interpret(
 def _from_text(spec: TaskSpec, prediction: Prediction, labels: tuple[str, ...], width: int, height: int) -> Prediction:
     text = prediction.caption
     if ResultKind.CONCEPTS in spec.result_kinds:
-        parsed = vlm.parse_concepts(text, labels)
+        parsed = parse_concepts(text, labels)
         notes = (*parsed.notes, *((parsed.problem,) if parsed.problem else ()))
         if parsed.concepts:
             notes = (MODEL_ESTIMATE_NOTE, *notes)
         return replace(prediction, concepts=parsed.concepts, caption="", raw_answer=text, notes=(*prediction.notes, *notes))
     if ResultKind.BOXES in spec.result_kinds:
-        parsed = vlm.parse_boxes(text, width, height, labels)
+        parsed = parse_boxes(text, width, height, labels)
         notes = (*parsed.notes, *((parsed.problem,) if parsed.problem else ()))
         return replace(prediction, regions=parsed.regions, caption="", raw_answer=text, notes=(*prediction.notes, *notes))
     return prediction

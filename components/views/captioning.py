@@ -22,12 +22,12 @@ from components.views.base import (
     prompted,
     prompts_need_clarifai,
 )
-from components.vlm import core as vlm
+from components.vlm.prompts import CAPTION_PRESETS, DEFAULT_MAX_PROMPT_CHARS, check_prompt
 
 NO_CAPTION = "The model returned no caption."
 
 
-PRESETS = {preset.name: preset for preset in vlm.CAPTION_PRESETS}
+PRESETS = {preset.name: preset for preset in CAPTION_PRESETS}
 
 
 class CaptioningView(TaskView):
@@ -59,14 +59,14 @@ class CaptioningView(TaskView):
         if offline:
             prompts_need_clarifai("A caption")
             return RequestInputs()
-        return RequestInputs(prompt=prompt, problem=vlm.check_prompt(prompt, vlm.DEFAULT_MAX_PROMPT_CHARS))
+        return RequestInputs(prompt=prompt, problem=check_prompt(prompt, DEFAULT_MAX_PROMPT_CHARS))
 
     def request_state(self, key: str, prompt: str, labels: str) -> dict[str, str]:
         return {f"{key}_prompt": prompt} if prompt else {}
 
     def stored_request(self, key: str) -> RequestInputs:
         prompt = st.session_state.get(f"{key}_prompt") or answers.DEFAULT_CAPTION_PROMPT
-        return RequestInputs(prompt=prompt, problem=vlm.check_prompt(prompt, vlm.DEFAULT_MAX_PROMPT_CHARS))
+        return RequestInputs(prompt=prompt, problem=check_prompt(prompt, DEFAULT_MAX_PROMPT_CHARS))
 
     def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
         if not prediction.caption:

@@ -25,7 +25,7 @@ from components.views.base import (
     prompted,
     score_column,
 )
-from components.vlm import core as vlm
+from components.vlm.labels import parse_label_list
 
 COMPACT_CONCEPTS = 8
 
@@ -44,7 +44,7 @@ class ClassificationView(TaskView):
             height=80,
             help="Comma-separated or one per line. The model is asked to answer in JSON with a confidence for each.",
         )
-        labels, message = vlm.parse_label_list(text)
+        labels, message = parse_label_list(text)
         if message:
             st.caption(f":material/info: {message}")
         st.caption(":material/psychology: " + answers.MODEL_ESTIMATE_NOTE)
@@ -54,7 +54,7 @@ class ClassificationView(TaskView):
         return {f"{key}_labels": labels} if labels else {}
 
     def stored_request(self, key: str) -> RequestInputs:
-        return RequestInputs(labels=vlm.parse_label_list(st.session_state.get(f"{key}_labels") or "")[0])
+        return RequestInputs(labels=parse_label_list(st.session_state.get(f"{key}_labels") or "")[0])
 
     def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
         left, middle, _ = st.columns([2, 2, 3])

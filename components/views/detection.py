@@ -26,7 +26,7 @@ from components.views.base import (
     prompted,
     region_table,
 )
-from components.vlm import core as vlm
+from components.vlm.labels import parse_label_list
 
 DEFAULT_MIN_SCORE = 0.3
 
@@ -45,7 +45,7 @@ class DetectionView(TaskView):
             placeholder="people, bags, buses — or leave empty for every object",
             help="The model is asked for a box around each one, in JSON; boxes are drawn where it puts them.",
         )
-        things, message = vlm.parse_label_list(text)
+        things, message = parse_label_list(text)
         if message:
             st.caption(f":material/info: {message}")
         return RequestInputs(labels=things)
@@ -54,7 +54,7 @@ class DetectionView(TaskView):
         return {f"{key}_things": labels} if labels else {}
 
     def stored_request(self, key: str) -> RequestInputs:
-        return RequestInputs(labels=vlm.parse_label_list(st.session_state.get(f"{key}_things") or "")[0])
+        return RequestInputs(labels=parse_label_list(st.session_state.get(f"{key}_things") or "")[0])
 
     def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
         left, _ = st.columns([2, 5])
