@@ -11,8 +11,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, TEST_KEY, screenshot
 from tests.browser.test_app import app_url, page, predict, settle, upload_photos  # noqa: F401 (fixtures)
+from tests.conftest import ARTIFACTS, TEST_KEY, screenshot
 
 pytestmark = pytest.mark.browser
 SAMPLE_URL = "https://samples.clarifai.com/metro-north.jpg"  # the local server serves it

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from components.colors import color_for
-from tests.conftest import screenshot
 from tests.browser.test_app import app_url, page, settle  # noqa: F401 (fixtures)
+from tests.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 QWEN = "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
