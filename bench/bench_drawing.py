@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from components import colors
 from components.drawing import render
+from components.drawing.labels import label_text, style_for
 from components.results import Box, Concept, Region  # noqa: E402
 
 try:
@@ -75,7 +76,7 @@ def supervision_inputs(picture, regions):
         class_id=np.array([NAMES.index(r.top_concept.name) for r in regions]),
         confidence=np.array([r.top_concept.value for r in regions]),
     )
-    labels = [render.label_text(r.top_concept) for r in regions]
+    labels = [label_text(r.top_concept) for r in regions]
     return detections, labels
 
 
@@ -108,7 +109,7 @@ def main() -> int:
             sv_masks = sv_boxes = None
             if sv is not None:
                 detections, labels = supervision_inputs(picture, regions)
-                style = render.style_for(width, height)
+                style = style_for(width, height)
                 mask_annotator = sv.MaskAnnotator(opacity=OPACITY)
                 box_annotator = sv.BoxAnnotator(thickness=style.line_width)
                 label_annotator = sv.LabelAnnotator(  # OpenCV's Hershey font: about 22 px tall at scale 1

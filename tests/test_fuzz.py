@@ -30,7 +30,8 @@ from PIL import Image
 from components.clarifai.replies import decode_mask, prediction_from_output
 from components.drawing import charts, render
 from components.errors import ImageError
-from components.images.preparation import MAX_IMAGES_PER_RUN, PreparedImage, PrepareOptions, parse_url_lines, prepare_upload
+from components.images.limits import MAX_IMAGES_PER_RUN
+from components.images.preparation import PreparedImage, PrepareOptions, parse_url_lines, prepare_upload
 from components.images.url_fetch import check_url_syntax
 from components.outputs import exports
 from components.results import Box, Concept, Prediction, Region

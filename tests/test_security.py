@@ -24,7 +24,8 @@ import pytest
 from components import errors
 from components.clarifai.client import ClarifaiClient
 from components.clarifai.transport import CallPolicy
-from components.images.preparation import MAX_IMAGES_PER_RUN, prepare_upload
+from components.images.limits import MAX_IMAGES_PER_RUN
+from components.images.preparation import prepare_upload
 from components.images.url_fetch import MAX_FILE_BYTES, UrlRefusedError, check_address, fetch_image_url
 from components.models import ModelRef, PredictSettings
 from components.outputs import exports

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from components.colors import Color, color_for, contrast_ratio, text_color_for
-from components.drawing import render
+from components.drawing.masks import mask_as_bool
+from components.drawing.regions import region_color
 from components.results import Concept, Region
 
 CONCEPT_COLUMNS = ["concept", "score", "color"]
@@ -65,7 +66,7 @@ def regions_frame(
 
 
 def _mask_share(mask: np.ndarray | None) -> float:
-    mask = render.mask_as_bool(mask)
+    mask = mask_as_bool(mask)
     return float(mask.mean()) if mask is not None else 0.0
 
 
@@ -85,7 +86,7 @@ def coverage_frame(regions: Iterable[Region]) -> pd.DataFrame:
         share = _finite(top.value) if top is not None else math.nan
         if not (share > 0.0):
             share = _mask_share(region.mask)
-        rows.append((name, min(max(share, 0.0), 1.0), render.region_color(region).hex, index))
+        rows.append((name, min(max(share, 0.0), 1.0), region_color(region).hex, index))
     rows.sort(key=lambda row: row[1], reverse=True)
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS).astype({"share": float, "region": int})
 

@@ -2,7 +2,7 @@
 
 Labels drawn on a picture are pixels. These strings put the same names and scores on the page
 as text, for screen readers, the browser's find-in-page and tests; they come from the same
-tables (`charts`) and the same label layout (`render`) as the drawing.
+tables (`charts`) and the same label layout (`labels`) as the drawing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,15 @@
-"""Pictures in: preparation (decode, orient, limit, downscale), band-wise decoding, metadata,
-fetching image URLs safely, the sample pictures, and the cap on preparations in flight.
+"""Pictures in: from an upload or a URL to the picture that is sent and drawn on.
 
-Imports only the modules directly in `components`."""
+- `preparation`: `prepare_upload`, `prepare_url` and the `PreparedImage` they give
+- `limits`: the limits on images taken and the formats read, and the checks against them
+- `decoding`: opening a file, decoding it within a memory bound, reducing it, turning it upright
+- `colour_conversion`: each band to 8-bit sRGB (profiles, CMYK, 16-bit and float grey, transparency)
+- `decode_errors`: why a file cannot be opened or decoded, in words
+- `encoding`: the picture re-encoded without metadata, and its preview
+- `bands`: band-wise decoding (libvips streams)
+- `metadata`: frame counts and orientation read from the file's bytes
+- `url_fetch`: fetching image URLs safely
+- `samples`: the sample pictures
+- `slots`: the cap on preparations in flight
+
+Imports only the modules directly in `components`, and each other."""

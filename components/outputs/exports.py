@@ -20,7 +20,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from components.drawing import render
+from components.drawing.masks import mask_as_bool, resize_mask
+from components.drawing.regions import region_name
 from components.errors import ImageError
 from components.results import Box, Concept, Prediction, Region
 
@@ -92,7 +93,7 @@ def _number(value: Any) -> float | None:
 def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
     """COCO uncompressed RLE: {"size": [h, w], "counts": [...]}, column-major (Fortran) order,
     runs alternating 0s and 1s, starting with a (possibly empty) run of 0s."""
-    mask = render.mask_as_bool(mask)
+    mask = mask_as_bool(mask)
     if mask is None:
         return {"size": [0, 0], "counts": []}
     height, width = mask.shape
@@ -118,7 +119,7 @@ def _box_dict(box: Box | None) -> dict[str, Any] | None:
 
 
 def _region_dict(region: Region) -> dict[str, Any]:
-    mask = render.mask_as_bool(region.mask)
+    mask = mask_as_bool(region.mask)
     return {
         "concepts": [_concept_dict(c) for c in region.concepts],
         "box": _box_dict(region.box),
@@ -249,7 +250,7 @@ def coco_detections(items: Sequence[ExportItem], min_score: float = 0.0) -> dict
             if top is None or box is None or not top.value >= min_score:
                 continue
             found.append((image_id, region, box))
-    categories, category_ids = _categories(render.region_name(r) for _, r, _ in found)
+    categories, category_ids = _categories(region_name(r) for _, r, _ in found)
 
     sizes = {image["id"]: (image["width"], image["height"]) for image in images}
     annotations = []
@@ -260,7 +261,7 @@ def coco_detections(items: Sequence[ExportItem], min_score: float = 0.0) -> dict
         annotations.append({
             "id": ann_id,
             "image_id": image_id,
-            "category_id": category_ids[render.region_name(region)],
+            "category_id": category_ids[region_name(region)],
             "bbox": [round(x, 2), round(y, 2), round(w, 2), round(h, 2)],
             "area": round(w * h, 2),
             "score": _number(region.top_concept.value),
@@ -296,14 +297,14 @@ def coco_segmentation_zip(items: Sequence[ExportItem], mask_format: str = "rle")
     for image_id, item in enumerate(items, start=1):
         width, height = item.width, item.height
         for region in item.prediction.regions:
-            mask = render.mask_as_bool(region.mask)
+            mask = mask_as_bool(region.mask)
             if mask is None:
                 continue
             if width <= 0 or height <= 0:
                 height, width = mask.shape
-            resized = render.resize_mask(mask, width, height)
+            resized = resize_mask(mask, width, height)
             if resized.any():
-                found.append((image_id, render.region_name(region), resized))
+                found.append((image_id, region_name(region), resized))
         images.append(_coco_image(image_id, item, max(width, 0), max(height, 0)))
     categories, category_ids = _categories(name for _, name, _ in found)
 

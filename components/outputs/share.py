@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from components.errors import ModelRefError
-from components.images.preparation import MAX_IMAGES_PER_RUN
+from components.images.limits import MAX_IMAGES_PER_RUN
 from components.images.url_fetch import UrlRefusedError, check_url_syntax
 from components.models import ModelRef, parse_model_ref
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from components.drawing import render
+from components.drawing.masks import mask_as_bool
 from components.models import ModelInfo
 from components.results import Concept, ImageResult, Prediction, Region
 from components.run.model_fit import ModelFit, Serving, fit_model
@@ -155,7 +155,7 @@ def as_segments(regions: tuple[Region, ...]) -> tuple[Region, ...]:
     the picture its mask covers as its value, as classic segmenters report it."""
     segments = []
     for number, region in enumerate(regions, start=1):
-        mask = render.mask_as_bool(region.mask)
+        mask = mask_as_bool(region.mask)
         if mask is None:
             continue
         top = region.top_concept

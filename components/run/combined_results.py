@@ -1,7 +1,7 @@
 """Several tasks' results on one picture (the All tasks page): the legend of what is drawn, the
 concepts a person can hide, and one summary line for the whole run. Pure: no streamlit.
 
-Colours come from `render.region_color`, the function the drawing uses, so a legend entry has
+Colours come from `regions.region_color`, the function the drawing uses, so a legend entry has
 exactly the colour of its boxes and masks on the picture.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from components.colors import Color, normalise_name
-from components.drawing.render import region_color, region_name
+from components.drawing.regions import region_color, region_name
 from components.results import Prediction
 from components.run import backend
 from components.tasks import ResultKind, TaskSpec

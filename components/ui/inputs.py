@@ -19,8 +19,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components.errors import ImageError
+from components.images.limits import MAX_IMAGES_PER_RUN
 from components.images.preparation import (
-    MAX_IMAGES_PER_RUN,
     PreparedImage,
     PrepareOptions,
     parse_url_lines,

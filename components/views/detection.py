@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from components.drawing import charts, picture_text, render
+from components.drawing.labels import layout_labels
 from components.drawing.picture_text import PictureText
 from components.images.preparation import PreparedImage
 from components.outputs import exports
@@ -82,7 +83,7 @@ class DetectionView(TaskView):
 
     def describe(self, prediction: Prediction, settings: DisplaySettings, width: int, height: int) -> PictureText:
         frame = charts.regions_frame(prediction.regions, width, height, settings.min_score)
-        labels = render.layout_labels(prediction.regions, width, height, settings.min_score, settings.hidden)
+        labels = layout_labels(prediction.regions, width, height, settings.min_score, settings.hidden)
         return picture_text.boxes_text(frame, {label.region for label in labels}, settings.highlighted)
 
     def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:

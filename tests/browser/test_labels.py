@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from components.drawing import render
+from components.drawing.labels import Label, label_font, layout_labels
 from components.local_models.detector import detect_objects
 from components.views.detection import DEFAULT_MIN_SCORE
 from tests.app_process import settle, start_app, stop_app
@@ -95,13 +95,13 @@ def as_shown(picture) -> np.ndarray:
     return cv2.cvtColor(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
-def expected_labels() -> tuple[list, list[render.Label]]:
+def expected_labels() -> tuple[list, list[Label]]:
     """The detections the app makes on the picture, and where it draws their labels."""
     regions = detect_objects(shapes_picture()).regions
-    return regions, render.layout_labels(regions, 1024, 683, DEFAULT_MIN_SCORE)
+    return regions, layout_labels(regions, 1024, 683, DEFAULT_MIN_SCORE)
 
 
-def ink_height(patch: np.ndarray, label: render.Label) -> int:
+def ink_height(patch: np.ndarray, label: Label) -> int:
     """Rows of a label's patch (as shown) holding text: pixels nearer the text colour than the fill."""
     to_fill = np.linalg.norm(patch.astype(float) - np.array(label.color, float), axis=2)
     to_ink = np.linalg.norm(patch.astype(float) - np.array(label.text_color, float), axis=2)
@@ -110,7 +110,7 @@ def ink_height(patch: np.ndarray, label: render.Label) -> int:
 
 
 def ink_per_em(text: str) -> float:
-    _, top, _, bottom = render.label_font(400).getbbox(text, anchor="ls")
+    _, top, _, bottom = label_font(400).getbbox(text, anchor="ls")
     return (bottom - top) / 400
 
 

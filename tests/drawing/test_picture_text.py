@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from components.drawing import charts, picture_text, render
+from components.drawing import charts, picture_text
+from components.drawing.labels import layout_labels
 from components.results import Box, Concept, Region
 
 
@@ -39,7 +40,7 @@ def test_the_left_off_count_matches_the_drawing():
         Region((Concept(f"thing {i}", float(rng.uniform(0.3, 1))),), box=Box(0.4, 0.4, 0.6, 0.6)) for i in range(12)
     ]
     frame = charts.regions_frame(regions, 640, 480)
-    labels = render.layout_labels(regions, 640, 480)
+    labels = layout_labels(regions, 640, 480)
     assert 0 < len(labels) < 12
     text = picture_text.boxes_text(frame, {label.region for label in labels})
     assert f"{12 - len(labels)} labels did not fit" in text.caption

@@ -19,6 +19,7 @@ from components.colors import Color
 from components.drawing import render
 from components.local_models import colour_maths
 from components.local_models.segmenter import segment_colours
+from components.drawing.labels import SMALLEST_DISPLAY_PX, Label, drawable_text, label_font, layout_labels, page_font_path, style_for
 from components.results import Box, Concept, Prediction, Region
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +143,7 @@ def test_concept_colour_is_the_same_in_a_new_process():
     names = ["person", "dog", "Land vehicle", "sky-other", "café"]
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from components.drawing.render import color_for;"
+        "from components.colors import color_for;"
         "print(repr([color_for(n) for n in sys.argv[2:]]))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "random"}
@@ -172,7 +173,7 @@ def test_box_edges_land_where_its_fractions_say():
     region = detection("person", 0.93, top=0.25, left=0.1, bottom=0.75, right=0.5)
     drawn = render.draw_detections(image, [region], show_labels=False)
     color = colors.color_for("person")
-    width = render.style_for(400, 300).line_width
+    width = style_for(400, 300).line_width
     # left edge x=40, right edge x=200, top y=75, bottom y=225 (fractions of 400 x 300)
     assert all(is_color(drawn[y, 40], color) for y in range(75, 226))
     assert all(is_color(drawn[y, 200], color) for y in range(75, 226))
@@ -216,7 +217,7 @@ def test_line_width_and_text_grow_with_the_picture():
         return run
 
     def label_height(width, height):
-        labels = render.layout_labels([detection("dog", 0.9, 0.2, 0.2, 0.8, 0.8)], width, height)
+        labels = layout_labels([detection("dog", 0.9, 0.2, 0.2, 0.8, 0.8)], width, height)
         return labels[0].rect[3] - labels[0].rect[1]
 
     small, large = stroke_width(300, 300), stroke_width(4000, 3000)
@@ -235,7 +236,7 @@ def test_text_is_black_on_light_labels_and_white_on_dark_ones():
     for name, text in ((light_name, colors.BLACK), (dark_name, colors.WHITE)):
         region = detection(name, 0.9, 0.4, 0.4, 0.6, 0.6)
         drawn = render.draw_detections(image, [region])
-        (label,) = render.layout_labels([region], 2000, 1500)
+        (label,) = layout_labels([region], 2000, 1500)
         left, top, right, bottom = label.rect
         inside = drawn[top:bottom, left:right].reshape(-1, 3)
         assert any(is_color(p, text) for p in inside)  # solid text pixels
@@ -245,7 +246,7 @@ def test_text_is_black_on_light_labels_and_white_on_dark_ones():
 # --- labels ----------------------------------------------------------------------------------
 
 
-def label_border_is_painted(drawn: np.ndarray, label: render.Label) -> bool:
+def label_border_is_painted(drawn: np.ndarray, label: Label) -> bool:
     left, top, right, bottom = label.rect
     border = np.concatenate([
         drawn[top, left:right], drawn[bottom - 1, left:right],
@@ -276,7 +277,7 @@ def test_label_stays_whole_and_inside_the_picture_at_every_edge(where, size):
     def drawn_label(region):
         boxes_only = render.draw_detections(image, [region], show_labels=False)
         labelled = render.draw_detections(image, [region])
-        (label,) = render.layout_labels([region], width, height)
+        (label,) = layout_labels([region], width, height)
         # every pixel the label changed lies inside its rectangle, and that rectangle is
         # painted right up to its border: nothing was cut off by the picture's edge
         left, top, right, bottom = changed_rect(boxes_only, labelled)
@@ -293,7 +294,7 @@ def test_label_stays_whole_and_inside_the_picture_at_every_edge(where, size):
 
 def test_label_sits_above_its_box_when_there_is_room():
     region = detection("dog", 0.9, 0.5, 0.3, 0.8, 0.6)
-    (label,) = render.layout_labels([region], 400, 300)
+    (label,) = layout_labels([region], 400, 300)
     x0, y0, _, _ = region.box.pixels(400, 300)
     assert label.rect[0] == x0 and label.rect[3] == y0
 
@@ -310,7 +311,7 @@ def test_labels_of_overlapping_boxes_do_not_overlap():
         for i, name in enumerate(names)
     ]
     drawn = render.draw_detections(blank(640, 480), regions)
-    labels = render.layout_labels(regions, 640, 480)
+    labels = layout_labels(regions, 640, 480)
     assert len(labels) == len(regions)
     for a, b in itertools.combinations(labels, 2):
         apart = a.rect[2] <= b.rect[0] or b.rect[2] <= a.rect[0] or a.rect[3] <= b.rect[1] or b.rect[3] <= a.rect[1]
@@ -348,7 +349,7 @@ def test_weird_boxes_never_raise_and_labels_stay_inside(regions, width, height, 
     drawn = render.draw_detections(image, regions, min_score=min_score)
     assert drawn.shape == image.shape and drawn.dtype == np.uint8
     assert np.array_equal(image, before)
-    for label in render.layout_labels(regions, width, height, min_score):
+    for label in layout_labels(regions, width, height, min_score):
         left, top, right, bottom = label.rect
         assert 0 <= left <= right <= width and 0 <= top <= bottom <= height
 
@@ -573,7 +574,7 @@ def test_a_box_stays_visible_on_a_mask_of_its_own_colour(opacity):
     # On All tasks a box often sits on the mask of its own concept, or of one hashed to its colour.
     picture = blank(400, 300, 128)
     mask = np.ones((300, 400), bool)
-    width = render.style_for(400, 300).line_width
+    width = style_for(400, 300).line_width
     band = width + render.rim_width(width)
     concepts = [Concept(f"thing {i}", 0.9) for i in range(60)]
     concepts += [colour_concept(named.name, 0.9) for named in colors.NAMED_COLOURS]
@@ -622,7 +623,7 @@ def test_a_single_hidden_name_is_not_read_letter_by_letter():
 # --- labels that read on a phone ---------------------------------------------------------------
 
 
-def text_ink_rows(drawn: np.ndarray, label: render.Label) -> tuple[int, int]:
+def text_ink_rows(drawn: np.ndarray, label: Label) -> tuple[int, int]:
     """(first, last + 1) rows of the label's rectangle holding text: pixels nearer the text
     colour than the fill colour."""
     left, top, right, bottom = label.rect
@@ -635,7 +636,7 @@ def text_ink_rows(drawn: np.ndarray, label: render.Label) -> tuple[int, int]:
 
 def ink_per_em(text: str) -> float:
     """Height of the text's ink per pixel of font size, measured on the label font at 400 px."""
-    _, top, _, bottom = render.label_font(400).getbbox(text, anchor="ls")
+    _, top, _, bottom = label_font(400).getbbox(text, anchor="ls")
     return (bottom - top) / 400
 
 
@@ -646,10 +647,10 @@ def test_label_text_is_at_least_11_css_px_and_lines_3_css_px_on_a_phone(size):
     name = "bdpq person"  # ascenders and descenders: the ink spans the font's whole height
     region = detection(name, 0.93, 0.4, 0.3, 0.8, 0.7)
     drawn = render.draw_detections(blank(width, height, 90), [region])
-    (label,) = render.layout_labels([region], width, height)
+    (label,) = layout_labels([region], width, height)
     assert label.text == f"{name} 0.93"
     first, last = text_ink_rows(drawn, label)
-    css_per_px = render.SMALLEST_DISPLAY_PX / width  # the picture shown as narrow as it ever is
+    css_per_px = SMALLEST_DISPLAY_PX / width  # the picture shown as narrow as it ever is
     font_css = (last - first) / ink_per_em(label.text) * css_per_px
     assert font_css >= 11.5, f"{font_css:.1f} CSS px"
     assert (last - first) * css_per_px >= 10.5  # the ink itself: ascender to descender
@@ -665,8 +666,8 @@ def test_label_text_is_at_least_11_css_px_and_lines_3_css_px_on_a_phone(size):
 
 def test_a_phone_sized_label_is_not_drawn_larger_on_a_bigger_export_than_its_share():
     # The same proportions at every size: an exported picture looks like the one on the page.
-    small = render.layout_labels([detection("dog", 0.9, 0.4, 0.4, 0.8, 0.8)], 1000, 750)[0]
-    large = render.layout_labels([detection("dog", 0.9, 0.4, 0.4, 0.8, 0.8)], 4000, 3000)[0]
+    small = layout_labels([detection("dog", 0.9, 0.4, 0.4, 0.8, 0.8)], 1000, 750)[0]
+    large = layout_labels([detection("dog", 0.9, 0.4, 0.4, 0.8, 0.8)], 4000, 3000)[0]
     small_width, large_width = small.rect[2] - small.rect[0], large.rect[2] - large.rect[0]
     assert large_width / 4000 == pytest.approx(small_width / 1000, rel=0.05)
 
@@ -693,7 +694,7 @@ def test_crowded_labels_never_overlap_and_the_ones_without_room_are_left_off(siz
     width, height = size
     regions = crowd(30)
     drawn = render.draw_detections(blank(width, height, 60), regions)
-    labels = render.layout_labels(regions, width, height)
+    labels = layout_labels(regions, width, height)
     assert 3 <= len(labels) < len(regions)  # some fit, the rest are left off
     for a, b in itertools.combinations(labels, 2):
         assert apart(a.rect, b.rect), (a, b)
@@ -713,7 +714,7 @@ def test_crowded_labels_never_overlap_and_the_ones_without_room_are_left_off(siz
 
 def test_the_best_scores_get_their_labels_first():
     regions = crowd(20)
-    labels = render.layout_labels(regions, 1024, 683)
+    labels = layout_labels(regions, 1024, 683)
     best = max(range(len(regions)), key=lambda i: regions[i].top_concept.value)
     assert labels[0].region == best and not labels[0].shortened
     assert [label.region for label in labels] == sorted(
@@ -723,10 +724,10 @@ def test_the_best_scores_get_their_labels_first():
 
 def test_a_label_is_shortened_before_it_is_left_off():
     width, height = 640, 40  # room for one row of labels
-    style = render.style_for(width, height)
-    font = render.label_font(style.font_px)
+    style = style_for(width, height)
+    font = label_font(style.font_px)
     person = detection("person", 0.9, 0.0, 0.0, 1.0, 1.0)
-    (first,) = render.layout_labels([person], width, height)
+    (first,) = layout_labels([person], width, height)
     room = width - (first.rect[2] - first.rect[0]) - 2 * style.padding  # beside the person's label
     # a name that fits beside it alone, but not with its score
     name = next(
@@ -734,7 +735,7 @@ def test_a_label_is_shortened_before_it_is_left_off():
         if font.getlength(name) <= room < font.getlength(f"{name} 0.80")
     )
     crowded = [person, detection(name, 0.8, 0.0, 0.0, 1.0, 1.0), detection("dog", 0.7, 0.0, 0.0, 1.0, 1.0)]
-    labels = render.layout_labels(crowded, width, height)
+    labels = layout_labels(crowded, width, height)
     assert [label.region for label in labels] == [0, 1]  # the dog finds no room: left off
     assert labels[1].text == name and labels[1].shortened  # the score gave way first
     assert apart(labels[0].rect, labels[1].rect)
@@ -744,7 +745,7 @@ def test_a_label_is_shortened_before_it_is_left_off():
 
 def test_a_name_wider_than_the_picture_is_cut_with_an_ellipsis_and_stays_inside():
     region = detection("a really very long concept name that no picture could hold", 0.9, 0.3, 0.1, 0.9, 0.9)
-    (label,) = render.layout_labels([region], 200, 150)
+    (label,) = layout_labels([region], 200, 150)
     assert label.text.endswith("…") and label.shortened
     assert 0 <= label.rect[0] and label.rect[2] <= 200
 
@@ -753,7 +754,7 @@ def test_accented_names_are_drawn_with_their_accents():
     image = blank(640, 480, 128)
     cafe = render.draw_detections(image, [detection("Café", 0.9, 0.4, 0.3, 0.8, 0.7)])
     plain = render.draw_detections(image, [detection("Cafe", 0.9, 0.4, 0.3, 0.8, 0.7)])
-    (label,) = render.layout_labels([detection("Café", 0.9, 0.4, 0.3, 0.8, 0.7)], 640, 480)
+    (label,) = layout_labels([detection("Café", 0.9, 0.4, 0.3, 0.8, 0.7)], 640, 480)
     assert label.text == "Café 0.90"
     first_cafe, _ = text_ink_rows(cafe, label)
     first_plain, _ = text_ink_rows(plain, label)
@@ -762,21 +763,21 @@ def test_accented_names_are_drawn_with_their_accents():
 
 
 def test_characters_a_font_lacks_become_plain_letters_or_a_question_mark():
-    page_font = render.label_font(20)
-    assert render.drawable_text("Żółć Ωмега", page_font) == "Żółć Ωмега"  # Source Sans has these
-    assert render.drawable_text("人 and 😀", page_font) == "? and ?"
-    assert render.drawable_text("tab\there\x00", page_font) == "tabhere"
-    fallback = render.label_font(20, page_font=False)  # Pillow's own font has no accents
-    assert render.drawable_text("Café", fallback) == "Cafe"
-    labels = render.layout_labels([detection("Café", 0.5, 0.4, 0.4, 0.8, 0.8)], 640, 480, page_font=False)
+    page_font = label_font(20)
+    assert drawable_text("Żółć Ωмега", page_font) == "Żółć Ωмега"  # Source Sans has these
+    assert drawable_text("人 and 😀", page_font) == "? and ?"
+    assert drawable_text("tab\there\x00", page_font) == "tabhere"
+    fallback = label_font(20, page_font=False)  # Pillow's own font has no accents
+    assert drawable_text("Café", fallback) == "Cafe"
+    labels = layout_labels([detection("Café", 0.5, 0.4, 0.4, 0.8, 0.8)], 640, 480, page_font=False)
     assert labels[0].text == "Cafe 0.50"
 
 
 def test_labels_use_the_pages_own_font_from_the_installed_streamlit():
     # If a Streamlit upgrade moves it, labels fall back to Pillow's font without accents: say so here.
-    path = render.page_font_path()
+    path = page_font_path()
     assert path is not None and path.exists()
-    assert render.label_font(30).getname()[0].startswith("SourceSans")
+    assert label_font(30).getname()[0].startswith("SourceSans")
 
 
 # --- picking boxes and segments out -----------------------------------------------------------
@@ -788,7 +789,7 @@ def test_a_picked_box_is_drawn_full_and_labelled_and_the_rest_thin_on_a_dimmed_p
     normal = render.draw_detections(image, regions)
     picked = render.draw_detections(image, regions, highlighted={1})
     assert not np.array_equal(normal, picked)
-    style = render.style_for(640, 480)
+    style = style_for(640, 480)
     dog, cat = (r.box.pixels(640, 480) for r in regions)
 
     def stroke(drawn, box, name):
@@ -801,7 +802,7 @@ def test_a_picked_box_is_drawn_full_and_labelled_and_the_rest_thin_on_a_dimmed_p
     assert stroke(picked, dog, "dog") == render.rim_width(style.line_width) < style.line_width
     assert is_color(picked[(cat.y0 + cat.y1) // 2, (cat.x0 + cat.x1) // 2], (200, 200, 200))  # inside: as it was
     assert picked[470, 10].max() < 200 * render.DIMMED + 2  # around it: dimmed
-    labels = render.layout_labels(regions, 640, 480, highlighted={1})
+    labels = layout_labels(regions, 640, 480, highlighted={1})
     assert [label.region for label in labels] == [1]
     assert label_border_is_painted(picked, labels[0])
 

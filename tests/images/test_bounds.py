@@ -2,7 +2,7 @@
 refusals before decoding, no process-wide lock, bounded frame counting, orientation read from the
 bytes, and one instruction per refusal.
 
-Pixel-exact checks compare `images._decode` (the picture before it is encoded, so JPEG's losses
+Pixel-exact checks compare `decoding.decode` (the picture before it is encoded, so JPEG's losses
 do not blur the comparison) with `whole_picture_reference`: the previous way of preparing, which
 decoded the whole file, converted it whole and then resized it.
 """
@@ -22,8 +22,9 @@ from PIL import Image, ImageCms, ImageFile, TiffImagePlugin, WebPImagePlugin
 
 from components.errors import ImageError
 from components.images import bands as image_bands
+from components.images import decoding
 from components.images import metadata as image_metadata
-from components.images import preparation as images
+from components.images.limits import fit_within
 from components.images.preparation import PrepareOptions, prepare_upload
 from tests.images.test_preparation import encode, linear_rgb_profile, png_header_only, quadrants
 
@@ -36,7 +37,7 @@ GUARD_SECONDS = 30  # only against a hang
 def whole_picture_reference(data: bytes, max_side: int | None) -> np.ndarray:
     """Decode whole, convert whole (as before), then resize with Pillow's reducing gap of 2."""
     image = Image.open(io.BytesIO(data))
-    target = images._fit_within(image.size, max_side)
+    target = fit_within(image.size, max_side)
     if image.format == "JPEG" and target != image.size:
         image.draft(None, target)
     image.load()
@@ -74,7 +75,7 @@ def _convert_whole(image: Image.Image) -> Image.Image:
 
 
 def prepared_picture(data: bytes, max_side: int | None) -> np.ndarray:
-    return np.asarray(images._decode("test", data, max_side).picture)
+    return np.asarray(decoding.decode("test", data, max_side).picture)
 
 
 def varied(width: int, height: int, seed: int = 3) -> np.ndarray:
@@ -123,7 +124,7 @@ SOURCES = {
 @pytest.fixture
 def small_bands(monkeypatch):
     """Bands of a few rows, so every picture here is converted in dozens of bands."""
-    monkeypatch.setattr(images, "BAND_BYTES", 1301 * 4 * 7)
+    monkeypatch.setattr(decoding, "BAND_BYTES", 1301 * 4 * 7)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -209,7 +210,7 @@ STREAMED = {
 @pytest.fixture
 def stream_everything(monkeypatch, small_bands):
     """Stream every PNG and TIFF, and record whether a file was streamed and how big its bands were."""
-    monkeypatch.setattr(images, "STREAM_ABOVE_BYTES", 0)
+    monkeypatch.setattr(decoding, "STREAM_ABOVE_BYTES", 0)
     record = {"streamed": 0, "largest_band": 0}
     original = image_bands.streamed_bands
 
@@ -281,8 +282,8 @@ def test_streamed_png_with_damaged_data_says_so(stream_everything):
 
 
 def test_interlaced_png_too_big_to_decode_whole_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr(images, "STREAM_ABOVE_BYTES", 0)
-    monkeypatch.setattr(images, "WHOLE_DECODE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(decoding, "STREAM_ABOVE_BYTES", 0)
+    monkeypatch.setattr(decoding, "WHOLE_DECODE_BYTES", 1024 * 1024)
     full = Image.open(io.BytesIO(_interlaced_copy(encode(Image.fromarray(varied(64, 48)), "PNG"))))
     assert np.array_equal(np.asarray(full.convert("RGB")), varied(64, 48))  # the hand-made interlacing is right
     interlaced = _interlaced_copy(encode(Image.fromarray(varied(1200, 900)), "PNG"))
@@ -313,7 +314,7 @@ def _interlaced_copy(png: bytes) -> bytes:
 
 
 def test_webp_too_big_to_decode_whole_is_refused_before_decoding_unless_sent_at_full_size(monkeypatch):
-    monkeypatch.setattr(images, "WHOLE_DECODE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(decoding, "WHOLE_DECODE_BYTES", 1024 * 1024)
     loads = []
     original_load = WebPImagePlugin.WebPImageFile.load
     monkeypatch.setattr(WebPImagePlugin.WebPImageFile, "load", lambda self: loads.append(1) or original_load(self))

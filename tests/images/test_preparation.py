@@ -18,19 +18,17 @@ from hypothesis import strategies as st
 from PIL import Image, ImageOps, JpegImagePlugin
 
 from components.errors import ImageError
+from components.images.encoding import PREVIEW_SIDE
+from components.images.limits import MAX_IMAGES_PER_RUN, MAX_PIXELS
 from components.images.preparation import (
     DEFAULT_MAX_SIDE,
-    MAX_FILE_BYTES,
-    MAX_IMAGES_PER_RUN,
-    MAX_PIXELS,
-    PREVIEW_SIDE,
     PreparedImage,
     PrepareOptions,
     parse_url_lines,
     prepare_upload,
     prepare_url,
 )
-from components.images.url_fetch import UrlRefusedError
+from components.images.url_fetch import MAX_FILE_BYTES, UrlRefusedError
 
 FULL_SIZE = PrepareOptions(max_side=None)
 RED, GREEN, BLUE, YELLOW = (230, 20, 20), (20, 200, 40), (30, 40, 220), (240, 220, 30)

@@ -15,6 +15,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from components.drawing import render
+from components.drawing.masks import resize_mask
 from components.outputs import exports
 from components.outputs.exports import ExportItem
 from components.results import Box, Concept, Prediction, Region
@@ -223,7 +224,7 @@ def test_segmentation_zip_masks_decode_back_exactly(tmp_path, mask_format):
     assert [coco.loadCats(a["category_id"])[0]["name"] for a in anns] == ["sky", "floor"]
     regions = item.prediction.regions
     for ann, region in zip(anns, regions):
-        expected = render.resize_mask(region.mask, 64, 48)
+        expected = resize_mask(region.mask, 64, 48)
         segmentation = ann["segmentation"]
         assert segmentation["size"] == [48, 64]
         decoded = mask_utils.decode(mask_utils.frPyObjects(segmentation, 48, 64)).astype(bool)
@@ -253,7 +254,7 @@ def test_segmentation_masks_are_resized_like_the_drawing():
     assert ann["bbox"] == [160, 120, 170, 130]
     assert ann["area"] == 170 * 130
     drawn = render.blend_masks(np.zeros((480, 640, 3), np.uint8), item.prediction.regions, opacity=1.0)
-    assert np.array_equal(drawn.any(axis=2), render.resize_mask(mask, 640, 480))
+    assert np.array_equal(drawn.any(axis=2), resize_mask(mask, 640, 480))
 
 
 def test_rle_runs_start_with_zeros_in_column_major_order():

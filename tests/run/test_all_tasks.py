@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from components import colors
-from components.drawing.render import region_color
+from components.drawing.regions import region_color
 from components.errors import ModelNotFoundError
 from components.images.preparation import prepare_upload
 from components.models import ModelInfo, ModelRef
