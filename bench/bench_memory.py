@@ -7,7 +7,7 @@ It starts `streamlit run streamlit_app.py` (as tests/browser/test_app.py does) p
 Clarifai server (tests/fake_clarifai.py, in this process, so its memory is not counted), drives
 it in headless Chromium (/usr/bin/chromium) with Playwright: open the page, upload 128 distinct
 4000x3000 JPEGs of 2-4 MB (a quarter of them with EXIF orientation 6, as phones write them),
-wait for "128 image(s) chosen", press "Predict 128 images", wait for "Results". It reads the app
+wait for "128 images chosen", press "Predict 128 images", wait for "Results". It reads the app
 process's peak resident memory (VmHWM in /proc/<pid>/status, plus any children's) and samples
 VmRSS every 0.2 s to say in which step the peak came.
 """
@@ -31,6 +31,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from components.text import plural  # noqa: E402
 from tests.app_process import CHROMIUM, CHROMIUM_ARGS, settle, start_app, stop_app  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer  # noqa: E402
 
@@ -223,7 +224,7 @@ def main() -> int:
                 step_started = time.perf_counter()
                 dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
                 dropzone.set_input_files([str(p) for p in paths], timeout=STEP_TIMEOUT_MS)
-                page.get_by_text(f"{COUNT} image(s) chosen").wait_for(timeout=STEP_TIMEOUT_MS)
+                page.get_by_text(f"{plural(COUNT, 'image')} chosen").wait_for(timeout=STEP_TIMEOUT_MS)
                 settle(page, STEP_TIMEOUT_MS)
                 record(f"upload {COUNT} + prepare", step_started)
 

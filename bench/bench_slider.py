@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import statistics
 import sys
 import time
@@ -195,7 +196,7 @@ def measure_apptest(data: bytes) -> bool:
             started = time.perf_counter()
             at.slider(key="detection_min_score").set_value(threshold).run()
             moves.append((time.perf_counter() - started) * 1000)
-            caption = next((c.value for c in at.caption if "box(es) shown" in c.value), "?")
+            caption = next((c.value for c in at.caption if re.search(r"\d+ box(es)? shown", c.value)), "?")
             shown.append(f"{threshold:.2f}: {caption}")
         new_predicts = len(servicer.calls_to("PostModelOutputs")) - before["PostModelOutputs"]
         new_all = len(servicer.calls) - before["all"]

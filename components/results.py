@@ -90,17 +90,22 @@ class Box:
         return box.to_pixels(width, height)
 
 
+TEXT_CONCEPT = "text line"  # the concept of a region holding a line of text read in the picture
+
+
 @dataclass(frozen=True, eq=False)
 class Region:
     """One detected object or one segment.
 
     Detection: `box` set, `concepts` are its labels. Segmentation: `mask` set (boolean, any
     size: views resize it to the picture), `concepts[0].value` is the share of the image covered.
+    Text read in the picture: `text` is one line, whole, `box` where it is when the model says.
     """
 
     concepts: tuple[Concept, ...]
     box: Box | None = None
     mask: np.ndarray | None = None
+    text: str = ""
 
     @property
     def top_concept(self) -> Concept | None:
@@ -151,6 +156,11 @@ class Prediction:
     @property
     def sorted_concepts(self) -> tuple[Concept, ...]:
         return tuple(sorted(self.concepts, key=lambda c: c.value, reverse=True))
+
+    @property
+    def text_read(self) -> str:
+        """The text read in the picture, one line per region that holds text, in their order."""
+        return "\n".join(region.text for region in self.regions if region.text)
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""Shortening names for display: one rule for file names, URLs and labels everywhere."""
+"""Words for display: shortening names (one rule for file names, URLs and labels everywhere), plurals."""
 
 from __future__ import annotations
 
@@ -30,3 +30,13 @@ def shorten(text: str, limit: int, keep: Literal["start", "end", "both"] = "star
 def last_path_part(name: str) -> str:
     """The file-name part of a path or URL ("a/b/c.jpg" -> "c.jpg"); the whole name if it has none."""
     return name.rstrip("/").rsplit("/", 1)[-1] or name
+
+
+def plural(count: int, word: str, many: str = "") -> str:
+    """"1 box", "2 boxes", "0 lines": the count and the word that goes with it (`many` when the
+    plural is not the word and "s", or "es" after s, x, z, ch and sh)."""
+    if count == 1:
+        return f"1 {word}"
+    if not many:
+        many = word + ("es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s")
+    return f"{count:,} {many}"

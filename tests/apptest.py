@@ -51,6 +51,17 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def visible_text(at: AppTest) -> str:
+    """Everything a visitor can read on the page: `page_text`, plain text elements and every cell
+    of every table."""
+    parts = [page_text(at), *(str(element.value) for element in at.text)]
+    for table in at.dataframe:
+        frame = table.value
+        parts += [str(column) for column in frame.columns]
+        parts += [str(cell) for cell in frame.astype(str).to_numpy().ravel()]
+    return "\n".join(parts)
+
+
 def answer_blocks(at: AppTest) -> list:
     """The copyable text blocks that hold a model's answer: not the "Get the code" Python, not the share link."""
     return [c for c in at.code if c.proto.language != "python" and not c.value.startswith(("http://", "https://", "?"))]
@@ -84,11 +95,17 @@ def visitor_state(browser: bytes | None = None, address: str | None = None) -> t
 
 
 def use_classic_models(at: AppTest) -> AppTest:
-    """Chooses each task's classic model (the seed page's), as a person would in the sidebar's picker."""
+    """Chooses each task's classic model as a person would in the sidebar's picker: the seed page's
+    where the page suggests one, else an old-style model of the local server typed in."""
+    from tests.fake_clarifai import classic_model_for
+
     for task, spec in TASKS.items():
         classic = [model for model in spec.models if model.classic]
         if classic:
             at.session_state[f"model_suggested_{task.value}"] = classic[0].ref.path
+        else:
+            at.session_state[f"model_source_{task.value}"] = "typed"
+            at.session_state[f"model_text_{task.value}"] = classic_model_for(spec).path
     return at
 
 

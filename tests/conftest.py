@@ -202,6 +202,16 @@ def require_chromium() -> None:
         pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
 
 
+def require_tesseract() -> None:
+    """The local Clarifai's OCR models read pictures with Debian's Tesseract (tests/ocr_engine.py)."""
+    from tests import ocr_engine
+
+    if not ocr_engine.available():
+        if os.environ.get("REQUIRE_TESSERACT") == "1":
+            pytest.fail("Tesseract is required for the OCR tests but was not found (apt-get install tesseract-ocr)")
+        pytest.skip("Tesseract not installed (apt-get install tesseract-ocr); .ci/run installs it")
+
+
 def screenshot(page, name: str) -> Path:
     """The whole main area at the page's own width, saved as ARTIFACTS/<name>.png (the viewport is
     stretched to the main area's height for the shot, then put back)."""

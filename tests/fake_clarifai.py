@@ -44,6 +44,8 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2, service_pb2_grpc 
 from clarifai_grpc.grpc.api.status import status_pb2  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from components.models import ModelRef  # noqa: E402
+from tests import ocr_engine  # noqa: E402
 from tests.colour_analysis import (  # noqa: E402
     ANALYSIS_SIDE,
     BLOB_NAMES,
@@ -120,6 +122,9 @@ class Compute:
     nodepools: frozenset[tuple[str, str, str]] = frozenset()  # (user_id, compute_cluster_id, nodepool_id)
 
 
+OCR_MODEL_TYPE = "optical-character-recognizer"  # Clarifai's type for text readers (PaddleOCR's)
+
+
 @dataclass(frozen=True)
 class FakeModel:
     user_id: str
@@ -167,6 +172,10 @@ DEFAULT_CATALOGUE = (
         "Face Detection", "visual-detector",
     ),
     FakeModel(
+        "test-user", "documents", "printed-text-ocr", "f1b1005c8feaa8d3f34d35f224092915",
+        "Printed Text OCR", OCR_MODEL_TYPE,
+    ),
+    FakeModel(
         "clarifai", "main", "private-detector", "0000000000000000000000000000000a",
         "Private Detector", "visual-detector", frozenset({"owner-only-key"}),
     ),
@@ -196,6 +205,10 @@ NEW_STYLE_CATALOGUE = (
     FakeModel(
         "test-user", "vision", "optional-prompt-captioner", "9c3d4e5f60718293a4b5c6d7e8f90a1b",
         "Captioner (prompt optional)", "any-to-any", runner="optional-prompt-captioner",
+    ),
+    FakeModel(
+        "deepseek-ai", "deepseek-ocr", "DeepSeek-OCR", "f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0",
+        "DeepSeek-OCR", "multimodal-to-text", runner="deepseek-ocr",
     ),
     FakeModel(
         "meta", "segment-anything", "sam2_1-hiera-base-plus", "a0d4e5f60718293a4b5c6d7e8f90a1b2",
@@ -244,6 +257,16 @@ FEATURED = frozenset(
         "meta/segment-anything/sam2_1-hiera-base-plus",
     }
 )
+
+
+def classic_model_for(spec) -> ModelRef:
+    """An old-style model of this catalogue serving a task: its suggested classic model, else the
+    first model of one of its types (for OCR, a user's `optical-character-recognizer`)."""
+    suggested = [m.ref for m in spec.models if m.classic]
+    if suggested:
+        return suggested[0]
+    model = next(m for m in DEFAULT_CATALOGUE if m.model_type_id in spec.model_types and m.allowed_keys is None)
+    return ModelRef(model.user_id, model.app_id, model.model_id)
 
 
 def _asks_signatures(request) -> bool:
@@ -748,6 +771,9 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
             output.ClearField("data")
             output.ClearField("input")
             return output
+        if model.model_type_id == OCR_MODEL_TYPE:  # reads the picture at full size, as received
+            _read_text(self._input_bytes(item.data.image), config, output.data)
+            return output
         answer = {
             "visual-classifier": _classify,
             "visual-detector": _detect,
@@ -760,6 +786,9 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
             for region in output.data.regions:
                 region.region_info.mask.image.base64 = b"\x89PNG not really"
         return output
+
+    def _input_bytes(self, image: resources_pb2.Image) -> bytes:
+        return image.base64 or self.url_images.get(image.url, b"")
 
     def _decode_input(self, image: resources_pb2.Image) -> tuple[np.ndarray, tuple[int, int]]:
         """The picture as stored (EXIF orientation ignored, as Clarifai does) and its full size."""
@@ -868,6 +897,21 @@ def _detect(rgb: np.ndarray, size, config, data: resources_pb2.Data) -> None:
         box = region.region_info.bounding_box
         box.top_row, box.left_col, box.bottom_row, box.right_col = top, left, bottom, right
         region.data.concepts.add(id=name, name=name, value=score)
+
+
+def _read_text(encoded: bytes, config, data: resources_pb2.Data) -> None:
+    """One region per line of text, as Clarifai's OCR models answer: the line's box, its text in
+    `data.text`, the recognition confidence as the region's value (PaddleOCR's shape)."""
+    width, height = ocr_engine.image_size(encoded)
+    for line in ocr_engine.read_lines(encoded):
+        if config.min_value and line.confidence < config.min_value:
+            continue
+        region = data.regions.add(id=uuid.uuid4().hex[:12], value=line.confidence)
+        x0, y0, x1, y1 = line.box
+        box = region.region_info.bounding_box
+        box.top_row, box.left_col, box.bottom_row, box.right_col = y0 / height, x0 / width, y1 / height, x1 / width
+        region.data.text.raw = line.text
+        region.data.text.text_info.encoding = "UnknownTextEnc"
 
 
 def _caption(rgb: np.ndarray, size, config, data: resources_pb2.Data) -> None:

@@ -6,7 +6,7 @@ import io
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 
 def jpeg_bytes(width: int, height: int, colour=(90, 120, 200), quality: int = 90) -> bytes:
@@ -28,3 +28,20 @@ def scene_with_square(width: int = 400, height: int = 300, box=(0.1, 0.2, 0.5, 0
     top, left, bottom, right = box
     image[round(top * height) : round(bottom * height), round(left * width) : round(right * width)] = colour_bgr
     return image
+
+
+PRINTED_LINES = ("GATE 12 OPEN", "Boarding 10:45")
+
+
+def scene_with_text(lines: tuple[str, ...] = PRINTED_LINES, width: int = 400, height: int = 300) -> np.ndarray:
+    """`scene_with_square`'s picture with a white sign under the square, the `lines` printed on it
+    in black (Pillow's own font, so no system font is needed). BGR, as OpenCV keeps pictures."""
+    picture = Image.fromarray(cv2.cvtColor(scene_with_square(width, height), cv2.COLOR_BGR2RGB))
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=max(12, height // 11))
+    line_height = round(font.size * 1.6)
+    top = height - line_height * len(lines) - height // 20
+    draw.rectangle((width // 40, top - line_height // 4, width - width // 40, height - height // 40), fill="white")
+    for number, line in enumerate(lines):
+        draw.text((width // 20, top + number * line_height), line, fill="black", font=font)
+    return cv2.cvtColor(np.asarray(picture), cv2.COLOR_RGB2BGR)

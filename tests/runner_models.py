@@ -19,7 +19,7 @@ from clarifai.runners.models.model_class import ModelClass
 from clarifai.runners.utils.data_types import Audio, Image, Region
 from clarifai.runners.utils.data_utils import Param
 
-from tests import vlm_answers
+from tests import ocr_engine, vlm_answers
 from tests.colour_analysis import colour_labels, colour_shares, pixels_as_stored
 
 IMAGE_TOKENS = 256  # prompt tokens counted per picture
@@ -58,13 +58,16 @@ class _Answering:
         with self._lock:
             scripted = self._scripted.popleft() if self._scripted else None
         if scripted is None:
-            text = vlm_answers.reply(prompt, [pixels_as_stored(p.bytes) for p in given])
+            text = self._compute_reply(prompt, given)
         else:
             text = scripted
         text = "".join(vlm_answers.tokens(text)[: max(0, int(max_tokens))]).strip()
         with self._lock:
             self.calls.append((started, time.monotonic()))
         return text, len(vlm_answers.tokens(prompt)) + IMAGE_TOKENS * len(given)
+
+    def _compute_reply(self, prompt: str, given: list[Image]) -> str:
+        return vlm_answers.reply(prompt, [pixels_as_stored(p.bytes) for p in given], [p.bytes for p in given])
 
     def _reply(self, prompt, image, images, max_tokens) -> str:
         text, prompt_tokens = self._answer(prompt, [image, *(images or [])], max_tokens)
@@ -111,6 +114,31 @@ class VisionLanguageModel(_Answering, ModelClass):
     ) -> Iterator[str]:
         """Streams the answer to the prompt about the image(s)."""
         yield from self._stream(prompt, image, images, max_tokens)
+
+
+class DeepSeekOCR(VisionLanguageModel):
+    """An OCR model with the standard VLM signature (deepseek-ai/deepseek-ocr/DeepSeek-OCR): asked
+    with DeepSeek's grounding prompt ("<|grounding|>OCR this image.") it answers each line as
+    `<|ref|>text<|/ref|><|det|>[[x1, y1, x2, y2]]<|/det|>` on a 0–999 grid; asked anything else
+    ("Free OCR.", or a request for JSON it does not follow) it answers the plain text."""
+
+    def _compute_reply(self, prompt: str, given: list[Image]) -> str:
+        if not given:
+            return ""
+        encoded = given[0].bytes
+        lines = ocr_engine.read_lines(encoded)
+        if "<|grounding|>" not in prompt:
+            return "\n".join(line.text for line in lines)
+        width, height = ocr_engine.image_size(encoded)
+
+        def grid(value: int, size: int) -> int:
+            return min(999, round(value / size * 999))
+
+        return "\n".join(
+            f"<|ref|>{line.text}<|/ref|><|det|>[[{grid(line.box[0], width)}, {grid(line.box[1], height)}, "
+            f"{grid(line.box[2], width)}, {grid(line.box[3], height)}]]<|/det|>"
+            for line in lines
+        )
 
 
 class CaptionerWithOptionalPrompt(_Answering, ModelClass):
@@ -210,6 +238,7 @@ RUNNERS: dict[str, Callable[[], ModelClass]] = {
     "optional-prompt-captioner": CaptionerWithOptionalPrompt,
     "broken-vlm": lambda: VisionLanguageModel(fails_with="CUDA out of memory"),
     "slow-vlm": lambda: VisionLanguageModel(seconds_per_call=1.0),
+    "deepseek-ocr": DeepSeekOCR,
     "segment-anything": SegmentAnything,
     "speech-to-text": SpeechRecognizer,
 }

@@ -34,10 +34,11 @@ from components.run.backend import PREDICTION_CACHE, RunPlan
 from components.run.model_fit import fit_model
 from components.settings import Credentials, Endpoint, key_fingerprint, resolve_credentials
 from components.tasks import Task
+from components.text import plural
 from tests import fake_clarifai as fake_module
 from tests.apptest import PAGES, no_traceback, open_page, page_text, predict, upload
 from tests.conftest import OTHER_KEY, PROJECT_ROOT, TEST_KEY
-from tests.fake_clarifai import Fault
+from tests.fake_clarifai import Fault, classic_model_for
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
 
 FAST_POLICY = CallPolicy(
@@ -237,8 +238,7 @@ def export_everything(items: list[exports.ExportItem]) -> list[str]:
 def test_no_export_holds_the_key_even_when_clarifai_echoes_it(fast_client, echoing_server, classic_clarifai, task):
     credentials = Credentials(TEST_KEY, "sidebar")
     inputs = [png_bytes(scene_with_square()), jpeg_bytes(64, 48, (30, 160, 40)), MISSING_URL]
-    [classic] = [model.ref for model in task.spec.models if model.classic]
-    results = fast_client.predict(classic, inputs, PredictSettings(), credentials)
+    results = fast_client.predict(classic_model_for(task.spec), inputs, PredictSettings(), credentials)
     assert [r.ok for r in results] == [True, True, False]
     assert_exports_hold_no_key(results)
 
@@ -603,7 +603,7 @@ def test_more_than_128_images_in_one_run_are_refused_with_a_message(offline_env)
     assert len({data for _, data in files}) == len(files)
     at = upload(open_page("classification"), *files)
     no_traceback(at)
-    assert f"{MAX_IMAGES_PER_RUN} image(s) chosen" in page_text(at)
+    assert f"{plural(MAX_IMAGES_PER_RUN, 'image')} chosen" in page_text(at)
     messages = [e.value for e in at.error]
     assert any(
         f"Up to {MAX_IMAGES_PER_RUN} images go in one run" in m and "so 1 were not added" in m for m in messages
@@ -611,7 +611,7 @@ def test_more_than_128_images_in_one_run_are_refused_with_a_message(offline_env)
     assert at.button(key="predict").label == f"Predict {MAX_IMAGES_PER_RUN} images"
 
     at = upload(at, tiny_png(500))  # the run is full: nothing more goes in
-    assert f"{MAX_IMAGES_PER_RUN} image(s) chosen" in page_text(at)
+    assert f"{plural(MAX_IMAGES_PER_RUN, 'image')} chosen" in page_text(at)
     assert any(f"{MAX_IMAGES_PER_RUN} are chosen already, so 1 were not added" in e.value for e in at.error)
 
 

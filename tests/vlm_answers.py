@@ -6,6 +6,8 @@ computed from the pictures as received, in the shapes real VLMs use.
   grounding form: QwenLM/Qwen2.5-VL README);
 - a prompt mentioning "confidence": a JSON list of {"label": …, "confidence": 0–1} from the
   picture's colour shares and orientation, limited to the known labels the prompt names, if any;
+- a prompt asking for "bbox_2d" and "text": the picture's text lines (read by tests/ocr_engine.py
+  from the picture as received) in that JSON form;
 - anything else: a caption, which repeats the question when the prompt asks one.
 """
 
@@ -16,6 +18,7 @@ import re
 
 import numpy as np
 
+from tests import ocr_engine
 from tests.colour_analysis import (
     COLOUR_NAMES,
     ORIENTATIONS,
@@ -36,9 +39,11 @@ def tokens(text: str) -> list[str]:
     return re.findall(r"\s*\S+\s*", text) if text.strip() else []
 
 
-def reply(prompt: str, pictures: list[Picture]) -> str:
+def reply(prompt: str, pictures: list[Picture], encoded: list[bytes] = ()) -> str:
     if not pictures:
         return "There is no picture to look at." + _echo_question(prompt)
+    if asks_for_text_lines(prompt) and encoded:
+        return text_lines_reply(encoded[0])
     if "bbox_2d" in prompt:
         return grounding_reply(pictures[0])
     if "confidence" in prompt.lower():
@@ -47,6 +52,19 @@ def reply(prompt: str, pictures: list[Picture]) -> str:
     if len(captions) > 1:
         captions = [f"picture {n}: {caption}" for n, caption in enumerate(captions, start=1)]
     return "; ".join(captions) + _echo_question(prompt)
+
+
+def asks_for_text_lines(prompt: str) -> bool:
+    """A request to read the text, line by line with boxes (the app's OCR prompt for VLMs)."""
+    return "bbox_2d" in prompt and '"text"' in prompt
+
+
+def text_lines_reply(encoded: bytes) -> str:
+    """The picture's text lines as Qwen2.5-VL writes grounded text: a ```json fenced list of
+    {"bbox_2d": [x1, y1, x2, y2], "text": …} in pixels of the picture as received."""
+    items = [json.dumps({"bbox_2d": list(line.box), "text": line.text}) for line in ocr_engine.read_lines(encoded)]
+    body = "[\n" + ",\n".join(f"  {item}" for item in items) + "\n]" if items else "[]"
+    return f"```json\n{body}\n```"
 
 
 def grounding_reply(picture: Picture) -> str:

@@ -321,11 +321,11 @@ class ClarifaiClient:
         )
         if response.status.code != SUCCESS:
             raise status_error(response.status, model, credentials, routing=routing)
-        if not last:
-            raise _missing_output_error()
-        # The whole answer in one output, as a unary call would have given it (for exports).
-        output = resources_pb2.Output()
-        output.CopyFrom(last[0])
+        # The whole answer in one output, as a unary call would have given it (for exports). A
+        # stream that ended well with no chunk is a model that wrote nothing (no text in the picture).
+        output = resources_pb2.Output(status=status_pb2.Status(code=SUCCESS))
+        if last:
+            output.CopyFrom(last[0])
         output.data.Clear()
         output.data.parts.add(id=parts.RETURN).data.string_value = "".join(chunks)
         prediction = prediction_from_answer(_status_without_key(output, credentials.pat.reveal()), method, model.path)

@@ -15,8 +15,9 @@ from PIL import Image
 
 from components.clarifai import parts
 from components.clarifai.status import FAILURE, INPUT_CODES, INPUT_FAILED
-from components.results import SUCCESS, Box, Concept, Prediction, Region, Status
+from components.results import SUCCESS, TEXT_CONCEPT, Box, Concept, Prediction, Region, Status
 from components.signatures import Method
+from components.text import plural
 
 MAX_MASK_PIXELS = 85_000_000  # a mask is never bigger than the largest image Clarifai takes
 
@@ -82,7 +83,8 @@ def prediction_from_answer(output: resources_pb2.Output, method: Method, model_l
 
 
 def regions_from_protos(protos: Sequence[resources_pb2.Region]) -> tuple[tuple[Region, ...], tuple[str, ...]]:
-    """Regions with their box (None when empty, as segments carry) and decoded mask, and notes."""
+    """Regions with their box (None when empty, as segments carry), decoded mask and the text an
+    OCR model read there, and notes."""
     regions = []
     undecodable_masks = 0
     for region in protos:
@@ -96,10 +98,15 @@ def regions_from_protos(protos: Sequence[resources_pb2.Region]) -> tuple[tuple[R
         if info.HasField("mask"):
             mask = decode_mask(info.mask.image.base64)
             undecodable_masks += mask is None
-        regions.append(Region(tuple(_concept(c) for c in region.data.concepts), box, mask))
+        concepts = tuple(_concept(c) for c in region.data.concepts)
+        text = region.data.text.raw
+        if text and not concepts:  # a line an OCR model read: named TEXT_CONCEPT, scored by its confidence
+            concepts = (Concept(TEXT_CONCEPT, float(region.value)),)
+        regions.append(Region(concepts, box, mask, text=text))
     notes = ()
     if undecodable_masks:
-        notes = (f"{undecodable_masks} mask(s) in Clarifai's answer could not be decoded and are not drawn.",)
+        verb = "is" if undecodable_masks == 1 else "are"
+        notes = (f"{plural(undecodable_masks, 'mask')} in Clarifai's answer could not be decoded and {verb} not drawn.",)
     return tuple(regions), notes
 
 

@@ -18,7 +18,7 @@ from components.models import ModelRef, PredictSettings, Routing
 from components.run import answers
 from components.run.backend import CLARIFAI, RunPlan
 from components.signatures import BOOL, BYTES, FLOAT, IMAGE, INT, JSON_DATA, LIST, STR, TEXT, Method
-from components.tasks import ResultKind, TaskSpec
+from components.tasks import TaskSpec
 from components.text import last_path_part
 
 PAT_PLACEHOLDER = "YOUR_PAT_HERE"
@@ -44,7 +44,7 @@ def request_for(plan: RunPlan, method: Method | None, image: PreparedImage) -> C
         return None
     arguments: dict[str, Any] = {}
     if method is not None:
-        prompt = answers.prompt_for(plan.task.spec, plan.prompt, plan.labels, image.width, image.height)
+        prompt = plan.task.spec.prompt_for(plan.model, plan.prompt, plan.labels, image.width, image.height)
         arguments = answers.call_arguments(method, b"", prompt, dict(plan.params))
         if method.image_argument is not None:
             arguments.pop(method.image_argument.name, None)
@@ -194,32 +194,9 @@ def _classic_call(request: CodeRequest) -> str:
         "# Since we have one input, one output will exist here",
         "output = post_model_outputs_response.outputs[0]",
         "",
-        *_print_classic(request.spec),
+        *request.spec.classic_printout,
     ]
     return "\n".join(lines)
-
-
-def _print_classic(spec: TaskSpec) -> list[str]:
-    kinds = spec.result_kinds
-    if ResultKind.CONCEPTS in kinds:
-        return ['print("Predicted concepts:")', "for concept in output.data.concepts:", '    print(f"{concept.name} {concept.value:.2f}")']
-    if ResultKind.BOXES in kinds:
-        return [
-            'print("Detected objects:")',
-            "for region in output.data.regions:",
-            "    box = region.region_info.bounding_box",
-            "    for concept in region.data.concepts:",
-            '        print(f"{concept.name} {concept.value:.2f} box (top, left, bottom, right): "',
-            '              f"{box.top_row:.3f}, {box.left_col:.3f}, {box.bottom_row:.3f}, {box.right_col:.3f}")',
-        ]
-    if ResultKind.MASKS in kinds:
-        return [
-            'print("Segments and the share of the image each covers:")',
-            "for region in output.data.regions:",
-            "    for concept in region.data.concepts:",
-            '        print(f"{concept.name} {concept.value:.4f}")',
-        ]
-    return ['print(output.data.text.raw)']
 
 
 def _method_call(request: CodeRequest) -> str:

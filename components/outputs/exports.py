@@ -1,4 +1,5 @@
-"""Downloads: annotated PNG, raw JSON, concepts CSV, COCO detections, COCO segmentation zip.
+"""Downloads: annotated PNG, raw JSON, concepts CSV, captions CSV, the text read (TXT and JSON),
+COCO detections, COCO segmentation zip.
 
 Exports see results only (`ExportItem`s), never a request or its metadata, so no key can end up
 in a download.
@@ -124,6 +125,7 @@ def _region_dict(region: Region) -> dict[str, Any]:
         "concepts": [_concept_dict(c) for c in region.concepts],
         "box": _box_dict(region.box),
         "mask": mask_to_rle(mask) if mask is not None else None,
+        **({"text": region.text} if region.text else {}),
     }
 
 
@@ -201,6 +203,42 @@ def captions_csv(items: Iterable[ExportItem]) -> str:
         caption = item.prediction.caption if item.prediction is not None else ""
         writer.writerow([_csv_text(item.name), _csv_text(caption), _csv_text(item.error_message)])
     return out.getvalue()
+
+
+def text_txt(items: Iterable[ExportItem]) -> str:
+    """The text read in each picture, whole, under the picture's name; a picture that failed says why."""
+    parts = []
+    for item in items:
+        if item.prediction is not None:
+            body = item.prediction.text_read or "(no text read)"
+        else:
+            body = f"(not read: {item.error_message})" if item.error_message else "(not read)"
+        parts.append(f"== {item.name} ==\n{body}\n")
+    return "\n".join(parts)
+
+
+def text_lines_json(items: Iterable[ExportItem]) -> str:
+    """{"images": [{"name", "width", "height", "text", "lines": [{"text", "box"}]}]}: each line with
+    its box as fractions of the picture (top, left, bottom, right) and in pixels, or null."""
+    images = []
+    for item in items:
+        entry: dict[str, Any] = {"name": item.name, "width": item.width, "height": item.height}
+        if item.prediction is None:
+            entry["error"] = item.error_message
+        else:
+            entry["text"] = item.prediction.text_read
+            entry["lines"] = [_line_dict(region, item.width, item.height) for region in item.prediction.regions if region.text]
+        images.append(entry)
+    return json.dumps({"images": images}, indent=2, ensure_ascii=False)
+
+
+def _line_dict(region: Region, width: int, height: int) -> dict[str, Any]:
+    pixels = region.box.pixels(width, height) if region.box is not None else None
+    return {
+        "text": region.text,
+        "box": _box_dict(region.box),
+        "box_px": list(pixels) if pixels is not None else None,
+    }
 
 
 def _csv_score(value: float) -> str:

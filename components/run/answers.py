@@ -1,11 +1,10 @@
-"""What a new-style model is asked for a task, and how its answer becomes the task's results.
+"""What a new-style model is sent for a task, and how its answer becomes the task's results.
 
-A prompted vision-language model gets the page's prompt (captions) or a prompt asking for JSON
-(concepts, boxes); its text answer is read by `components.vlm.concepts` or `components.vlm.boxes`, keeping the
-model's own text. A method returning regions serves detection as it is, and segmentation with each
-mask's share of the picture as its value. A method that also takes regions (Segment Anything's
-`predict(image, regions)`) can be given a detector's boxes, labels kept, so its masks are named after
-what was found. Pure: no network, no streamlit.
+The task's spec says what a prompted model is asked and how its text is read, and how a method's
+regions become the task's (`TaskSpec.read_text`, `TaskSpec.read_regions`): this module fills the
+method's arguments and applies the spec. A method that also takes regions (Segment Anything's
+`predict(image, regions)`) can be given a detector's boxes, labels kept, so its masks are named
+after what was found. Pure: no network, no streamlit.
 """
 
 from __future__ import annotations
@@ -14,35 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
-from components.drawing.masks import mask_as_bool
 from components.models import ModelInfo
 from components.results import Concept, ImageResult, Prediction, Region
 from components.run.model_fit import ModelFit, Serving, fit_model
 from components.signatures import LIST, REGION, Argument, Method, RegionValue
-from components.tasks import ResultKind, TaskSpec
-from components.vlm.boxes import parse_boxes
-from components.vlm.concepts import parse_concepts
-from components.vlm.prompts import CAPTION_PRESETS, classification_prompt, detection_prompt
+from components.tasks import TaskSpec
 
-DEFAULT_CAPTION_PROMPT = CAPTION_PRESETS[0].prompt
 # Boxes a segmenter is asked to fill: those a detector scores at least this (the detection view's
 # default threshold), best first, at most this many (each is one more mask to compute and send back).
 GIVEN_REGION_MIN_SCORE = 0.3
 MAX_GIVEN_REGIONS = 32
-MODEL_ESTIMATE_NOTE = (
-    "These scores are the model's own estimate, written in its answer, not calibrated probabilities."
-)
-
-
-def prompt_for(spec: TaskSpec, prompt: str, labels: tuple[str, ...], width: int, height: int) -> str:
-    """What a prompted model is asked about one picture of `width` x `height` (0 when unknown)."""
-    if ResultKind.CONCEPTS in spec.result_kinds:
-        return classification_prompt(labels)
-    if ResultKind.BOXES in spec.result_kinds:
-        return detection_prompt(labels, image_size=(width, height) if width and height else None)
-    return prompt.strip() or DEFAULT_CAPTION_PROMPT
 
 
 def call_arguments(
@@ -126,43 +106,9 @@ def interpret(
         return result
     prediction = result.prediction
     if fit.serving == Serving.PROMPTED:
-        return ImageResult(prediction=_from_text(spec, prediction, labels, width, height))
-    if ResultKind.MASKS in spec.result_kinds:
-        regions = _labelled_as_given(prediction.regions, given)
-        return ImageResult(prediction=replace(prediction, regions=as_segments(regions)))
-    if ResultKind.BOXES in spec.result_kinds:
-        return ImageResult(prediction=replace(prediction, regions=_named(prediction.regions, "object")))
-    return result
-
-
-def _from_text(spec: TaskSpec, prediction: Prediction, labels: tuple[str, ...], width: int, height: int) -> Prediction:
-    text = prediction.caption
-    if ResultKind.CONCEPTS in spec.result_kinds:
-        parsed = parse_concepts(text, labels)
-        notes = (*parsed.notes, *((parsed.problem,) if parsed.problem else ()))
-        if parsed.concepts:
-            notes = (MODEL_ESTIMATE_NOTE, *notes)
-        return replace(prediction, concepts=parsed.concepts, caption="", raw_answer=text, notes=(*prediction.notes, *notes))
-    if ResultKind.BOXES in spec.result_kinds:
-        parsed = parse_boxes(text, width, height, labels)
-        notes = (*parsed.notes, *((parsed.problem,) if parsed.problem else ()))
-        return replace(prediction, regions=parsed.regions, caption="", raw_answer=text, notes=(*prediction.notes, *notes))
-    return prediction
-
-
-def as_segments(regions: tuple[Region, ...]) -> tuple[Region, ...]:
-    """Segments from a method's regions: each named (its label, else "segment n") with the share of
-    the picture its mask covers as its value, as classic segmenters report it."""
-    segments = []
-    for number, region in enumerate(regions, start=1):
-        mask = mask_as_bool(region.mask)
-        if mask is None:
-            continue
-        top = region.top_concept
-        name = top.name if top is not None and top.name else f"segment {number}"
-        share = float(np.count_nonzero(mask)) / mask.size if mask.size else 0.0
-        segments.append(Region((Concept(name, share, top.id if top is not None else ""),), region.box, region.mask))
-    return tuple(segments)
+        return ImageResult(prediction=spec.read_text(prediction, labels, width, height))
+    regions = _labelled_as_given(prediction.regions, given)
+    return ImageResult(prediction=replace(prediction, regions=spec.read_regions(regions)))
 
 
 def _labelled_as_given(regions: tuple[Region, ...], given: Sequence[RegionValue]) -> tuple[Region, ...]:
@@ -175,11 +121,3 @@ def _labelled_as_given(regions: tuple[Region, ...], given: Sequence[RegionValue]
             region = replace(region, concepts=tuple(Concept(name, score, concept_id) for concept_id, name, score in value.concepts))
         labelled.append(region)
     return tuple(labelled)
-
-
-def _named(regions: tuple[Region, ...], word: str) -> tuple[Region, ...]:
-    """Regions without a label get one ("object 1", ...) so they can be listed and coloured."""
-    return tuple(
-        region if region.concepts else Region((Concept(f"{word} {number}", 1.0),), region.box, region.mask)
-        for number, region in enumerate(regions, start=1)
-    )

@@ -343,7 +343,7 @@ def _run_fit(
         answers.call_arguments(
             fit.method,
             item,
-            answers.prompt_for(spec, plan.prompt, plan.labels, image.width, image.height),
+            spec.prompt_for(plan.model, plan.prompt, plan.labels, image.width, image.height),
             params,
             given[index] if given is not None else None,
         )

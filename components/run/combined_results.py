@@ -15,7 +15,7 @@ from components.colors import Color, normalise_name
 from components.drawing.regions import region_color, region_name
 from components.results import Prediction
 from components.run import backend
-from components.tasks import ResultKind, TaskSpec
+from components.tasks import TaskSpec
 
 Drawn = Iterable[tuple[TaskSpec, Prediction | None]]  # each task's prediction for one picture
 
@@ -53,7 +53,7 @@ def legend(drawn: Drawn, min_score: float = 0.0, hidden: Collection[str] = froze
     for spec, prediction in drawn:
         if prediction is None:
             continue
-        boxes, masks = ResultKind.BOXES in spec.result_kinds, ResultKind.MASKS in spec.result_kinds
+        boxes, masks = spec.draws_boxes, spec.draws_masks
         for region in prediction.regions:
             name = region_name(region)
             key = normalise_name(name)

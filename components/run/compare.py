@@ -144,6 +144,14 @@ def caption_overlap(captions: Sequence[str]) -> float:
 
 
 def compare_captions(predictions: Sequence[Prediction | None]) -> Difference:
-    captions = [p.caption if p is not None else "" for p in predictions]
-    words = sum(len(set(_WORD.findall(c.casefold()))) for c in captions)
-    return Difference(tuple(() for _ in captions), (), caption_overlap(captions), words)
+    return _compare_words([p.caption if p is not None else "" for p in predictions])
+
+
+def compare_texts(predictions: Sequence[Prediction | None]) -> Difference:
+    """The texts read in one picture: the share of their words in common, as for captions."""
+    return _compare_words([p.text_read if p is not None else "" for p in predictions])
+
+
+def _compare_words(texts: list[str]) -> Difference:
+    words = sum(len(set(_WORD.findall(t.casefold()))) for t in texts)
+    return Difference(tuple(() for _ in texts), (), caption_overlap(texts), words)

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from components.models import ModelInfo, ModelRef, Routing
 from components.signatures import Method
-from components.tasks import ResultKind, TaskSpec
+from components.tasks import TaskSpec
 
 # Arguments a page fills besides the image, the prompt and the tunable parameters.
 FILLED_BY_PAGE: frozenset[str] = frozenset()
@@ -72,12 +72,9 @@ def fit_model(spec: TaskSpec, info: ModelInfo, filled: frozenset[str] = FILLED_B
 
 
 def _serving(method: Method, spec: TaskSpec) -> Serving | None:
-    kinds = spec.result_kinds
-    if (ResultKind.BOXES in kinds or ResultKind.MASKS in kinds) and method.returns_regions:
+    if spec.direct_answer is not None and spec.direct_answer(method):
         return Serving.METHOD
-    if ResultKind.CONCEPTS in kinds and method.returns_concepts:
-        return Serving.METHOD
-    if method.returns_text and spec.prompted and (ResultKind.TEXT in kinds or method.prompt_argument is not None):
+    if method.returns_text and spec.prompted and (spec.answers_in_text or method.prompt_argument is not None):
         return Serving.PROMPTED
     return None
 
@@ -92,7 +89,7 @@ def _unfillable(method: Method, filled: frozenset[str]) -> list[str]:
 def _in_preference(methods: list[Method], spec: TaskSpec) -> list[Method]:
     """Text pages stream (the answer appears as it is written); others take the whole answer at once.
     Within that, `predict` first, then the order the model declares."""
-    wants_stream = ResultKind.TEXT in spec.result_kinds
+    wants_stream = spec.answers_in_text
 
     def rank(method: Method) -> tuple[int, int]:
         return (method.streaming != wants_stream, method.name != "predict")
@@ -103,11 +100,8 @@ def _in_preference(methods: list[Method], spec: TaskSpec) -> list[Method]:
 def _refusal(name: str, spec: TaskSpec, methods: list[Method]) -> str:
     returns = sorted({_return_words(m) for m in methods})
     reason = f"{name} answers with {' or '.join(returns)}"
-    if ResultKind.MASKS in spec.result_kinds:
-        return (
-            f"{reason}; masks need a segmentation model such as meta/segment-anything/sam2_1-hiera-base-plus. "
-            "Pick another model in the sidebar."
-        )
+    if spec.refusal_hint:
+        return f"{reason}; {spec.refusal_hint}. Pick another model in the sidebar."
     return f"{reason}, which the {spec.title} page cannot show. Pick another model in the sidebar."
 
 

@@ -19,7 +19,7 @@ from components.results import ImageResult
 from components.run import backend
 from components.run.backend import RunPlan
 from components.run.combined_results import legend, legend_html, summary_line, toggle_names
-from components.tasks import ResultKind, Task
+from components.tasks import Task
 from components.text import shorten
 from components.ui import state as ui_state
 from components.ui.page import (
@@ -41,8 +41,6 @@ from components.views.segmentation import DEFAULT_OPACITY
 PAGE_KEY = "all"
 PAGE_SIZE = 6
 SEGMENT_FOUND_KEY = "all_segment_found"
-# In a combined card, text reads as a heading, then concepts, then what is drawn on the picture.
-_COMPACT_ORDER = (ResultKind.TEXT, ResultKind.CONCEPTS, ResultKind.BOXES, ResultKind.MASKS)
 ByTask = Mapping[Task, Sequence[ImageResult]]
 
 
@@ -76,7 +74,7 @@ def all_tasks_page() -> None:
             ),
             len(images) * len(plans),
             f"Running {len(plans)} models",
-            unit="predictions",
+            unit="prediction",
         )
         ui_state.save_page_run(PAGE_KEY, PageRun(images=list(images), task_runs=task_runs))
         refresh_if_budget_spent(choice, sum(r.outcome.clarifai_calls for r in task_runs if r.outcome))
@@ -183,7 +181,7 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], setti
             if result.error is not None:
                 st.caption(f"{task.title}:")
                 show_error(result.error)
-        for task, result in sorted(results.items(), key=lambda item: _compact_rank(item[0])):
+        for task, result in sorted(results.items(), key=lambda item: view_for(item[0]).card_order):
             if result.ok:
                 view_for(task).compact(image, result.prediction, settings)
         for task, result in results.items():
@@ -199,10 +197,6 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], setti
                 on_click="ignore",
                 key=f"png_all_{image.digest}",
             )
-
-
-def _compact_rank(task: Task) -> int:
-    return min(_COMPACT_ORDER.index(kind) for kind in task.spec.result_kinds)
 
 
 # --- downloads -----------------------------------------------------------------------------------

@@ -13,17 +13,17 @@ from components.images.preparation import PreparedImage
 from components.models import MODEL_FORMAT_HELP, ModelRef, parse_model_ref
 from components.navigation import COMPARE
 from components.results import ImageResult
-from components.run import backend, compare
+from components.run import backend
 from components.run.backend import RunPlan, TaskRun
 from components.run.model_fit import ModelChoice, Serving, fit_model
-from components.tasks import ResultKind, Task
+from components.tasks import Task
 from components.text import shorten
 from components.ui import state as ui_state
 from components.ui.page import client_for, configure_page, images_section, predict_button, run_with_progress
 from components.ui.results import NAME_LENGTH, paginate, show_error, show_picture
 from components.ui.sidebar import SidebarChoice, render_sidebar
 from components.ui.state import PageRun
-from components.views import DisplaySettings, RequestInputs, view_for
+from components.views import RequestInputs, view_for
 
 PAGE_KEY = "compare"
 TITLE = COMPARE.label
@@ -56,7 +56,7 @@ def compare_page() -> None:
             ),
             len(images) * len(plans),
             f"Running {len(plans)} models",
-            unit="predictions",
+            unit="prediction",
         )
         ui_state.save_page_run(PAGE_KEY, PageRun(images=list(images), task_runs=task_runs))
 
@@ -209,17 +209,6 @@ def _summary_table(runs: Sequence[TaskRun], image_count: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _difference(task: Task, predictions: list, settings: DisplaySettings) -> compare.Difference:
-    kinds = task.spec.result_kinds
-    if ResultKind.BOXES in kinds:
-        return compare.compare_detections(predictions, settings.min_score)
-    if ResultKind.MASKS in kinds:
-        return compare.compare_segments(predictions)
-    if ResultKind.CONCEPTS in kinds:
-        return compare.compare_concepts(predictions)
-    return compare.compare_captions(predictions)
-
-
 @st.fragment
 def _grid(task: Task, images: Sequence[PreparedImage], runs: Sequence[TaskRun]) -> None:
     view = view_for(task)
@@ -229,24 +218,13 @@ def _grid(task: Task, images: Sequence[PreparedImage], runs: Sequence[TaskRun]) 
         [run.outcome.results[index] for run in runs] for index in range(len(images))
     ]
     differences = [
-        _difference(task, [r.prediction if r.ok else None for r in results], settings) for results in per_image
+        view.compare([r.prediction if r.ok else None for r in results], settings) for results in per_image
     ]
     overall = sum(d.agreement * d.counted for d in differences) / max(sum(d.counted for d in differences), 1)
-    st.markdown(f"**Agreement over all images: {overall:.0%}** " + _agreement_words(task))
+    st.markdown(f"**Agreement over all images: {overall:.0%}** " + view.agreement_words)
     for index in paginate(range(len(images)), PAGE_KEY, PAGE_SIZE):
         with st.container(border=True):
             _comparison_card(view, images[index], labels, per_image[index], differences[index], settings)
-
-
-def _agreement_words(task: Task) -> str:
-    kinds = task.spec.result_kinds
-    if ResultKind.BOXES in kinds:
-        return "(boxes another model also found: same label, overlapping by half or more)"
-    if ResultKind.CONCEPTS in kinds:
-        return f"(concepts in more than one model's top {compare.TOP_N})"
-    if ResultKind.MASKS in kinds:
-        return "(segments another model also named)"
-    return "(words the captions have in common)"
 
 
 def _comparison_card(view, image: PreparedImage, labels, results: Sequence[ImageResult], difference, settings) -> None:

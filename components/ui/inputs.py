@@ -28,7 +28,7 @@ from components.images.preparation import (
     prepare_url,
 )
 from components.images.samples import CLARIFAI_SAMPLE_URL, SAMPLES, SAMPLES_BY_KEY, prepare_sample
-from components.text import last_path_part, shorten
+from components.text import last_path_part, plural, shorten
 from components.ui import state as ui_state
 from components.ui.state import ImageProblem
 
@@ -154,7 +154,7 @@ def add_urls(text: str, options: PrepareOptions) -> None:
     if not urls and not line_problems:
         problems.append(ImageProblem("URL list", "No URLs given: paste one image address per line."))
     if urls:
-        with st.spinner(f"Fetching {len(urls)} image(s)…"):
+        with st.spinner(f"Fetching {plural(len(urls), 'image')}…"):
             problems += add_prepared(urls, [lambda url=url: prepare_url(url, options) for url in urls])
     ui_state.set_problems(problems)
     st.rerun()
@@ -193,7 +193,7 @@ def add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImage
     if len(jobs) > room:
         problems.append(
             ImageProblem(
-                f"{len(jobs) - max(room, 0)} image(s)",
+                plural(len(jobs) - max(room, 0), "image"),
                 f"Up to {MAX_IMAGES_PER_RUN} images go in one run and {len(chosen)} are chosen already, so "
                 f"{len(jobs) - max(room, 0)} were not added. Clear some images first.",
             )
@@ -236,7 +236,7 @@ def chosen_images_panel() -> list[PreparedImage]:
         return []
 
     saved = sum(max(image.bytes_saved, 0) for image in chosen if image.data is not None)
-    summary = f"**{len(chosen)} image(s) chosen**"
+    summary = f"**{plural(len(chosen), 'image')} chosen**"
     if saved > 1024 * 1024:
         summary += f" · {saved / 1024 / 1024:.1f} MB smaller to send after shrinking"
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):

@@ -17,7 +17,7 @@ from components.images.preparation import PreparedImage
 from components.navigation import HOME, PAGES
 from components.run import backend
 from components.tasks import Task
-from components.text import last_path_part, shorten
+from components.text import last_path_part, plural, shorten
 from components.ui import state as ui_state
 from components.ui.inputs import chosen_images_panel, image_picker
 from components.ui.results import show_error, show_task_results
@@ -227,7 +227,7 @@ def run_with_progress(
     work: Callable[[RunReporter], T],
     total: int,
     label: str,
-    unit: str = "image(s)",
+    unit: str = "image",
     names: Sequence[str] = (),
 ) -> T:
     """Runs `work` off the script thread, showing its progress, what it waits for, and answers as
@@ -241,7 +241,7 @@ def run_with_progress(
         future = pool.submit(work, reporter)
         while not future.done():
             done, waiting, texts = reporter.snapshot()
-            status = waiting or f"{done} of {total} {unit}"
+            status = waiting or f"{done} of {plural(total, unit)}"
             bar.progress(min(done / total if total else 0.0, 1.0), text=f"{label}: {status} · {time.perf_counter() - started:.1f} s")
             if texts != shown_texts:
                 shown_texts = texts

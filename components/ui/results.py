@@ -24,7 +24,7 @@ from components.images.preparation import PreparedImage
 from components.outputs import codegen, exports, report
 from components.results import ImageResult, Prediction
 from components.run.backend import RunOutcome, RunPlan
-from components.text import shorten
+from components.text import plural, shorten
 from components.ui.state import PageRun
 from components.views import DisplaySettings, Download, TaskView
 
@@ -41,12 +41,12 @@ T = TypeVar("T")
 
 def run_summary(outcome: RunOutcome, image_count: int) -> str:
     failed = image_count - outcome.succeeded
-    parts = [f"**{image_count} image(s)**", f"{outcome.succeeded} with results"]
+    parts = [f"**{plural(image_count, 'image')}**", f"{outcome.succeeded} with results"]
     if failed:
         parts.append(f":red[{failed} failed]")
     parts.append(f"{outcome.seconds:.2f} s")
     if outcome.plan.backend == "clarifai":
-        parts.append(f"{outcome.clarifai_calls} Clarifai call(s)")
+        parts.append(plural(outcome.clarifai_calls, "Clarifai call"))
     if outcome.from_cache:
         parts.append(f"{outcome.from_cache} from cache")
     return " · ".join(parts)

@@ -11,6 +11,7 @@ import streamlit as st
 from components.images.preparation import DEFAULT_MAX_SIDE, PrepareOptions, prepare_url
 from components.outputs import share
 from components.tasks import Task
+from components.text import plural
 from components.ui import state as ui_state
 from components.ui.inputs import add_prepared
 from components.ui.models import key as model_key
@@ -50,7 +51,7 @@ def open_shared_link(task: Task) -> None:
             max_side=DEFAULT_MAX_SIDE if state.get("downscale", True) else None,
             clarifai_fetches_urls=bool(state.get("clarifai_fetches_urls", False)),
         )
-        with st.spinner(f"Fetching the link's {len(shared.urls)} image(s)…"):
+        with st.spinner(f"Fetching the link's {plural(len(shared.urls), 'image')}…"):
             problems += add_prepared(list(shared.urls), [lambda url=url: prepare_url(url, options) for url in shared.urls])
     ui_state.set_problems(problems)
     st.toast("Opened a shared link: its model, settings and images are set.", icon=":material/share:")
@@ -78,7 +79,8 @@ def share_section(task: Task, model_path: str, prompt: str, labels: tuple[str, .
         uploaded = sum(1 for image in images if image.source != "url")
         notes = ["The key is never in it."]
         if uploaded:
-            notes.insert(0, f"{uploaded} uploaded picture(s) are not in it: only images added by their address travel.")
+            verb = "is" if uploaded == 1 else "are"
+            notes.insert(0, f"{plural(uploaded, 'uploaded picture')} {verb} not in it: only images added by their address travel.")
         if len(shared.urls) > share.MAX_URLS:
             notes.insert(0, f"Only the first {share.MAX_URLS} image addresses are in it.")
         st.caption(" ".join(notes))

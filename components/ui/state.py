@@ -22,6 +22,7 @@ from components.run.backend import RunOutcome, TaskRun
 from components.session_store import SESSION_STORE, kept_session
 from components.settings import Credentials, DemoPolicy, Endpoint
 from components.tasks import Task
+from components.text import plural
 
 return_large_blocks_to_the_system()
 
@@ -203,8 +204,9 @@ def restore_after_reload() -> None:
     st.session_state[RUNS] = dict(kept.runs)
     if kept.last_run_page:
         st.session_state[LAST_RUN] = kept.last_run_page
-    found = f"{len(kept.images)} image(s)" + (" and their results" if kept.runs else "")
-    st.toast(f"{found} from this browser's earlier visit are back.", icon=":material/history:")
+    found = plural(len(kept.images), "image") + (" and their results" if kept.runs else "")
+    verb = "is" if len(kept.images) == 1 and not kept.runs else "are"
+    st.toast(f"{found} from this browser's earlier visit {verb} back.", icon=":material/history:")
     st.session_state[KEPT_SIGNATURE] = _signature()
 
 

@@ -8,6 +8,7 @@ never branch on the task themselves (supervision's one-class-per-annotator idea,
 from __future__ import annotations
 
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from components.drawing.picture_text import PictureText
 from components.images.preparation import PreparedImage
 from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
+from components.run.compare import Difference
 from components.run.model_fit import ModelChoice, Serving
 from components.tasks import Task, TaskSpec
 
@@ -59,11 +61,13 @@ class Download:
     mime: str
 
 
-class TaskView:
-    """One task's way of showing results. Subclasses set `task` and override what they show."""
+class TaskView(ABC):
+    """One task's way of showing results. Subclasses set `task` and implement what they show."""
 
     task: Task
     layer = 0  # when several views draw on one picture, lower layers are drawn first
+    card_order = 0  # when several views share a card, lower ones come first (text reads as a heading)
+    agreement_words = ""  # what Compare's agreement counts, in words: "(concepts in more than one model's top 5)"
 
     @property
     def spec(self) -> TaskSpec:
@@ -93,22 +97,27 @@ class TaskView:
         """What `draw` puts on a width x height picture, in words: its alt text and a caption."""
         return PictureText()
 
+    @abstractmethod
     def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
         """The result side of one image's card. Returns the regions picked in its table (indexes
         into `prediction.regions`), for the picture to emphasise."""
-        raise NotImplementedError
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         """A short form of the card, for pages that show several tasks per image."""
         st.caption(self.summary(image, prediction, settings))
 
+    @abstractmethod
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         """This task's own exports (the page adds the raw JSON and annotated pictures)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
         """One line saying what was found, in plain words."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def compare(self, predictions: Sequence[Prediction | None], settings: DisplaySettings) -> Difference:
+        """How several models' answers about one picture differ: what only each found, and how
+        much they agree (`agreement_words` says what is counted)."""
 
 
 def score_column(label: str, percent: bool = False):

@@ -10,9 +10,9 @@ from components.images.preparation import PreparedImage
 from components.outputs import exports
 from components.outputs.exports import ExportItem
 from components.results import Prediction
-from components.run import answers
+from components.run.compare import Difference, compare_captions
 from components.run.model_fit import ModelChoice
-from components.tasks import Task
+from components.tasks import DEFAULT_CAPTION_PROMPT, Task
 from components.views.base import (
     DisplaySettings,
     Download,
@@ -32,6 +32,8 @@ PRESETS = {preset.name: preset for preset in CAPTION_PRESETS}
 
 class CaptioningView(TaskView):
     task = Task.CAPTIONING
+    card_order = 0
+    agreement_words = "(words the captions have in common)"
 
     def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
         """A prompt with presets, for models that take one (old-style captioners take none)."""
@@ -40,7 +42,7 @@ class CaptioningView(TaskView):
             return RequestInputs()
         prompt_key = f"{key}_prompt"
         if prompt_key not in st.session_state:
-            st.session_state[prompt_key] = answers.DEFAULT_CAPTION_PROMPT
+            st.session_state[prompt_key] = DEFAULT_CAPTION_PROMPT
 
         def use_preset() -> None:
             chosen = st.session_state.get(f"{key}_preset")
@@ -65,7 +67,7 @@ class CaptioningView(TaskView):
         return {f"{key}_prompt": prompt} if prompt else {}
 
     def stored_request(self, key: str) -> RequestInputs:
-        prompt = st.session_state.get(f"{key}_prompt") or answers.DEFAULT_CAPTION_PROMPT
+        prompt = st.session_state.get(f"{key}_prompt") or DEFAULT_CAPTION_PROMPT
         return RequestInputs(prompt=prompt, problem=check_prompt(prompt, DEFAULT_MAX_PROMPT_CHARS))
 
     def card(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> frozenset[int]:
@@ -88,6 +90,9 @@ class CaptioningView(TaskView):
 
     def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
         return f"“{prediction.caption}”" if prediction.caption else NO_CAPTION
+
+    def compare(self, predictions: Sequence[Prediction | None], settings: DisplaySettings) -> Difference:
+        return compare_captions(predictions)
 
 
 VIEW = CaptioningView()

@@ -11,9 +11,10 @@ from components.images.preparation import PreparedImage
 from components.outputs import exports
 from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
-from components.run import answers
+from components.run.compare import TOP_N, Difference, compare_concepts
 from components.run.model_fit import ModelChoice
-from components.tasks import Task
+from components.tasks import MODEL_ESTIMATE_NOTE, Task
+from components.text import plural
 from components.views.base import (
     DisplaySettings,
     Download,
@@ -32,6 +33,8 @@ COMPACT_CONCEPTS = 8
 
 class ClassificationView(TaskView):
     task = Task.CLASSIFICATION
+    card_order = 2
+    agreement_words = f"(concepts in more than one model's top {TOP_N})"
 
     def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
         if offline or not prompted(model):
@@ -47,7 +50,7 @@ class ClassificationView(TaskView):
         labels, message = parse_label_list(text)
         if message:
             st.caption(f":material/info: {message}")
-        st.caption(":material/psychology: " + answers.MODEL_ESTIMATE_NOTE)
+        st.caption(":material/psychology: " + MODEL_ESTIMATE_NOTE)
         return RequestInputs(labels=labels)
 
     def request_state(self, key: str, prompt: str, labels: str) -> dict[str, str]:
@@ -99,7 +102,10 @@ class ClassificationView(TaskView):
         ranked = prediction.sorted_concepts
         if not ranked:
             return "No concepts."
-        return f"{len(ranked)} concept(s); top: {ranked[0].name} {ranked[0].value:.2f}"
+        return f"{plural(len(ranked), 'concept')}; top: {ranked[0].name} {ranked[0].value:.2f}"
+
+    def compare(self, predictions: Sequence[Prediction | None], settings: DisplaySettings) -> Difference:
+        return compare_concepts(predictions)
 
 
 VIEW = ClassificationView()

@@ -15,8 +15,10 @@ from components.images.preparation import PreparedImage
 from components.outputs import exports
 from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
+from components.run.compare import Difference, compare_detections
 from components.run.model_fit import ModelChoice
 from components.tasks import Task
+from components.text import plural
 from components.views.base import (
     PICK_HINT,
     DisplaySettings,
@@ -34,6 +36,8 @@ DEFAULT_MIN_SCORE = 0.3
 
 class DetectionView(TaskView):
     task = Task.DETECTION
+    card_order = 3
+    agreement_words = "(boxes another model also found: same label, overlapping by half or more)"
     layer = 1  # boxes above masks
 
     def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
@@ -128,11 +132,14 @@ class DetectionView(TaskView):
             return "No objects found." + (f" {hint}" if hint else "")
         shown = len(charts.regions_frame(prediction.regions, image.width or 1, image.height or 1, settings.min_score))
         below = total - shown
-        return f"{shown} box(es) shown" + (f", {below} below the threshold" if below else "")
+        return f"{plural(shown, 'box')} shown" + (f", {below} below the threshold" if below else "")
 
     def _is_local(self, prediction: Prediction) -> bool:
         local = self.spec.offline
         return local is not None and prediction.model_label == local.name
+
+    def compare(self, predictions: Sequence[Prediction | None], settings: DisplaySettings) -> Difference:
+        return compare_detections(predictions, settings.min_score)
 
 
 VIEW = DetectionView()

@@ -14,7 +14,9 @@ from components.images.preparation import PreparedImage
 from components.outputs import exports
 from components.outputs.exports import ExportItem
 from components.results import ImageResult, Prediction
+from components.run.compare import Difference, compare_segments
 from components.tasks import Task
+from components.text import plural
 from components.views.base import (
     PICK_HINT,
     DisplaySettings,
@@ -29,6 +31,8 @@ DEFAULT_OPACITY = 0.55
 
 class SegmentationView(TaskView):
     task = Task.SEGMENTATION
+    card_order = 4
+    agreement_words = "(segments another model also named)"
     layer = 0  # masks under boxes
 
     def controls(self, results: Sequence[ImageResult], key: str) -> DisplaySettings:
@@ -101,7 +105,10 @@ class SegmentationView(TaskView):
 
     def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
         count = sum(1 for region in prediction.regions if region.mask is not None)
-        return f"{count} segment(s)" if count else "No segments."
+        return plural(count, "segment") if count else "No segments."
+
+    def compare(self, predictions: Sequence[Prediction | None], settings: DisplaySettings) -> Difference:
+        return compare_segments(predictions)
 
 
 def shown_segments(prediction: Prediction, settings: DisplaySettings) -> pd.DataFrame:

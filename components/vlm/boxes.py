@@ -51,7 +51,7 @@ class ParsedBoxes:
 
 
 @dataclass(frozen=True)
-class _RawBox:
+class RawBox:
     x0: float
     y0: float
     x1: float
@@ -83,8 +83,8 @@ def _parse_boxes(text: str, width: int, height: int, things: Sequence[str]) -> P
     if unreadable:
         notes.append(f"Left out {count(unreadable, 'box', 'boxes')} whose coordinates are not four numbers.")
 
-    has_size = _is_size(width) and _is_size(height)
-    form, form_notes = _coordinate_form(boxes, width if has_size else 0, height if has_size else 0)
+    has_size = is_size(width) and is_size(height)
+    form, form_notes = coordinate_form(boxes, width if has_size else 0, height if has_size else 0)
     notes += form_notes
     if form == "pixels" and not has_size:
         return ParsedBoxes(
@@ -92,7 +92,7 @@ def _parse_boxes(text: str, width: int, height: int, things: Sequence[str]) -> P
             problem="The model gave boxes in pixels, but the size of the image sent to it is unknown.",
         )
 
-    placed, placed_notes = _placed(boxes, form, width, height)
+    placed, placed_notes = placed_boxes(boxes, form, width, height)
     notes += placed_notes
     if not placed:
         return ParsedBoxes(
@@ -114,7 +114,7 @@ def _parse_boxes(text: str, width: int, height: int, things: Sequence[str]) -> P
     return ParsedBoxes(regions=tuple(regions), coordinate_form=form, notes=tuple(notes))
 
 
-def _first_boxes(found: Sequence[Found]) -> tuple[Found, list[_RawBox], int] | None:
+def _first_boxes(found: Sequence[Found]) -> tuple[Found, list[RawBox], int] | None:
     """The first JSON value holding boxes, its boxes and how many of its box-like items had
     unusable coordinates; None when no value holds any."""
     for candidate in found:
@@ -136,10 +136,10 @@ def _no_boxes_problem(found: Sequence[Found]) -> str:
     return "The model's answer holds no JSON list of boxes."
 
 
-def _placed(boxes: Sequence[_RawBox], form: str, width: int, height: int) -> tuple[list[tuple[Box, _RawBox]], list[str]]:
+def placed_boxes(boxes: Sequence[RawBox], form: str, width: int, height: int) -> tuple[list[tuple[Box, RawBox]], list[str]]:
     """Each box as fractions of the image in `form`, the right way round and clipped to the image;
     boxes lying outside it or with no area are left out."""
-    placed: list[tuple[Box, _RawBox]] = []
+    placed: list[tuple[Box, RawBox]] = []
     inverted = clipped = outside = 0
     for raw in boxes:
         if raw.x0 > raw.x1 or raw.y0 > raw.y1:
@@ -165,7 +165,7 @@ def _placed(boxes: Sequence[_RawBox], form: str, width: int, height: int) -> tup
 
 
 def _regions(
-    placed: Sequence[tuple[Box, _RawBox]], labels: Sequence[str], values: Sequence[float]
+    placed: Sequence[tuple[Box, RawBox]], labels: Sequence[str], values: Sequence[float]
 ) -> tuple[list[Region], list[str]]:
     """One region per placed box, repeats (same label, same place) kept once, at most MAX_ITEMS."""
     regions: list[Region] = []
@@ -187,16 +187,16 @@ def _regions(
     return regions, notes
 
 
-def _is_size(value: Any) -> bool:
+def is_size(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 1
 
 
-def _box_items(value: Any) -> tuple[list[_RawBox], int]:
+def _box_items(value: Any) -> tuple[list[RawBox], int]:
     """Boxes in a JSON value, and how many box-like items had unusable coordinates."""
-    boxes: list[_RawBox] = []
+    boxes: list[RawBox] = []
     unreadable = 0
     if isinstance(value, dict):
-        raw, box_like = _box_from_dict(value)
+        raw, box_like = box_from_dict(value)
         if raw is not None:
             return [raw], 0
         if box_like:
@@ -212,7 +212,7 @@ def _box_items(value: Any) -> tuple[list[_RawBox], int]:
         return [_raw_box(corners, None, None, gemini=False)], 0
     for element in value:
         if isinstance(element, dict):
-            raw, box_like = _box_from_dict(element)
+            raw, box_like = box_from_dict(element)
             if raw is not None:
                 boxes.append(raw)
             elif box_like:
@@ -224,7 +224,7 @@ def _box_items(value: Any) -> tuple[list[_RawBox], int]:
     return boxes, unreadable
 
 
-def _box_from_dict(item: dict[str, Any]) -> tuple[_RawBox | None, bool]:
+def box_from_dict(item: dict[str, Any]) -> tuple[RawBox | None, bool]:
     """A box from one answer object, and whether the object looked like a box at all."""
     lowered = mapping(item)
     label = first(lowered, LABEL_KEYS)
@@ -278,15 +278,15 @@ def _corner_lists(value: Any) -> list[tuple[float, float, float, float]]:
     return []
 
 
-def _raw_box(corners: Sequence[float], label: Any, score: Any, gemini: bool) -> _RawBox:
+def _raw_box(corners: Sequence[float], label: Any, score: Any, gemini: bool) -> RawBox:
     if gemini:  # Gemini: [ymin, xmin, ymax, xmax]
         y0, x0, y1, x1 = corners
     else:
         x0, y0, x1, y1 = corners
-    return _RawBox(x0, y0, x1, y1, label, score, gemini)
+    return RawBox(x0, y0, x1, y1, label, score, gemini)
 
 
-def _coordinate_form(boxes: Sequence[_RawBox], width: int, height: int) -> tuple[str, list[str]]:
+def coordinate_form(boxes: Sequence[RawBox], width: int, height: int) -> tuple[str, list[str]]:
     """How this answer writes coordinates, decided from all its boxes at once.
 
     - every value at most 1.5: "0-1" (a pixel box inside 1.5 px is no answer);

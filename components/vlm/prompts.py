@@ -116,6 +116,22 @@ def detection_prompt(things: Sequence[str], image_size: tuple[int, int] | None =
     )
 
 
+def text_reading_prompt(image_size: tuple[int, int] | None = None) -> str:
+    """Ask for every line of text with its box, in Qwen2.5-VL's grounding form with the text in
+    place of a label; a model that answers in plain text is read line by line instead."""
+    size = ""
+    if image_size and all(isinstance(v, int) and v > 0 for v in image_size):
+        size = f", which is {image_size[0]}x{image_size[1]} pixels"
+    return (
+        "Read all the text in this image, line by line, in reading order.\n"
+        "Output it in JSON format, as a JSON list holding one object per line of text:\n"
+        '[{"bbox_2d": [x1, y1, x2, y2], "text": "<the line, exactly as written>"}]\n'
+        "where (x1, y1) is the top-left corner and (x2, y2) the bottom-right corner of the line, "
+        f"in pixels of the image{size}.\n"
+        "If there is no text, answer []. Answer with the JSON list only, no other text."
+    )
+
+
 def _json_list(labels: Sequence[str]) -> str:
     # JSON escapes quotes, backslashes and control characters: the labels stay data.
     return json.dumps(list(labels), ensure_ascii=False)

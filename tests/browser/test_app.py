@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 TASK_PAGES = {
     "Classification": "landscape",  # a concept the local server returns for the upright photo
-    "Detection": "box(es) shown",
+    "Detection": re.compile(r"\d+ box(es)? shown"),
     "Segmentation": "Segments shown",
     "Captioning": "a landscape picture (1024x683)",
 }
@@ -54,7 +54,7 @@ def upload_photos(page, testdata) -> None:
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(testdata / "photos" / "coffee.png"), str(testdata / "exif" / "Landscape_6.jpg")]
     )
-    page.get_by_text("2 image(s) chosen").wait_for(timeout=60_000)
+    page.get_by_text("2 images chosen").wait_for(timeout=60_000)
     settle(page)
 
 
@@ -92,7 +92,7 @@ def test_all_tasks_page_shows_boxes_masks_concepts_and_caption_together(app_url,
     predict(page)
     text = visible_text(page)
     assert "“a landscape picture (1024x683)" in text
-    assert "segment(s)" in text
+    assert re.search(r"\d+ segments?\b", text)
     screenshot(page, "page-all-tasks")
 
 
@@ -103,10 +103,10 @@ def test_images_survive_a_page_switch(app_url, page, testdata):
     page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Segmentation").click()
     settle(page)
     assert "/Segmentation" in page.url
-    assert "2 image(s) chosen" in visible_text(page)
+    assert "2 images chosen" in visible_text(page)
     page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home").click()
     settle(page)
-    assert "2 image(s) chosen" in visible_text(page)
+    assert "2 images chosen" in visible_text(page)
     screenshot(page, "page-home")
 
 
@@ -146,7 +146,7 @@ def test_a_broken_file_gets_a_message_and_the_rest_still_works(app_url, page, te
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(testdata / "broken" / "truncated_jpeg.jpg"), str(testdata / "photos" / "chelsea.png")]
     )
-    page.get_by_text("1 image(s) chosen").wait_for(timeout=60_000)
+    page.get_by_text("1 image chosen").wait_for(timeout=60_000)
     settle(page)
     assert "truncated_jpeg.jpg" in visible_text(page)
     predict(page)

@@ -52,7 +52,7 @@ def test_a_shared_link_reopened_in_a_fresh_browser_restores_the_page(app_url, br
     tab.get_by_role("tab", name=re.compile("Image URLs")).click()
     tab.get_by_role("textbox", name="Image URLs, one per line").fill(SAMPLE_URL)
     tab.get_by_role("button", name="Add images from URLs").click()
-    tab.get_by_text("1 image(s) chosen").wait_for(timeout=60_000)
+    tab.get_by_text("1 image chosen").wait_for(timeout=60_000)
     settle(tab)
     predict(tab)
     tab.get_by_role("button", name="Share").click()
@@ -65,7 +65,7 @@ def test_a_shared_link_reopened_in_a_fresh_browser_restores_the_page(app_url, br
     other = fresh.new_page()
     other.goto(link)
     settle(other)
-    other.get_by_text("1 image(s) chosen").wait_for(timeout=60_000)
+    other.get_by_text("1 image chosen").wait_for(timeout=60_000)
     # the browser draws a restored widget value a moment after the run ends: expect() waits for it
     expect(other.get_by_role("textbox", name="What to find")).to_have_value("people")
     expect(other, "the link's query is cleared once opened").not_to_have_url(re.compile(r"\?"))

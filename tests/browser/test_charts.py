@@ -78,7 +78,7 @@ def run_sample(page, url: str, title: str) -> None:
     settle(page)
     page.get_by_role("tab", name="Samples").click()
     page.get_by_role("button", name=SAMPLE).click()
-    page.get_by_text("1 image(s) chosen").wait_for(timeout=60_000)
+    page.get_by_text("1 image chosen").wait_for(timeout=60_000)
     settle(page)
     page.get_by_role("button", name=re.compile(r"^Predict \d+ images?")).click()
     page.get_by_role("heading", name="Results").wait_for(timeout=60_000)

@@ -68,7 +68,7 @@ def detect(page, url: str, picture: Path) -> None:
     page.goto(f"{url}/Detection")
     settle(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(picture)])
-    page.get_by_text("1 image(s) chosen").wait_for(timeout=60_000)
+    page.get_by_text("1 image chosen").wait_for(timeout=60_000)
     settle(page)
     page.get_by_role("button", name=re.compile(r"^Predict \d+ images?")).click()
     page.get_by_role("heading", name="Results").wait_for(timeout=60_000)

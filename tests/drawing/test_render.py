@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from components import colors
 from components.colors import Color
 from components.drawing import render
+from components.drawing.labels import SMALLEST_DISPLAY_PX, Label, drawable_text, label_font, layout_labels, page_font_path, style_for
 from components.local_models import colour_maths
 from components.local_models.segmenter import segment_colours
-from components.drawing.labels import SMALLEST_DISPLAY_PX, Label, drawable_text, label_font, layout_labels, page_font_path, style_for
 from components.results import Box, Concept, Prediction, Region
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

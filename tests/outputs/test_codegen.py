@@ -14,11 +14,14 @@ from components.run import answers
 from components.run.model_fit import fit_model
 from components.settings import Credentials
 from components.tasks import Task
-from tests.conftest import TEST_KEY
-from tests.helpers import png_bytes, scene_with_square
+from tests.conftest import TEST_KEY, require_tesseract
+from tests.fake_clarifai import classic_model_for
+from tests.helpers import PRINTED_LINES, png_bytes, scene_with_square, scene_with_text
 
 SQUARE = png_bytes(scene_with_square())  # 400x300, a red square at x 80–240, y 30–150
+SIGN = png_bytes(scene_with_text())  # the same with PRINTED_LINES on a white sign under the square
 SQUARE_URL = "https://images.example/square.png"
+SIGN_URL = "https://images.example/sign.png"
 
 
 @pytest.fixture
@@ -53,12 +56,17 @@ def check_safe(code: str) -> None:
 @pytest.mark.parametrize("task", list(Task))
 @pytest.mark.parametrize("by_url", [False, True])
 def test_code_for_a_classic_model_gets_the_answer_the_page_showed(client, classic_clarifai, run_code, tmp_path, task, by_url):
-    [model] = [m.ref for m in task.spec.models if m.classic]
+    model = classic_model_for(task.spec)
     settings = PredictSettings(max_concepts=5) if task == Task.CLASSIFICATION else PredictSettings()
-    [shown] = client.predict(model, [SQUARE_URL if by_url else SQUARE], settings, credentials())
-    (tmp_path / "square.png").write_bytes(SQUARE)
+    picture, url = SQUARE, SQUARE_URL
+    if task == Task.OCR:
+        require_tesseract()
+        picture, url = SIGN, SIGN_URL
+        classic_clarifai.url_images[SIGN_URL] = SIGN
+    [shown] = client.predict(model, [url if by_url else picture], settings, credentials())
+    (tmp_path / "square.png").write_bytes(picture)
     code = python_code(
-        CodeRequest(task.spec, model, image_url=SQUARE_URL if by_url else "", image_file="square.png", settings=settings)
+        CodeRequest(task.spec, model, image_url=url if by_url else "", image_file="square.png", settings=settings)
     )
     check_safe(code)
     printed = run_code(code, tmp_path)
@@ -69,6 +77,8 @@ def test_code_for_a_classic_model_gets_the_answer_the_page_showed(client, classi
         assert [line.split()[0] for line in printed.splitlines()[1:]] == [r.top_concept.name for r in prediction.regions]
     elif task == Task.SEGMENTATION:
         assert printed.splitlines()[1:] == [f"{r.top_concept.name} {r.top_concept.value:.4f}" for r in prediction.regions]
+    elif task == Task.OCR:
+        assert printed.splitlines()[1:] == [r.text for r in prediction.regions] == list(PRINTED_LINES)
     else:
         assert printed.strip() == prediction.caption
 
@@ -77,7 +87,7 @@ def test_code_for_a_classic_model_gets_the_answer_the_page_showed(client, classi
 def test_code_for_a_new_style_model_gets_the_answer_the_page_showed(client, fake_clarifai, run_code, tmp_path, task):
     model = task.spec.models[1 if task == Task.CLASSIFICATION else 0].ref
     fit = fit_model(task.spec, client.get_model(model, credentials()))
-    prompt = answers.prompt_for(task.spec, "What colour is the square?", ("red",), 400, 300)
+    prompt = task.spec.prompt_for(None, "What colour is the square?", ("red",), 400, 300)
     params = {"max_tokens": 200, "temperature": 0.2}
     arguments = answers.call_arguments(fit.method, SQUARE, prompt, params)
     [shown] = client.call_method(model, fit.method, [arguments], credentials())

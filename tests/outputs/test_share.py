@@ -70,7 +70,7 @@ def test_opening_a_shared_link_restores_the_model_request_settings_and_images(cl
     no_traceback(at)
     assert at.text_input(key="detection_things").value == "red things"
     assert at.session_state["min_value"] == pytest.approx(0.2)
-    assert "1 image(s) chosen" in page_text(at)
+    assert "1 image chosen" in page_text(at)
     assert not at.query_params, "the link's query is cleared once opened"
     at = predict(at)
     no_traceback(at)
@@ -99,4 +99,4 @@ def test_a_pages_link_holds_its_model_and_image_addresses_but_no_key_and_no_uplo
     assert TEST_KEY not in link and "uploaded" not in link
     assert params(link)["url"] == [SQUARE_URL]
     assert params(link)["model"] == [QWEN.short_path]
-    assert any("uploaded picture(s) are not in it" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("uploaded picture is not in it" in c.value for c in at.caption), [c.value for c in at.caption]

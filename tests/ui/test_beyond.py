@@ -63,7 +63,7 @@ def test_a_camera_photo_is_prepared_like_an_upload(offline_env):
     at.camera_input[0].set_value(("shot.jpg", jpeg_bytes(640, 480, (200, 40, 40)), "image/jpeg")).run()
     at = at.run()
     no_traceback(at)
-    assert "1 image(s) chosen" in page_text(at)
+    assert "1 image chosen" in page_text(at)
     [photo] = list(at.session_state["images"].values())
     assert photo.name.startswith("camera-") and photo.source == "camera" and photo.width == 640
     at = predict(at)

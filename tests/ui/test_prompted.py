@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.run.answers import MODEL_ESTIMATE_NOTE
+from components.tasks import MODEL_ESTIMATE_NOTE
 from tests.apptest import answer_blocks, no_traceback, open_page, page_text, predict, upload
 from tests.conftest import TEST_KEY
 from tests.helpers import png_bytes, scene_with_square

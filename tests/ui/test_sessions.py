@@ -142,8 +142,8 @@ def test_two_sessions_with_different_keys_keep_their_images_results_and_keys_apa
     # each page shows only its own images and results
     assert chosen_names(alice) == ["red-one.png"] and chosen_names(bob) == ["blue-one.png", "green-one.png"]
     alice_text, bob_text = page_text(alice), page_text(bob)
-    assert "1 image(s) chosen" in alice_text and "1 with results" in alice_text
-    assert "2 image(s) chosen" in bob_text and "2 with results" in bob_text
+    assert "1 image chosen" in alice_text and "1 with results" in alice_text
+    assert "2 images chosen" in bob_text and "2 with results" in bob_text
     assert "blue-one" not in alice_text and "green-one" not in alice_text and "red-one" in alice_text
     assert "red-one" not in bob_text and "blue-one" in bob_text
     assert list(alice.dataframe[-1].value["concept"]) == ["red"]
