@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from components.images.samples import SAMPLES, sample_bytes  # noqa: E402
 from components.local_models.cascades import DETECT_SIDE, DETECTORS, close_up_view, detect  # noqa: E402
 from components.local_models.common import downscale  # noqa: E402
-from components.local_models.detector import _find_colour_objects, _find_people, detect_objects  # noqa: E402
+from components.local_models.detector import _find_color_objects, _find_people, detect_objects  # noqa: E402
 
 TARGET_MS = 150.0
 REPEATS = 7
@@ -74,13 +74,13 @@ def main() -> int:
     gray = cv2.cvtColor(street, cv2.COLOR_BGR2GRAY)
     scene = cv2.equalizeHist(downscale(gray, DETECT_SIDE))
     close_up = close_up_view(gray)
-    colours = _find_colour_objects(street)
+    colors = _find_color_objects(street)
     stages = {
         detector.concept + " (Haar)": (lambda d=detector: detect(d, scene, close_up))
         for detector in DETECTORS
     }
-    stages["coloured objects"] = lambda: _find_colour_objects(street)
-    stages["people (HOG)"] = lambda: _find_people(gray, colours.upright)
+    stages["coloured objects"] = lambda: _find_color_objects(street)
+    stages["people (HOG)"] = lambda: _find_people(gray, colors.upright)
     print("2. Each finder on the street sample (ms)")
     print(f"   {'finder':<24} {'wall':>7} {'CPU':>7}")
     for name, stage in stages.items():

@@ -72,18 +72,18 @@ def rgba_png() -> bytes:
     return _encoded(Image.new("RGBA", (SIDE, SIDE), (0, 0, 0, 0)), format="PNG", compress_level=9)
 
 
-def _two_colour_palette() -> Image.Image:
+def _two_color_palette() -> Image.Image:
     image = Image.new("P", (SIDE, SIDE), 0)
     image.putpalette([255, 0, 0, 0, 0, 255])
     return image
 
 
 def transparent_gif() -> bytes:
-    return _encoded(_two_colour_palette(), format="GIF", transparency=0)
+    return _encoded(_two_color_palette(), format="GIF", transparency=0)
 
 
 def palette_png_with_trns() -> bytes:
-    return _encoded(_two_colour_palette(), format="PNG", transparency=0, compress_level=9)
+    return _encoded(_two_color_palette(), format="PNG", transparency=0, compress_level=9)
 
 
 def many_page_tiff(pages: int = PAGES) -> bytes:

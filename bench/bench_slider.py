@@ -44,7 +44,7 @@ THRESHOLDS = [0.3, 0.5, 0.7, 0.9]
 SLIDER_MOVES = [0.5, 0.7, 0.9, 0.95, 0.3, 0.6]
 KEY = "bench-slider-key"
 # Saturated colours (RGB) in the fake detector's hue bands, and the names it gives them.
-COLOURS = {
+COLORS = {
     "red": (230, 30, 30),
     "orange": (245, 140, 20),
     "yellow": (240, 220, 40),
@@ -60,21 +60,21 @@ def blobs_picture() -> tuple[bytes, list[tuple[str, Box]]]:
     and the box and colour name of each."""
     picture = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)  # RGB
     cell_w, cell_h = WIDTH // COLUMNS, HEIGHT // ROWS
-    names = list(COLOURS)
+    names = list(COLORS)
     shapes = []
     for index in range(COLUMNS * ROWS):
         row, column = divmod(index, COLUMNS)
         x0, y0 = column * cell_w + 25, row * cell_h + 22
         x1, y1 = x0 + cell_w - 50, y0 + cell_h - 44
         name = names[index % len(names)]
-        colour = COLOURS[name]
+        color = COLORS[name]
         kind = index % 3
         if kind == 0:
-            cv2.rectangle(picture, (x0, y0), (x1, y1), colour, -1)
+            cv2.rectangle(picture, (x0, y0), (x1, y1), color, -1)
         elif kind == 1:
-            cv2.ellipse(picture, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, colour, -1)
+            cv2.ellipse(picture, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, color, -1)
         else:
-            cv2.fillPoly(picture, [np.array([(x0, y1), ((x0 + x1) // 2, y0), (x1, y1)], np.int32)], colour)
+            cv2.fillPoly(picture, [np.array([(x0, y1), ((x0 + x1) // 2, y0), (x1, y1)], np.int32)], color)
         shapes.append((name, Box(y0 / HEIGHT, x0 / WIDTH, (y1 + 1) / HEIGHT, (x1 + 1) / WIDTH)))
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok

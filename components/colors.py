@@ -81,7 +81,7 @@ def normalise_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class NamedColour:
+class NamedColor:
     """A colour with a plain name. As a concept it carries the id "colour-<name, dashed>"."""
 
     name: str
@@ -89,42 +89,42 @@ class NamedColour:
 
     @property
     def concept_id(self) -> str:
-        return NAMED_COLOUR_ID_PREFIX + self.name.replace(" ", "-")
+        return NAMED_COLOR_ID_PREFIX + self.name.replace(" ", "-")
 
 
-NAMED_COLOUR_ID_PREFIX = "colour-"
+NAMED_COLOR_ID_PREFIX = "colour-"
 
 # The colours the local colour models name (components.local_models), and how they are drawn.
-NAMED_COLOURS: tuple[NamedColour, ...] = (
-    NamedColour("black", Color.from_rgb(0, 0, 0)),
-    NamedColour("grey", Color.from_rgb(110, 110, 110)),
-    NamedColour("silver", Color.from_rgb(190, 190, 190)),
-    NamedColour("white", Color.from_rgb(255, 255, 255)),
-    NamedColour("red", Color.from_rgb(220, 30, 35)),
-    NamedColour("dark red", Color.from_rgb(128, 0, 0)),
-    NamedColour("orange", Color.from_rgb(230, 115, 40)),
-    NamedColour("brown", Color.from_rgb(120, 70, 35)),
-    NamedColour("beige", Color.from_rgb(220, 200, 160)),
-    NamedColour("yellow", Color.from_rgb(255, 225, 0)),
-    NamedColour("olive", Color.from_rgb(128, 128, 0)),
-    NamedColour("green", Color.from_rgb(40, 170, 40)),
-    NamedColour("dark green", Color.from_rgb(0, 90, 30)),
-    NamedColour("teal", Color.from_rgb(0, 128, 128)),
-    NamedColour("sky blue", Color.from_rgb(120, 190, 240)),
-    NamedColour("blue", Color.from_rgb(20, 60, 230)),
-    NamedColour("navy", Color.from_rgb(0, 0, 110)),
-    NamedColour("purple", Color.from_rgb(120, 40, 160)),
-    NamedColour("pink", Color.from_rgb(250, 160, 190)),
-    NamedColour("magenta", Color.from_rgb(240, 0, 200)),
+NAMED_COLORS: tuple[NamedColor, ...] = (
+    NamedColor("black", Color.from_rgb(0, 0, 0)),
+    NamedColor("grey", Color.from_rgb(110, 110, 110)),
+    NamedColor("silver", Color.from_rgb(190, 190, 190)),
+    NamedColor("white", Color.from_rgb(255, 255, 255)),
+    NamedColor("red", Color.from_rgb(220, 30, 35)),
+    NamedColor("dark red", Color.from_rgb(128, 0, 0)),
+    NamedColor("orange", Color.from_rgb(230, 115, 40)),
+    NamedColor("brown", Color.from_rgb(120, 70, 35)),
+    NamedColor("beige", Color.from_rgb(220, 200, 160)),
+    NamedColor("yellow", Color.from_rgb(255, 225, 0)),
+    NamedColor("olive", Color.from_rgb(128, 128, 0)),
+    NamedColor("green", Color.from_rgb(40, 170, 40)),
+    NamedColor("dark green", Color.from_rgb(0, 90, 30)),
+    NamedColor("teal", Color.from_rgb(0, 128, 128)),
+    NamedColor("sky blue", Color.from_rgb(120, 190, 240)),
+    NamedColor("blue", Color.from_rgb(20, 60, 230)),
+    NamedColor("navy", Color.from_rgb(0, 0, 110)),
+    NamedColor("purple", Color.from_rgb(120, 40, 160)),
+    NamedColor("pink", Color.from_rgb(250, 160, 190)),
+    NamedColor("magenta", Color.from_rgb(240, 0, 200)),
 )
-_NAMED_BY_ID = {colour.concept_id: colour for colour in NAMED_COLOURS}
+_NAMED_BY_ID = {color.concept_id: color for color in NAMED_COLORS}
 
 
-_NAMED_BY_NAME = {normalise_name(c.name): c for c in NAMED_COLOURS}
+_NAMED_BY_NAME = {normalise_name(c.name): c for c in NAMED_COLORS}
 _NAMED_BY_NAME["gray"] = _NAMED_BY_NAME["grey"]  # the American spelling, as many models write it
 
 
-def named_colour(concept_id: str) -> NamedColour | None:
+def named_color(concept_id: str) -> NamedColor | None:
     """The named colour a concept id stands for ("colour-sky-blue"), or None."""
     return _NAMED_BY_ID.get(str(concept_id or "").strip())
 
@@ -142,7 +142,7 @@ def color_for(name: str, concept_id: str = "") -> Color:
     of its normalised name (not `hash()`, salted per process, nor the position in the response);
     with 20 colours, two different concepts can share one. Pass the id whenever there is one.
     """
-    named = named_colour(concept_id) or _NAMED_BY_NAME.get(normalise_name(name)) or _coloured_thing(name)
+    named = named_color(concept_id) or _NAMED_BY_NAME.get(normalise_name(name)) or _colored_thing(name)
     if named is not None:
         return named.color
     numbered = _NUMBERED.fullmatch(normalise_name(name))
@@ -152,13 +152,13 @@ def color_for(name: str, concept_id: str = "") -> Color:
     return PALETTE[index]
 
 
-def _coloured_thing(name: str) -> NamedColour | None:
+def _colored_thing(name: str) -> NamedColor | None:
     """The colour of a thing named by its colour: "red round object", "teal object"."""
-    thing = _COLOURED_THING.fullmatch(normalise_name(name))
+    thing = _COLORED_THING.fullmatch(normalise_name(name))
     return _NAMED_BY_NAME.get(thing[1]) if thing is not None else None
 
 
-_COLOURED_THING = re.compile(r"(.+?) (?:round )?object")
+_COLORED_THING = re.compile(r"(.+?) (?:round )?object")
 
 # The names given to unlabelled segments and boxes ("segment 3", "object 12"): taken in palette
 # order, so the first twenty of one picture never share a colour.

@@ -20,10 +20,10 @@ import numpy as np
 from components.drawing.masks import mask_as_bool
 from components.local_models.catalogue import (
     CASCADE_DETECTOR,
-    COLOUR_CLASSIFIER,
-    COLOUR_HISTOGRAM,
-    COLOUR_SEGMENTER,
-    FINE_COLOUR_SEGMENTER,
+    COLOR_CLASSIFIER,
+    COLOR_HISTOGRAM,
+    COLOR_SEGMENTER,
+    FINE_COLOR_SEGMENTER,
     LOCAL_DETECTOR,
     LocalModel,
 )
@@ -281,8 +281,8 @@ _SPECS = (
             SuggestedModel(MM_POLY, _MM_POLY_LABEL, "Choose from labels you list; Clarifai's pick for prompted classification."),
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Choose from labels you list, or name what it sees."),
         ),
-        offline=COLOUR_CLASSIFIER,
-        other_local_models=(COLOUR_HISTOGRAM,),
+        offline=COLOR_CLASSIFIER,
+        other_local_models=(COLOR_HISTOGRAM,),
         result_kinds=(ResultKind.CONCEPTS,),
         classic_printout=_PRINT_CONCEPTS,
         direct_answer=attrgetter("returns_concepts"),
@@ -327,8 +327,8 @@ _SPECS = (
                 GENERAL_SEGMENTATION, "General image segmentation", "The seed page's segmenter: named regions.", classic=True
             ),
         ),
-        offline=COLOUR_SEGMENTER,
-        other_local_models=(FINE_COLOUR_SEGMENTER,),
+        offline=COLOR_SEGMENTER,
+        other_local_models=(FINE_COLOR_SEGMENTER,),
         result_kinds=(ResultKind.MASKS,),
         classic_printout=_PRINT_SEGMENTS,
         direct_answer=attrgetter("returns_regions"),

@@ -46,14 +46,14 @@ from PIL import Image  # noqa: E402
 
 from components.models import ModelRef  # noqa: E402
 from tests import ocr_engine  # noqa: E402
-from tests.colour_analysis import (  # noqa: E402
+from tests.color_analysis import (  # noqa: E402
     ANALYSIS_SIDE,
     BLOB_NAMES,
-    COLOUR_NAMES,
+    COLOR_NAMES,
     ORIENTATIONS,
-    colour_blobs,
-    colour_labels,
-    colour_shares,
+    color_blobs,
+    color_labels,
+    color_shares,
     describe,
     orientation,
 )
@@ -823,12 +823,12 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         return np.asarray(rgb), size
 
     def _segment(self, rgb: np.ndarray, size, config, data: resources_pb2.Data) -> None:
-        labels = colour_labels(rgb)
+        labels = color_labels(rgb)
         height, width = labels.shape
         mask_size = (max(1, round(width * self.mask_scale)), max(1, round(height * self.mask_scale)))
         small = cv2.resize(labels.astype(np.uint8), mask_size, interpolation=cv2.INTER_NEAREST)
         # Coverage is measured on the mask as sent, so shares sum to exactly 1.
-        segments = _select([(COLOUR_NAMES[i], share, i) for i, share in colour_shares(small)], config)
+        segments = _select([(COLOR_NAMES[i], share, i) for i, share in color_shares(small)], config)
         for name, share, index in segments:
             region = data.regions.add()
             region.region_info.bounding_box.SetInParent()  # Clarifai sends an all-zero box
@@ -846,9 +846,9 @@ def _concept_id(model_type_id: str, name: str) -> str:
 def _vocabulary(model_type_id: str) -> list[str]:
     """The concept names a classic model can answer with."""
     return {
-        "visual-classifier": [*ORIENTATIONS, *COLOUR_NAMES],
+        "visual-classifier": [*ORIENTATIONS, *COLOR_NAMES],
         "visual-detector": BLOB_NAMES,
-        "visual-segmenter": COLOUR_NAMES,
+        "visual-segmenter": COLOR_NAMES,
     }.get(model_type_id, [])
 
 
@@ -885,14 +885,14 @@ def _select(candidates: list[tuple], config: resources_pb2.OutputConfig, model_t
 
 def _classify(rgb: np.ndarray, size, config, data: resources_pb2.Data) -> None:
     candidates = [(orientation(size), 0.99)]
-    candidates += [(COLOUR_NAMES[i], round(0.5 + share * 0.45, 4)) for i, share in colour_shares(colour_labels(rgb))]
+    candidates += [(COLOR_NAMES[i], round(0.5 + share * 0.45, 4)) for i, share in color_shares(color_labels(rgb))]
     for name, value in _select(candidates, config, "visual-classifier"):
         data.concepts.add(id=f"ai_{name}", name=name, value=value, app_id="main")
 
 
 def _detect(rgb: np.ndarray, size, config, data: resources_pb2.Data) -> None:
     """Boxes around saturated blobs of colour, named by their hue."""
-    for name, score, (top, left, bottom, right) in _select(colour_blobs(rgb), config):
+    for name, score, (top, left, bottom, right) in _select(color_blobs(rgb), config):
         region = data.regions.add(id=uuid.uuid4().hex[:12], value=score)
         box = region.region_info.bounding_box
         box.top_row, box.left_col, box.bottom_row, box.right_col = top, left, bottom, right

@@ -20,7 +20,7 @@ from clarifai.runners.utils.data_types import Audio, Image, Region
 from clarifai.runners.utils.data_utils import Param
 
 from tests import ocr_engine, vlm_answers
-from tests.colour_analysis import colour_labels, colour_shares, pixels_as_stored
+from tests.color_analysis import color_labels, color_shares, pixels_as_stored
 
 IMAGE_TOKENS = 256  # prompt tokens counted per picture
 CHUNK_TOKENS = 3  # words per streamed chunk
@@ -228,8 +228,8 @@ class SpeechRecognizer(ModelClass):
 
 def _full_size_labels(image: Image) -> tuple[np.ndarray, list[tuple[int, float]]]:
     rgb, (width, height) = pixels_as_stored(image.bytes)
-    small = colour_labels(rgb).astype(np.uint8)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST), colour_shares(small)
+    small = color_labels(rgb).astype(np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST), color_shares(small)
 
 
 # Runner kinds the catalogue names (FakeModel.runner) → a new model instance.

@@ -95,8 +95,8 @@ def with_typed_key(at, key: str = TEST_KEY):
     return at.text_input(key="pat").input(key).run()
 
 
-def picture(colour=(0, 0, 230), name="red.png") -> tuple[str, bytes]:
-    return name, png_bytes(scene_with_square(colour_bgr=colour))
+def picture(color=(0, 0, 230), name="red.png") -> tuple[str, bytes]:
+    return name, png_bytes(scene_with_square(color_bgr=color))
 
 
 def shown_anywhere(at) -> str:
@@ -591,7 +591,7 @@ def test_a_file_just_under_twenty_megabytes_is_not_refused_for_its_size():
 
 
 def tiny_png(index: int) -> tuple[str, bytes]:
-    pixels = scene_with_square(width=8, height=8, box=(0, 0, 0.5, 0.5), colour_bgr=(index % 256, index // 256, 77))
+    pixels = scene_with_square(width=8, height=8, box=(0, 0, 0.5, 0.5), color_bgr=(index % 256, index // 256, 77))
     return f"tiny-{index:03d}.png", png_bytes(pixels)
 
 

@@ -19,7 +19,7 @@ from components.tasks import TASKS, ResultKind, Task
 from components.views import VIEWS, DisplaySettings, TaskView
 from tests import ocr_engine
 from tests.apptest import no_traceback, open_page, page_text, predict, upload, visible_text
-from tests.colour_analysis import colour_blobs, colour_labels, colour_shares, describe, orientation, pixels_as_stored
+from tests.color_analysis import color_blobs, color_labels, color_shares, describe, orientation, pixels_as_stored
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.fake_clarifai import DECOMMISSIONED, TODAY_CATALOGUE
 from tests.helpers import png_bytes, scene_with_text
@@ -36,11 +36,11 @@ WHAT_THE_DEFAULT_MODEL_SAYS: dict[Task, Callable[[bytes], list[str]]] = {
     # general-image-recognition: the picture's orientation and colours, as concepts.
     Task.CLASSIFICATION: lambda picture: [orientation(_small(picture)[1])],
     # Qwen2.5-VL asked for boxes: one per blob of saturated colour, labelled by its colour.
-    Task.DETECTION: lambda picture: [name for name, _, _ in colour_blobs(_small(picture)[0])][:1],
+    Task.DETECTION: lambda picture: [name for name, _, _ in color_blobs(_small(picture)[0])][:1],
     # Segment Anything: a mask per colour region, unnamed; the page lists each one.
     Task.SEGMENTATION: lambda picture: [
         f"segment {number}"
-        for number in range(1, 1 + sum(share >= MIN_SEGMENT_SHARE for _, share in colour_shares(colour_labels(_small(picture)[0]))))
+        for number in range(1, 1 + sum(share >= MIN_SEGMENT_SHARE for _, share in color_shares(color_labels(_small(picture)[0]))))
     ],
     # Qwen2.5-VL asked for a caption: it describes the picture.
     Task.CAPTIONING: lambda picture: [describe(*_small(picture))],

@@ -19,18 +19,18 @@ import re
 import numpy as np
 
 from tests import ocr_engine
-from tests.colour_analysis import (
-    COLOUR_NAMES,
+from tests.color_analysis import (
+    COLOR_NAMES,
     ORIENTATIONS,
-    colour_blobs,
-    colour_labels,
-    colour_shares,
+    color_blobs,
+    color_labels,
+    color_shares,
     describe,
     orientation,
 )
 
 Picture = tuple[np.ndarray, tuple[int, int]]  # (small RGB copy, full (width, height))
-KNOWN_LABELS = (*ORIENTATIONS, *COLOUR_NAMES)
+KNOWN_LABELS = (*ORIENTATIONS, *COLOR_NAMES)
 MIN_UNPROMPTED_SHARE = 0.05  # colours below this share are left out when the prompt names none
 
 
@@ -70,7 +70,7 @@ def text_lines_reply(encoded: bytes) -> str:
 def grounding_reply(picture: Picture) -> str:
     rgb, (width, height) = picture
     lines = []
-    for name, _score, (top, left, bottom, right) in colour_blobs(rgb):
+    for name, _score, (top, left, bottom, right) in color_blobs(rgb):
         box = [round(left * width), round(top * height), round(right * width), round(bottom * height)]
         lines.append(json.dumps({"bbox_2d": box, "label": name}))
     body = "[\n" + ",\n".join(f"  {line}" for line in lines) + "\n]" if lines else "[]"
@@ -79,7 +79,7 @@ def grounding_reply(picture: Picture) -> str:
 
 def confidence_reply(prompt: str, picture: Picture) -> str:
     rgb, size = picture
-    shares = {COLOUR_NAMES[i]: share for i, share in colour_shares(colour_labels(rgb))}
+    shares = {COLOR_NAMES[i]: share for i, share in color_shares(color_labels(rgb))}
     shape = orientation(size)
 
     def confidence(label: str) -> float:

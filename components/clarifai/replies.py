@@ -45,10 +45,10 @@ def decode_mask(data: bytes) -> np.ndarray | None:
         return None
     if image.ndim == 2:
         return image > 0
-    colour = image[..., :3].max(axis=2)
-    if image.shape[2] == 4 and not colour.any():
+    color = image[..., :3].max(axis=2)
+    if image.shape[2] == 4 and not color.any():
         return image[..., 3] > 0  # a mask drawn only in the alpha channel
-    return colour > 0
+    return color > 0
 
 
 def prediction_from_output(output: resources_pb2.Output, model_label: str) -> Prediction:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from components.errors import ImageError
 from components.images import bands, metadata
-from components.images.colour_conversion import Colour
+from components.images.color_conversion import Color
 from components.images.decode_errors import (
     bomb_message,
     decoding_problems_explained,
@@ -46,10 +46,10 @@ def decode(label: str, data: bytes, max_side: int | None) -> _Decoded:
     if target != stored_size and source_format in ("JPEG", "MPO"):
         image.draft(None, target)  # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below target
     orientation, exif_note = _read_orientation(image, data)
-    colour = Colour(image)
+    color = Color(image)
     with decoding_problems_explained(label, source_format):
-        picture, box = _reduced_picture(label, data, image, target, colour)
-    notes = [note for note in (frames_note, exif_note) if note] + colour.notes()
+        picture, box = _reduced_picture(label, data, image, target, color)
+    notes = [note for note in (frames_note, exif_note) if note] + color.notes()
 
     if picture.size != target:
         picture = picture.resize(target, _DOWNSCALE_FILTER, box=box, reducing_gap=2.0)
@@ -78,7 +78,7 @@ _DECODER_COPIES = {"WEBP": 2, "AVIF": 3, "TIFF": 2}
 
 
 def _reduced_picture(
-    label: str, data: bytes, image: Image.Image, target: tuple[int, int], colour: Colour
+    label: str, data: bytes, image: Image.Image, target: tuple[int, int], color: Color
 ) -> tuple[Image.Image, tuple[float, float, float, float]]:
     """The picture in 8-bit grey or RGB, reduced by whole pixels towards `target`, and the box of
     the original picture it covers in its own pixels (for the final resize)."""
@@ -93,20 +93,20 @@ def _reduced_picture(
         if whole_decode > max(WHOLE_DECODE_BYTES, 12 * target[0] * target[1]):
             raise ImageError(too_large_to_decode_message(label, image))
         image.load()
-        if colour.is_identity:  # plain RGB or grey: Pillow's resize reduces it in one step
+        if color.is_identity:  # plain RGB or grey: Pillow's resize reduces it in one step
             return image, (0, 0, width, height)
         picture_bands = bands.decoded_bands(image, rows)
 
-    reduced = Image.new(colour.working_mode, (math.ceil(width / factor[0]), math.ceil(height / factor[1])))
+    reduced = Image.new(color.working_mode, (math.ceil(width / factor[0]), math.ceil(height / factor[1])))
     top = 0
     for band in picture_bands:
-        converted = colour.convert(band)
+        converted = color.convert(band)
         if factor != (1, 1):
             converted = converted.reduce(factor)
         reduced.paste(converted, (0, top))
         top += converted.height
     image.close()
-    return colour.finish(reduced), (0, 0, width / factor[0], height / factor[1])
+    return color.finish(reduced), (0, 0, width / factor[0], height / factor[1])
 
 
 def _reduction_factor(size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:

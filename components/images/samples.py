@@ -80,17 +80,17 @@ def _sample(key: str) -> Sample:
 def _vertical_gradient(stops: list[tuple[float, str]], height: int, width: int) -> np.ndarray:
     """Rows blended between colour stops at fractions of the height."""
     positions = np.array([position for position, _ in stops], dtype=np.float32)
-    colours = np.array([Color.from_hex(colour) for _, colour in stops], dtype=np.float32)
+    colors = np.array([Color.from_hex(color) for _, color in stops], dtype=np.float32)
     rows = np.linspace(0.0, 1.0, height, dtype=np.float32)
-    column = np.stack([np.interp(rows, positions, colours[:, c]) for c in range(3)], axis=-1)
+    column = np.stack([np.interp(rows, positions, colors[:, c]) for c in range(3)], axis=-1)
     return np.repeat(column[:, None, :], width, axis=1)
 
 
-def _blend_mask(canvas: np.ndarray, mask: np.ndarray, colour, strength: float = 1.0) -> None:
+def _blend_mask(canvas: np.ndarray, mask: np.ndarray, color, strength: float = 1.0) -> None:
     """Paint `colour` through a float mask (0-1) onto the float canvas, in place."""
     weight = (np.clip(mask, 0.0, 1.0) * strength)[..., None]
     canvas *= 1.0 - weight
-    canvas += weight * np.array(colour, dtype=np.float32)
+    canvas += weight * np.array(color, dtype=np.float32)
 
 
 def _soft_shape(
@@ -131,8 +131,8 @@ def _paint_street(rng: np.random.Generator) -> np.ndarray:
         (0, 180, 230, "#c0392b"), (180, 360, 150, "#f4c542"), (360, 520, 260, "#1abc9c"),
         (520, 700, 190, "#8e6fbf"), (700, 860, 240, "#e67e22"), (860, 1024, 170, "#3f7fbf"),
     ]
-    for x0, x1, top, colour in houses:
-        base = np.array(Color.from_hex(colour), dtype=np.float32)
+    for x0, x1, top, color in houses:
+        base = np.array(Color.from_hex(color), dtype=np.float32)
         canvas[top:horizon, x0:x1] = base
         canvas[top:top + 14, x0:x1] = base * 0.7  # cornice
         for wy in range(top + 40, horizon - 90, 70):
@@ -141,8 +141,8 @@ def _paint_street(rng: np.random.Generator) -> np.ndarray:
                 cv2.rectangle(canvas, (wx + 3, wy + 3), (wx + 27, wy + 39), Color.from_hex("#5d7a99"), -1)
                 cv2.line(canvas, (wx + 15, wy + 3), (wx + 15, wy + 39), (250, 245, 235), 2)
         door_x = (x0 + x1) // 2 - 20
-        door_colour = tuple(float(v) for v in base * 0.45)
-        cv2.rectangle(canvas, (door_x, horizon - 80), (door_x + 40, horizon), door_colour, -1)
+        door_color = tuple(float(v) for v in base * 0.45)
+        cv2.rectangle(canvas, (door_x, horizon - 80), (door_x + 40, horizon), door_color, -1)
 
     # Pavement, kerb and road with lane markings.
     canvas[horizon:horizon + 40] = np.array(Color.from_hex("#b9b4aa"), dtype=np.float32)
@@ -161,8 +161,8 @@ def _paint_street(rng: np.random.Generator) -> np.ndarray:
     # Traffic light.
     cv2.rectangle(canvas, (455, 330), (465, horizon + 30), Color.from_hex("#2d2d2d"), -1)
     cv2.rectangle(canvas, (438, 250), (482, 360), Color.from_hex("#1f1f1f"), -1, _AA)
-    for y, colour in ((272, "#5a1a1a"), (305, "#5a4a1a"), (338, "#27e35a")):
-        cv2.circle(canvas, (460, y), 13, Color.from_hex(colour), -1, _AA)
+    for y, color in ((272, "#5a1a1a"), (305, "#5a4a1a"), (338, "#27e35a")):
+        cv2.circle(canvas, (460, y), 13, Color.from_hex(color), -1, _AA)
 
     # Cars.
     for x, y, body in ((70, 600, "#d62828"), (420, 612, "#1d4ed8"), (760, 598, "#f7c815")):
@@ -247,7 +247,7 @@ def _paint_fruit(rng: np.random.Generator) -> np.ndarray:
     cv2.ellipse(canvas, (512, 505), (330, 150), 0, 0, 360, Color.from_hex("#f7f7f4"), -1, _AA)
     cv2.ellipse(canvas, (512, 505), (250, 105), 0, 0, 360, Color.from_hex("#e6e6e1"), 3, _AA)
 
-    def round_fruit(centre, radius, colour, highlight, stem=False, leaf=None, texture=0.0):
+    def round_fruit(centre, radius, color, highlight, stem=False, leaf=None, texture=0.0):
         # Painted on a patch around the fruit: full-canvas masks per grape would be slow.
         half = radius * 2
         x0, y0 = max(centre[0] - half, 0), max(centre[1] - half, 0)
@@ -259,7 +259,7 @@ def _paint_fruit(rng: np.random.Generator) -> np.ndarray:
             return lambda mask: cv2.circle(mask, centre, disc_radius, 1.0, -1, _AA)
 
         body = _soft_shape(disc((cx, cy), radius), 1.0, size)
-        _blend_mask(patch, body, Color.from_hex(colour))
+        _blend_mask(patch, body, Color.from_hex(color))
         # Shading: darker towards the lower right, a soft highlight at the upper left.
         offset = radius // 3
         shade = _soft_shape(disc((cx + offset, cy + offset), int(radius * 0.9)), radius / 3, size)
@@ -316,12 +316,12 @@ def _paint_balloons(rng: np.random.Generator) -> np.ndarray:
 
     # Rolling hills.
     hills = ((600, 40, 0.0, "#5fae4c"), (650, 30, 2.0, "#3d8b37"), (710, 20, 4.0, "#2a6b2c"))
-    for base, amplitude, phase, colour in hills:
+    for base, amplitude, phase, color in hills:
         xs = np.arange(0, w + 8, 8)
         ys = base + amplitude * np.sin(xs / 170.0 + phase)
         outline = np.column_stack([xs, ys]).astype(np.int32)
         polygon = np.vstack([outline, [[w, h], [0, h]]]).astype(np.int32)
-        cv2.fillPoly(canvas, [polygon], Color.from_hex(colour), _AA)
+        cv2.fillPoly(canvas, [polygon], Color.from_hex(color), _AA)
 
     def balloon(cx, cy, radius, stripes):
         neck_y = cy + int(radius * 1.45)
@@ -339,9 +339,9 @@ def _paint_balloons(rng: np.random.Generator) -> np.ndarray:
         stripe_index = np.floor((xs - (cx - radius)) / (2 * radius / len(stripes))).astype(int)
         stripe_index = np.clip(stripe_index, 0, len(stripes) - 1)
         palette = np.array([Color.from_hex(c) for c in stripes], dtype=np.float32)
-        colours = np.broadcast_to(palette[stripe_index][None, :, :], canvas.shape)
+        colors = np.broadcast_to(palette[stripe_index][None, :, :], canvas.shape)
         weight = envelope[..., None]
-        canvas[:] = canvas * (1 - weight) + colours * weight
+        canvas[:] = canvas * (1 - weight) + colors * weight
         shade_centre = (cx + radius // 3, cy + radius // 4)
         shade = _soft_shape(lambda m: cv2.circle(m, shade_centre, radius, 1.0, -1, _AA), radius / 3)
         _blend_mask(canvas, shade * envelope, (0, 0, 0), 0.25)

@@ -3,7 +3,7 @@ as the Clarifai backend: the model type, the models, and predicting over a list 
 
 - COLOUR_CLASSIFIER: the dominant named colours of the image (k-means in CIE Lab);
 - LOCAL_DETECTOR: faces, cat faces and licence plates (OpenCV's Haar cascades), people (OpenCV's
-  HOG people detector) and coloured objects that stand out (components.local_models.colour_objects);
+  HOG people detector) and coloured objects that stand out (components.local_models.color_objects);
 - COLOUR_SEGMENTER: regions of one named colour (k-means in CIE Lab, smoothed);
 - COLOUR_HISTOGRAM, CASCADE_DETECTOR, FINE_COLOUR_SEGMENTER: others, for comparing local models
   against each other.
@@ -21,18 +21,18 @@ import numpy as np
 
 from components.errors import AppError
 from components.local_models.classifier import (
-    COLOUR_CLASSIFIER_NAME,
-    COLOUR_HISTOGRAM_NAME,
-    classify_colour_histogram,
-    classify_colours,
+    COLOR_CLASSIFIER_NAME,
+    COLOR_HISTOGRAM_NAME,
+    classify_color_histogram,
+    classify_colors,
 )
 from components.local_models.common import LocalModelError
 from components.local_models.detector import CASCADES_NAME, LOCAL_DETECTOR_NAME, detect_objects, detect_with_cascades
 from components.local_models.segmenter import (
-    COLOUR_SEGMENTER_NAME,
-    FINE_COLOUR_SEGMENTER_NAME,
-    segment_colours,
-    segment_colours_finely,
+    COLOR_SEGMENTER_NAME,
+    FINE_COLOR_SEGMENTER_NAME,
+    segment_colors,
+    segment_colors_finely,
 )
 from components.models import PredictSettings
 from components.results import ImageResult, Prediction
@@ -50,10 +50,10 @@ class LocalModel:
     nothing_found_hint: str = ""  # shown when it finds nothing, to say what it can find
 
 
-COLOUR_CLASSIFIER = LocalModel(
-    COLOUR_CLASSIFIER_NAME,
+COLOR_CLASSIFIER = LocalModel(
+    COLOR_CLASSIFIER_NAME,
     "k-means on the pixels, named colours with their share; runs on this server, no Clarifai call",
-    classify_colours,
+    classify_colors,
 )
 LOCAL_DETECTOR = LocalModel(
     LOCAL_DETECTOR_NAME,
@@ -64,16 +64,16 @@ LOCAL_DETECTOR = LocalModel(
     "The local detector looks only for faces, cat faces, people, licence plates and things that "
     "stand out clearly by colour.",
 )
-COLOUR_SEGMENTER = LocalModel(
-    COLOUR_SEGMENTER_NAME,
+COLOR_SEGMENTER = LocalModel(
+    COLOR_SEGMENTER_NAME,
     "k-means colour regions, smoothed; runs on this server, no Clarifai call",
-    segment_colours,
+    segment_colors,
 )
 # Other local models, for comparing local models against each other.
-COLOUR_HISTOGRAM = LocalModel(
-    COLOUR_HISTOGRAM_NAME,
+COLOR_HISTOGRAM = LocalModel(
+    COLOR_HISTOGRAM_NAME,
     "every pixel named by its nearest colour, no clustering; runs on this server, no Clarifai call",
-    classify_colour_histogram,
+    classify_color_histogram,
 )
 CASCADE_DETECTOR = LocalModel(
     CASCADES_NAME,
@@ -81,10 +81,10 @@ CASCADE_DETECTOR = LocalModel(
     detect_with_cascades,
     "The cascades look only for faces, cat faces and licence plates.",
 )
-FINE_COLOUR_SEGMENTER = LocalModel(
-    FINE_COLOUR_SEGMENTER_NAME,
+FINE_COLOR_SEGMENTER = LocalModel(
+    FINE_COLOR_SEGMENTER_NAME,
     "k-means with twice the colours, not smoothed; runs on this server, no Clarifai call",
-    segment_colours_finely,
+    segment_colors_finely,
 )
 
 _UNEXPECTED_FAILURE_MESSAGE = (

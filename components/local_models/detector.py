@@ -1,6 +1,6 @@
 """The local detector: faces, cat faces and licence plates (components.local_models.cascades),
 people (OpenCV's HOG people detector) and coloured objects that stand out
-(components.local_models.colour_objects), as boxes with a 0–1 confidence; and the cascades alone."""
+(components.local_models.color_objects), as boxes with a 0–1 confidence; and the cascades alone."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from components.colors import NAMED_COLOURS, NamedColour
+from components.colors import NAMED_COLORS, NamedColor
 from components.local_models.cascades import DETECT_SIDE, DETECTORS, MAX_CONFIDENCE, NMS_OVERLAP, close_up_view, detect
-from components.local_models.colour_maths import bgr_to_lab, nearest_colour_index
-from components.local_models.colour_objects import find_colour_objects
+from components.local_models.color_maths import bgr_to_lab, nearest_color_index
+from components.local_models.color_objects import find_color_objects
 from components.local_models.common import as_bgr, clip, downscale, honour_settings, selected_names
 from components.models import PredictSettings
 from components.results import Box, Concept, Prediction, Region
@@ -34,15 +34,15 @@ ROUND_OBJECT, OBJECT = "round object", "object"
 ROUNDNESS_OF_ROUND = 0.6  # area / smallest enclosing circle: a disc is 1, an ellipse 2:1 is 0.5
 
 
-def colour_object_concept(colour: str, is_round: bool) -> str:
+def color_object_concept(color: str, is_round: bool) -> str:
     """What the colour pass calls what it finds: "red round object", "teal object"."""
-    return f"{colour} {ROUND_OBJECT if is_round else OBJECT}"
+    return f"{color} {ROUND_OBJECT if is_round else OBJECT}"
 
 
 DETECTION_CONCEPTS: tuple[str, ...] = (
     *(d.concept for d in DETECTORS),
     PERSON,
-    *(colour_object_concept(c.name, is_round) for is_round in (True, False) for c in NAMED_COLOURS),
+    *(color_object_concept(c.name, is_round) for is_round in (True, False) for c in NAMED_COLORS),
 )
 
 
@@ -65,24 +65,24 @@ def detect_objects(image_bgr: np.ndarray, settings: PredictSettings = PredictSet
     selected = selected_names(settings)
     cascades = [d for d in DETECTORS if not selected or d.concept in selected]
     wants_people = not selected or PERSON in selected
-    wants_colours = not selected or any(name in _COLOUR_CONCEPTS or name in (ROUND_OBJECT, OBJECT) for name in selected)
+    wants_colors = not selected or any(name in _COLOR_CONCEPTS or name in (ROUND_OBJECT, OBJECT) for name in selected)
     found: list[_Found] = []
 
     # The colour pass (mostly numpy, one core) runs beside the cascades (OpenCV, every core).
     with ThreadPoolExecutor(max_workers=1) as beside:
         # its upright regions are also where the people pass looks for small people
-        colours = beside.submit(_find_colour_objects, image) if wants_people or wants_colours else None
+        colors = beside.submit(_find_color_objects, image) if wants_people or wants_colors else None
         if cascades:
             scene = cv2.equalizeHist(downscale(gray, DETECT_SIDE))
             close_up = close_up_view(gray)
             for detector in cascades:
                 found += [_Found(detector.concept, box, score) for box, score in detect(detector, scene, close_up)]
-        if colours is not None:
-            colours = colours.result()
+        if colors is not None:
+            colors = colors.result()
     if wants_people:
-        found += [_Found(PERSON, box, score) for box, score in _find_people(gray, colours.upright)]
-    if wants_colours:
-        chosen = [f for f in colours.objects if not selected or _is_selected(f.concept, selected)]
+        found += [_Found(PERSON, box, score) for box, score in _find_people(gray, colors.upright)]
+    if wants_colors:
+        chosen = [f for f in colors.objects if not selected or _is_selected(f.concept, selected)]
         found += [f for f in chosen if not _mostly_on(f.box, [other.box for other in found])]
 
     regions = [
@@ -106,8 +106,8 @@ def detect_with_cascades(image_bgr: np.ndarray, settings: PredictSettings = Pred
     return dataclasses.replace(prediction, model_label=CASCADES_NAME)
 
 
-def _is_selected(colour_concept: str, selected: set[str]) -> bool:
-    return colour_concept in selected or any(colour_concept.endswith(" " + name) for name in selected)
+def _is_selected(color_concept: str, selected: set[str]) -> bool:
+    return color_concept in selected or any(color_concept.endswith(" " + name) for name in selected)
 
 
 def _mostly_on(box: Box, others: list[Box]) -> bool:
@@ -226,43 +226,43 @@ def _hog_windows(
 # Coloured objects: see components.local_models.colour_objects. The picture is looked at 320 px long, each
 # pixel given a colour class: its named colour, or for greys (which have no hue to tell them
 # apart) a band of lightness, so a black tyre on a dark grey road is still an edge.
-COLOUR_SIDE = 320
+COLOR_SIDE = 320
 GREY_CHROMA = 12.0  # Lab chroma under this is a grey
 GREY_STEP = 12.0  # lightness per grey class
-MAX_COLOUR_SCORE = 0.9  # standing out by colour is weaker evidence than a trained detector's
-COLOUR_CONTRAST_SCALE = 40.0  # score = MAX * solidity * (1 - exp(-contrast / this))
-_COLOUR_CONCEPTS = frozenset(
-    colour_object_concept(c.name, is_round) for is_round in (True, False) for c in NAMED_COLOURS
+MAX_COLOR_SCORE = 0.9  # standing out by colour is weaker evidence than a trained detector's
+COLOR_CONTRAST_SCALE = 40.0  # score = MAX * solidity * (1 - exp(-contrast / this))
+_COLOR_CONCEPTS = frozenset(
+    color_object_concept(c.name, is_round) for is_round in (True, False) for c in NAMED_COLORS
 )
 
 
 @dataclass(frozen=True)
-class _ColourFindings:
+class _ColorFindings:
     objects: list[_Found]
     upright: list[Box]  # taller-than-wide regions, those standing out most first
 
 
 @functools.cache
-def _colour_class_table() -> tuple[np.ndarray, tuple[NamedColour, ...]]:
+def _color_class_table() -> tuple[np.ndarray, tuple[NamedColor, ...]]:
     """The colour class of each 5-bit-per-channel BGR cell, and the named colour of each class."""
     levels = np.arange(32, dtype=np.uint8) * 8 + 4
     b, g, r = np.meshgrid(levels, levels, levels, indexing="ij")
     lab = bgr_to_lab(np.stack([b, g, r], axis=-1).reshape(1, -1, 3)).reshape(-1, 3)
     grey_levels = int(100 // GREY_STEP) + 1
-    grey = len(NAMED_COLOURS) + np.minimum(lab[:, 0] // GREY_STEP, grey_levels - 1).astype(np.int64)
-    classes = np.where(np.hypot(lab[:, 1], lab[:, 2]) >= GREY_CHROMA, nearest_colour_index(lab), grey)
+    grey = len(NAMED_COLORS) + np.minimum(lab[:, 0] // GREY_STEP, grey_levels - 1).astype(np.int64)
+    classes = np.where(np.hypot(lab[:, 1], lab[:, 2]) >= GREY_CHROMA, nearest_color_index(lab), grey)
     grey_lab = np.array([[(level + 0.5) * GREY_STEP, 0.0, 0.0] for level in range(grey_levels)])
-    grey_names = tuple(NAMED_COLOURS[int(i)] for i in nearest_colour_index(grey_lab))
-    return classes.astype(np.uint8), NAMED_COLOURS + grey_names
+    grey_names = tuple(NAMED_COLORS[int(i)] for i in nearest_color_index(grey_lab))
+    return classes.astype(np.uint8), NAMED_COLORS + grey_names
 
 
-def _find_colour_objects(image_bgr: np.ndarray) -> _ColourFindings:
-    small = downscale(image_bgr, COLOUR_SIDE)
+def _find_color_objects(image_bgr: np.ndarray) -> _ColorFindings:
+    small = downscale(image_bgr, COLOR_SIDE)
     small = cv2.GaussianBlur(small, (3, 3), 0)  # grain and JPEG noise would cut regions into specks
-    table, colour_of_class = _colour_class_table()
+    table, color_of_class = _color_class_table()
     cell = (small >> 3).astype(np.intp)
     classes = table[(cell[..., 0] << 10) | (cell[..., 1] << 5) | cell[..., 2]]
-    analysis = find_colour_objects(bgr_to_lab(small), classes)
+    analysis = find_color_objects(bgr_to_lab(small), classes)
     height, width = classes.shape
 
     def box(pixels: tuple[int, int, int, int]) -> Box:
@@ -270,10 +270,10 @@ def _find_colour_objects(image_bgr: np.ndarray) -> _ColourFindings:
 
     objects = [
         _Found(
-            colour_object_concept(colour_of_class[found.colour_class].name, found.roundness >= ROUNDNESS_OF_ROUND),
+            color_object_concept(color_of_class[found.color_class].name, found.roundness >= ROUNDNESS_OF_ROUND),
             box(found.box),
-            MAX_COLOUR_SCORE * found.solidity * (1.0 - math.exp(-found.contrast / COLOUR_CONTRAST_SCALE)),
+            MAX_COLOR_SCORE * found.solidity * (1.0 - math.exp(-found.contrast / COLOR_CONTRAST_SCALE)),
         )
         for found in analysis.objects
     ]
-    return _ColourFindings(objects, [box(b) for b in analysis.upright])
+    return _ColorFindings(objects, [box(b) for b in analysis.upright])

@@ -120,11 +120,11 @@ def _prediction_details(prediction: Prediction) -> list[str]:
 def _score_table(name_heading: str, value_heading: str, rows: Sequence[tuple[str, str, float]]) -> str:
     body = []
     for name, concept_id, value in rows:
-        colour = color_for(name, concept_id).hex
+        color = color_for(name, concept_id).hex
         share = min(max(_finite(value), 0.0), 1.0)
         body.append(
-            f'<tr><td><span class="swatch" style="background:{colour}"></span>{_e(name)}</td>'
-            f'<td>{share:.2f}</td><td><div class="bar"><span style="width:{share * 100:.0f}%;background:{colour}"></span></div></td></tr>'
+            f'<tr><td><span class="swatch" style="background:{color}"></span>{_e(name)}</td>'
+            f'<td>{share:.2f}</td><td><div class="bar"><span style="width:{share * 100:.0f}%;background:{color}"></span></div></td></tr>'
         )
     head = f"<tr><th>{_e(name_heading)}</th><th>{_e(value_heading)}</th><th></th></tr>"
     return f"<table>{head}{''.join(body)}</table>"

@@ -124,7 +124,7 @@ def score_column(label: str, percent: bool = False):
     return st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="percent" if percent else "%.2f")
 
 
-def _page_colours() -> tuple[str, str]:
+def _page_colors() -> tuple[str, str]:
     """(text colour, background colour) of the page the chart sits on, as "#rrggbb"."""
     if st.context.theme.type == "dark":
         return "#fafafa", "#0e1117"
@@ -136,12 +136,12 @@ def _page_colours() -> tuple[str, str]:
 def horizontal_bars(frame: pd.DataFrame, value: str, value_title: str, *, percent: bool = False) -> None:
     """One bar per concept in its own colour (the frame's "color" column), largest first, the
     value printed on each bar, on a 0–1 axis shared by every chart."""
-    text, background = _page_colours()
+    text, background = _page_colors()
     spec = charts.bar_chart_spec(frame, value, value_title, percent=percent, text_color=text, background=background)
     st.vega_lite_chart(spec, width="stretch")  # the spec's description is the chart's accessible name
 
 
-def _coloured(frame: pd.DataFrame, columns: Sequence[str]):
+def _colored(frame: pd.DataFrame, columns: Sequence[str]):
     """The frame's `columns`, concept cells in the concept's colour (the "color" column) with black
     or white text, like the labels on the picture."""
     cell_styles = [
@@ -151,9 +151,9 @@ def _coloured(frame: pd.DataFrame, columns: Sequence[str]):
     return table.style.apply(lambda _: cell_styles, subset=["concept"])
 
 
-def colour_table(frame: pd.DataFrame, columns: Sequence[str], column_config: dict) -> None:
+def color_table(frame: pd.DataFrame, columns: Sequence[str], column_config: dict) -> None:
     """The frame's `columns` as a table with the concept cells in their colours."""
-    st.dataframe(_coloured(frame, columns), hide_index=True, width="stretch", column_config=column_config)
+    st.dataframe(_colored(frame, columns), hide_index=True, width="stretch", column_config=column_config)
 
 
 def region_table(
@@ -167,7 +167,7 @@ def region_table(
     """
     rows_shown = ",".join(str(region) for region in frame["region"])
     event = st.dataframe(
-        _coloured(frame, columns),
+        _colored(frame, columns),
         hide_index=True,
         width="stretch",
         column_config=column_config,

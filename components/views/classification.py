@@ -21,7 +21,7 @@ from components.views.base import (
     RequestInputs,
     TaskView,
     answer_details,
-    colour_table,
+    color_table,
     horizontal_bars,
     prompted,
     score_column,
@@ -84,7 +84,7 @@ class ClassificationView(TaskView):
         with chart_tab:
             horizontal_bars(frame, "score", "score")
         with table_tab:
-            colour_table(frame, ["concept", "score"], {"score": score_column("Score")})
+            color_table(frame, ["concept", "score"], {"score": score_column("Score")})
         answer_details(prediction)
         return frozenset()
 

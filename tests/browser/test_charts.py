@@ -24,7 +24,7 @@ from tests.conftest import ARTIFACTS, require_chromium, screenshot
 pytestmark = pytest.mark.browser
 
 SAMPLE = "City street"
-NAMED = {named.name: named.color for named in colors.NAMED_COLOURS}
+NAMED = {named.name: named.color for named in colors.NAMED_COLORS}
 
 # Every chart on the page as drawn: the container's accessible name, the SVG's box, each bar's fill
 # and accessible text, the y-axis labels and the value labels, with their boxes in page pixels.
@@ -97,8 +97,8 @@ def bar_values(chart: dict) -> dict[str, str]:
     return {name: value for name, value in pairs}
 
 
-def rgb(hex_colour: str) -> tuple[int, int, int]:
-    return colors.Color.from_hex(hex_colour).rgb
+def rgb(hex_color: str) -> tuple[int, int, int]:
+    return colors.Color.from_hex(hex_color).rgb
 
 
 def assert_every_label_shows(chart: dict, names: list[str], viewport_width: int) -> None:
@@ -139,7 +139,7 @@ def result_picture(page) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(response.body())).convert("RGB"))
 
 
-def test_segment_bars_have_the_colour_of_their_masks(offline_app, page):
+def test_segment_bars_have_the_color_of_their_masks(offline_app, page):
     run_sample(page, offline_app, "Segmentation")
     opacity = page.get_by_role("slider", name="Mask opacity")
     opacity.focus()
@@ -169,7 +169,7 @@ def test_segment_bars_have_the_colour_of_their_masks(offline_app, page):
     screenshot(page, f"charts-segmentation-{page.viewport_name}")
 
 
-def test_colour_classifier_bars_show_the_colours_themselves(offline_app, page):
+def test_color_classifier_bars_show_the_colors_themselves(offline_app, page):
     run_sample(page, offline_app, "Classification")
     [chart] = read_charts(page)
     values = bar_values(chart)

@@ -78,11 +78,11 @@ def test_text_read_from_a_sideways_photo_is_on_the_page_and_its_lines_are_boxed_
     picture = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').last
     drawn = cv2.imdecode(np.frombuffer(page.request.get(picture.get_attribute("src")).body(), np.uint8), cv2.IMREAD_COLOR)
     assert drawn.shape[:2] == (450, 600)
-    near_box_colour = np.abs(drawn.astype(np.int16) - np.array(color_for(TEXT_CONCEPT), np.int16)).max(axis=2) < 40
+    near_box_color = np.abs(drawn.astype(np.int16) - np.array(color_for(TEXT_CONCEPT), np.int16)).max(axis=2) < 40
     for line in expected:
         x0, y0, x1, y1 = line.box
-        above = near_box_colour[max(0, y0 - 12) : y0 + 3, x0 + 5 : x1 - 5].any(axis=0).mean()
-        below = near_box_colour[y1 - 3 : y1 + 12, x0 + 5 : x1 - 5].any(axis=0).mean()
+        above = near_box_color[max(0, y0 - 12) : y0 + 3, x0 + 5 : x1 - 5].any(axis=0).mean()
+        below = near_box_color[y1 - 3 : y1 + 12, x0 + 5 : x1 - 5].any(axis=0).mean()
         assert above > 0.9 and below > 0.9, f"the box of {line.text!r} runs along its top and bottom"
     # and no box where the lines would be had the photo gone out on its side
-    assert not near_box_colour[:, 500:].any()
+    assert not near_box_color[:, 500:].any()

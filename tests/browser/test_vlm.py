@@ -81,13 +81,13 @@ def test_vlm_boxes_on_an_exif_rotated_photo_land_where_the_model_put_them(app_ur
     pixels = cv2.imdecode(np.frombuffer(drawn, np.uint8), cv2.IMREAD_COLOR)
     height, width = pixels.shape[:2]
     assert (width, height) == (300, 400)
-    box_colour = np.array(color_for("red"), dtype=np.int16)
+    box_color = np.array(color_for("red"), dtype=np.int16)
 
-    near_box_colour = np.abs(pixels.astype(np.int16) - box_colour).max(axis=2) < 40
+    near_box_color = np.abs(pixels.astype(np.int16) - box_color).max(axis=2) < 40
 
     def edge_drawn(rows: slice, cols: slice, along_rows: bool) -> float:
         """The share of the edge's length where the box colour shows within the few pixels across it."""
-        band = near_box_colour[rows, cols]
+        band = near_box_color[rows, cols]
         return float(band.any(axis=1 if along_rows else 0).mean())
 
     # the box's left and right edges run down the square's sides, its bottom along the square's bottom
@@ -95,4 +95,4 @@ def test_vlm_boxes_on_an_exif_rotated_photo_land_where_the_model_put_them(app_ur
     assert edge_drawn(slice(230, 330), slice(175, 184), along_rows=True) > 0.9
     assert edge_drawn(slice(336, 345), slice(70, 170), along_rows=False) > 0.9
     # and nothing where the square would be had the photo gone out on its side
-    assert not near_box_colour[60:180, 220:300].any()
+    assert not near_box_color[60:180, 220:300].any()

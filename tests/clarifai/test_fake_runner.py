@@ -340,7 +340,7 @@ def decoded_mask(region: resources_pb2.Region) -> np.ndarray:
     return mask
 
 
-def test_segment_anything_masks_each_colour_region_with_its_box(stub, fake):
+def test_segment_anything_masks_each_color_region_with_its_box(stub, fake):
     response = predict(stub, SAM, parts_input("segment_anything", image=image()))
     regions = returned(response.outputs[0]).regions
     assert len(regions) == 2 and not any(r.data.concepts for r in regions)  # class-agnostic
@@ -352,7 +352,7 @@ def test_segment_anything_masks_each_colour_region_with_its_box(stub, fake):
     assert (box.left_col, box.top_row, box.right_col, box.bottom_row) == pytest.approx((0.2, 0.1, 0.6, 0.5), abs=0.01)
 
 
-def test_segmenter_predict_masks_the_main_colour_inside_each_given_box_keeping_its_concepts(stub, fake):
+def test_segmenter_predict_masks_the_main_color_inside_each_given_box_keeping_its_concepts(stub, fake):
     given = resources_pb2.Region(id="car-1")
     given.region_info.bounding_box.top_row, given.region_info.bounding_box.left_col = 0.05, 0.15
     given.region_info.bounding_box.bottom_row, given.region_info.bounding_box.right_col = 0.55, 0.65
@@ -457,7 +457,7 @@ def test_legacy_models_are_private_today(stub, fake, path):
     assert stub.GetModel(service_pb2.GetModelRequest(**model_ids(path)), metadata=METADATA).status.code == 21200
 
 
-def test_recognition_colour_and_logo_detection_still_answer_today(stub, fake):
+def test_recognition_color_and_logo_detection_still_answer_today(stub, fake):
     for path in (RECOGNITION, "clarifai/main/color-recognition"):
         recognised = predict(stub, path, classic_input())
         assert recognised.status.code == SUCCESS and recognised.outputs[0].data.concepts

@@ -53,7 +53,7 @@ def test_regions_frame_gives_boxes_in_pixels_of_the_picture():
     assert frame["region"].tolist() == [1, 0]  # each row says which region it is, for picking it out
 
 
-def test_coverage_frame_uses_clarifai_shares_and_the_drawing_colours():
+def test_coverage_frame_uses_clarifai_shares_and_the_drawing_colors():
     regions = [
         Region((Concept("sky-other", 0.2198),), mask=np.ones((4, 4), bool)),
         Region((Concept("railroad", 0.1943),), mask=np.ones((4, 4), bool)),
@@ -81,10 +81,10 @@ def test_coverage_falls_back_to_the_mask_fraction_when_the_value_is_missing():
 
 # --- colour concepts -------------------------------------------------------------------------
 
-SKY_BLUE = next(c for c in colors.NAMED_COLOURS if c.name == "sky blue")
+SKY_BLUE = next(c for c in colors.NAMED_COLORS if c.name == "sky blue")
 
 
-def test_every_table_gives_a_colour_concept_its_own_colour():
+def test_every_table_gives_a_color_concept_its_own_color():
     concept = Concept("sky blue", 0.4, SKY_BLUE.concept_id)
     assert charts.concepts_frame([concept])["color"].tolist() == [SKY_BLUE.color.hex]
     region = Region((concept,), box=Box(0.1, 0.1, 0.5, 0.5), mask=np.ones((4, 4), bool))
@@ -127,7 +127,7 @@ def test_every_bar_is_in_the_spec_with_its_label_largest_first(count):
     assert layer_marks(spec) == ["bar", "text", "text"]
 
 
-def test_bars_take_the_drawing_colour_of_their_concept():
+def test_bars_take_the_drawing_color_of_their_concept():
     concepts = [Concept("sky blue", 0.6, SKY_BLUE.concept_id), Concept("person", 0.9, "ai_person"), Concept("dog", 0.3)]
     spec = charts.bar_chart_spec(charts.concepts_frame(concepts), "score", "score")
     expected = {c.name: colors.color_for(c.name, c.id).hex for c in concepts}
@@ -137,7 +137,7 @@ def test_bars_take_the_drawing_colour_of_their_concept():
     assert bar_color["field"] == "color" and bar_color["scale"] is None  # the value is the colour itself
 
 
-def test_segment_bars_take_the_mask_colours():
+def test_segment_bars_take_the_mask_colors():
     regions = [
         Region((Concept("sky blue", 0.42, SKY_BLUE.concept_id),), mask=np.ones((4, 4), bool)),
         Region((Concept("road", 0.3),), mask=np.ones((4, 4), bool)),
@@ -154,8 +154,8 @@ def test_values_are_printed_on_the_bars_as_scores_or_percentages():
     assert {layer["encoding"]["text"]["field"] for layer in shares["layer"][1:]} == {"text"}
 
 
-def test_value_text_inside_a_bar_is_readable_on_it_and_outside_takes_the_page_colour():
-    concepts = [Concept(named.name, 0.9, named.concept_id) for named in colors.NAMED_COLOURS]
+def test_value_text_inside_a_bar_is_readable_on_it_and_outside_takes_the_page_color():
+    concepts = [Concept(named.name, 0.9, named.concept_id) for named in colors.NAMED_COLORS]
     concepts.append(Concept("short", 0.2))
     spec = charts.bar_chart_spec(charts.concepts_frame(concepts), "score", "score", text_color="#123456")
     for row in rows(spec):
@@ -164,7 +164,7 @@ def test_value_text_inside_a_bar_is_readable_on_it_and_outside_takes_the_page_co
             assert ratio >= 4.5, row
         else:
             assert row["text_color"] == "#123456"
-    assert sum(row["inside"] for row in rows(spec)) == len(colors.NAMED_COLOURS)
+    assert sum(row["inside"] for row in rows(spec)) == len(colors.NAMED_COLORS)
 
 
 def test_every_chart_has_the_same_zero_to_one_axis():
@@ -199,7 +199,7 @@ def test_repeated_and_blank_names_keep_a_bar_each():
     assert labels == ["car", "car (2)", "(no name)"]
 
 
-def test_a_bar_the_colour_of_the_page_gets_a_visible_outline():
+def test_a_bar_the_color_of_the_page_gets_a_visible_outline():
     frame = charts.concepts_frame([
         Concept("white", 0.5, "colour-white"), Concept("black", 0.4, "colour-black"), Concept("dog", 0.3)
     ])
@@ -218,9 +218,9 @@ def test_the_chart_is_svg_with_a_description_naming_every_bar():
     assert spec["autosize"]["type"] == "fit-x"  # as wide as its column, as tall as its bars
 
 
-def test_a_concept_named_as_a_colour_is_that_colour_whatever_model_said_it():
-    red = colors.named_colour("colour-red").color
+def test_a_concept_named_as_a_color_is_that_color_whatever_model_said_it():
+    red = colors.named_color("colour-red").color
     assert colors.color_for("red") == colors.color_for("Red ", "ai_red") == colors.color_for("red", "colour-red") == red
-    assert colors.color_for("gray") == colors.color_for("grey") == colors.named_colour("colour-grey").color
-    assert colors.color_for("sky blue") == colors.named_colour("colour-sky-blue").color
+    assert colors.color_for("gray") == colors.color_for("grey") == colors.named_color("colour-grey").color
+    assert colors.color_for("sky blue") == colors.named_color("colour-sky-blue").color
     assert colors.color_for("reddish dog") in colors.PALETTE

@@ -18,8 +18,8 @@ from components import colors
 from components.colors import Color
 from components.drawing import render
 from components.drawing.labels import SMALLEST_DISPLAY_PX, Label, drawable_text, label_font, layout_labels, page_font_path, style_for
-from components.local_models import colour_maths
-from components.local_models.segmenter import segment_colours
+from components.local_models import color_maths
+from components.local_models.segmenter import segment_colors
 from components.results import Box, Concept, Prediction, Region
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -77,39 +77,39 @@ def random_picture(width: int, height: int, seed: int = 0) -> np.ndarray:
 # --- palette ---------------------------------------------------------------------------------
 
 
-def test_palette_has_about_twenty_distinct_colours():
+def test_palette_has_about_twenty_distinct_colors():
     assert 18 <= len(colors.PALETTE) <= 24
     assert len(set(colors.PALETTE)) == len(colors.PALETTE)
 
 
 @pytest.mark.parametrize("color", colors.PALETTE)
-def test_every_palette_colour_gets_text_with_at_least_4_5_to_1_contrast(color):
+def test_every_palette_color_gets_text_with_at_least_4_5_to_1_contrast(color):
     text = colors.text_color_for(color)
     assert text in (colors.BLACK, colors.WHITE)
     assert colors.contrast_ratio(color, text) >= 4.5
 
 
-@pytest.mark.parametrize("named", colors.NAMED_COLOURS, ids=lambda c: c.name)
-def test_every_named_colour_gets_text_with_at_least_4_5_to_1_contrast(named):
+@pytest.mark.parametrize("named", colors.NAMED_COLORS, ids=lambda c: c.name)
+def test_every_named_color_gets_text_with_at_least_4_5_to_1_contrast(named):
     text = colors.text_color_for(named.color)
     assert colors.contrast_ratio(named.color, text) >= 4.5
 
 
-def test_a_colour_concept_is_its_own_colour_and_every_named_colour_is_distinct():
-    for named in colors.NAMED_COLOURS:
+def test_a_color_concept_is_its_own_color_and_every_named_color_is_distinct():
+    for named in colors.NAMED_COLORS:
         assert colors.color_for(named.name, named.concept_id) == named.color
         assert colors.color_for(named.name.upper(), named.concept_id) == named.color
-    drawn = {colors.color_for(named.name, named.concept_id) for named in colors.NAMED_COLOURS}
-    assert len(drawn) == len(colors.NAMED_COLOURS)  # no two colour names share a colour
-    assert colour_maths.NAMED_COLOURS is colors.NAMED_COLOURS  # the local models name these very colours
+    drawn = {colors.color_for(named.name, named.concept_id) for named in colors.NAMED_COLORS}
+    assert len(drawn) == len(colors.NAMED_COLORS)  # no two colour names share a colour
+    assert color_maths.NAMED_COLORS is colors.NAMED_COLORS  # the local models name these very colours
 
 
-def test_a_colour_word_from_any_model_is_drawn_in_that_colour():
+def test_a_color_word_from_any_model_is_drawn_in_that_color():
     # One concept, one colour everywhere: Clarifai's "red" concept, a VLM's "red" label and the local
     # colour models' red are all red (a label "orange" drawn in lime would mislead).
-    assert colors.color_for("red", "ai_red") == colors.color_for("red") == colors.named_colour("colour-red").color
-    assert colors.named_colour("ai_red") is None
-    assert colors.named_colour("colour-sky-blue").name == "sky blue"
+    assert colors.color_for("red", "ai_red") == colors.color_for("red") == colors.named_color("colour-red").color
+    assert colors.named_color("ai_red") is None
+    assert colors.named_color("colour-sky-blue").name == "sky blue"
 
 
 def test_contrast_ratio_follows_wcag():
@@ -120,26 +120,26 @@ def test_contrast_ratio_follows_wcag():
     assert colors.text_color_for((117, 0, 0)) == colors.WHITE  # navy
 
 
-def test_same_concept_gets_same_colour_whatever_the_case_or_spacing():
+def test_same_concept_gets_same_color_whatever_the_case_or_spacing():
     assert colors.color_for("Person") == colors.color_for("person") == colors.color_for(" PERSON ")
     assert colors.color_for("person") in colors.PALETTE
 
 
-def test_a_thing_named_by_its_colour_is_drawn_in_that_colour():
+def test_a_thing_named_by_its_color_is_drawn_in_that_color():
     red = colors.color_for("red")
     assert colors.color_for("red round object") == colors.color_for("Red object") == red
     assert colors.color_for("sky blue object") == colors.color_for("sky blue")
     assert colors.color_for("round object") in colors.PALETTE  # no colour named: hashed as usual
 
 
-def test_unlabelled_segments_and_objects_of_one_picture_never_share_a_colour():
+def test_unlabelled_segments_and_objects_of_one_picture_never_share_a_color():
     for word in ("segment", "object"):
         shown = [colors.color_for(f"{word} {n}") for n in range(1, len(colors.PALETTE) + 1)]
         assert len(set(shown)) == len(colors.PALETTE)
         assert colors.color_for(f"{word.title()} 4") == shown[3]
 
 
-def test_concept_colour_is_the_same_in_a_new_process():
+def test_concept_color_is_the_same_in_a_new_process():
     names = ["person", "dog", "Land vehicle", "sky-other", "café"]
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
@@ -154,7 +154,7 @@ def test_concept_colour_is_the_same_in_a_new_process():
     assert out.strip() == repr([colors.color_for(n) for n in names])
 
 
-def test_box_colour_depends_on_the_concept_not_its_position_in_the_response():
+def test_box_color_depends_on_the_concept_not_its_position_in_the_response():
     image = blank(400, 300)
     dog = detection("dog", 0.9, 0.5, 0.5, 0.9, 0.9)
     cat = detection("cat", 0.8, 0.1, 0.1, 0.4, 0.4)
@@ -522,30 +522,30 @@ def test_annotate_draws_masks_then_boxes():
     assert np.array_equal(annotated[10, 390], expected_floor)
 
 
-def colour_concept(name: str, value: float = 0.5) -> Concept:
-    named = next(c for c in colors.NAMED_COLOURS if c.name == name)
+def color_concept(name: str, value: float = 0.5) -> Concept:
+    named = next(c for c in colors.NAMED_COLORS if c.name == name)
     return Concept(name, value, named.concept_id)
 
 
-def test_colour_concepts_are_painted_and_boxed_in_their_own_colour():
+def test_color_concepts_are_painted_and_boxed_in_their_own_color():
     image = blank(200, 100, 128)
     left, right = np.zeros((100, 200), bool), np.zeros((100, 200), bool)
     left[:, :100], right[:, 100:] = True, True
-    regions = [Region((colour_concept("sky blue"),), mask=left), Region((colour_concept("olive"),), mask=right)]
+    regions = [Region((color_concept("sky blue"),), mask=left), Region((color_concept("olive"),), mask=right)]
     painted = render.blend_masks(image, regions, opacity=1.0)
     assert is_color(painted[50, 50], Color.from_rgb(120, 190, 240))
     assert is_color(painted[50, 150], Color.from_rgb(128, 128, 0))
-    boxed = render.draw_detections(image, [Region((colour_concept("pink", 0.9),), box=Box(0.2, 0.2, 0.8, 0.8))])
+    boxed = render.draw_detections(image, [Region((color_concept("pink", 0.9),), box=Box(0.2, 0.2, 0.8, 0.8))])
     assert is_color(boxed[50, 40], Color.from_rgb(250, 160, 190))
 
 
-def test_offline_colour_segments_are_painted_in_the_colour_they_are_named():
+def test_offline_color_segments_are_painted_in_the_color_they_are_named():
     """A picture made of named colours, segmented and painted at full opacity, looks the same."""
     stripes = ("sky blue", "green", "orange", "navy", "beige", "purple")
     picture = np.zeros((240, 360, 3), np.uint8)
     for i, name in enumerate(stripes):
-        picture[:, i * 60 : (i + 1) * 60] = next(c.color for c in colors.NAMED_COLOURS if c.name == name)
-    prediction = segment_colours(picture)
+        picture[:, i * 60 : (i + 1) * 60] = next(c.color for c in colors.NAMED_COLORS if c.name == name)
+    prediction = segment_colors(picture)
     assert {r.top_concept.name for r in prediction.regions} == set(stripes)
     painted = render.annotate(picture, prediction, opacity=1.0, boxes=False)
     inside = np.ones((240, 360), bool)
@@ -570,14 +570,14 @@ def _edge_contrast(picture: np.ndarray, xyxy, band: int) -> list[float]:
 
 
 @pytest.mark.parametrize("opacity", [0.5, 1.0])
-def test_a_box_stays_visible_on_a_mask_of_its_own_colour(opacity):
+def test_a_box_stays_visible_on_a_mask_of_its_own_color(opacity):
     # On All tasks a box often sits on the mask of its own concept, or of one hashed to its colour.
     picture = blank(400, 300, 128)
     mask = np.ones((300, 400), bool)
     width = style_for(400, 300).line_width
     band = width + render.rim_width(width)
     concepts = [Concept(f"thing {i}", 0.9) for i in range(60)]
-    concepts += [colour_concept(named.name, 0.9) for named in colors.NAMED_COLOURS]
+    concepts += [color_concept(named.name, 0.9) for named in colors.NAMED_COLORS]
     seen = set()
     for concept in concepts:
         color = colors.color_for(concept.name, concept.id)

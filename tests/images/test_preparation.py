@@ -326,7 +326,7 @@ def test_rgb_with_a_non_srgb_profile_is_converted_to_srgb():
     assert "colours converted to sRGB from its Linear RGB test profile" in prepared.notes
 
 
-def test_srgb_profile_leaves_colours_alone(testdata: Path):
+def test_srgb_profile_leaves_colors_alone(testdata: Path):
     data = (testdata / "photos/chelsea.png").read_bytes()
     prepared = prepare_upload("chelsea.png", data)
     assert mean_abs_difference(softened(rgb_pixels(prepared)), softened(np.asarray(decoded(data)))) < 2

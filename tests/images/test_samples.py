@@ -60,7 +60,7 @@ def test_samples_differ_from_each_other():
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_sample_has_several_strong_distinct_colours(key: str):
+def test_sample_has_several_strong_distinct_colors(key: str):
     picture = cv2.imdecode(np.frombuffer(sample_bytes(key), np.uint8), cv2.IMREAD_COLOR)
     hsv = cv2.cvtColor(picture, cv2.COLOR_BGR2HSV)
     saturated = hsv[..., 1] > 90

@@ -7,12 +7,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from components.colors import NAMED_COLOURS
+from components.colors import NAMED_COLORS
 from components.images.samples import sample_bytes
 from components.results import Box
 
 RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR
-COLOUR_NAMES = {colour.name for colour in NAMED_COLOURS}
+COLOR_NAMES = {color.name for color in NAMED_COLORS}
 
 
 def photo(testdata: Path, name: str) -> np.ndarray:

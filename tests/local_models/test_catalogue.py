@@ -9,11 +9,11 @@ import pytest
 
 from components.errors import AppError, OfflineUnsupportedError
 from components.images.preparation import prepare_upload
-from components.local_models.catalogue import CASCADE_DETECTOR, COLOUR_HISTOGRAM, FINE_COLOUR_SEGMENTER, predict_local
-from components.local_models.classifier import classify_colours
+from components.local_models.catalogue import CASCADE_DETECTOR, COLOR_HISTOGRAM, FINE_COLOR_SEGMENTER, predict_local
+from components.local_models.classifier import classify_colors
 from components.local_models.common import downscale
 from components.local_models.detector import detect_objects
-from components.local_models.segmenter import segment_colours
+from components.local_models.segmenter import segment_colors
 from components.models import PredictSettings
 from components.run.backend import OFFLINE, RunPlan, run_predictions
 from components.tasks import Task
@@ -140,17 +140,17 @@ def test_odd_images_still_get_a_prediction(task, name):
         assert sum(region_shares(result.prediction).values()) == pytest.approx(1.0)
 
 
-def test_a_single_colour_image_is_one_region_and_one_concept():
+def test_a_single_color_image_is_one_region_and_one_concept():
     image = ODD_IMAGES["single colour"]
-    assert values(classify_colours(image)) == {"green": pytest.approx(1.0)}
-    assert region_shares(segment_colours(image)) == {"green": pytest.approx(1.0)}
+    assert values(classify_colors(image)) == {"green": pytest.approx(1.0)}
+    assert region_shares(segment_colors(image)) == {"green": pytest.approx(1.0)}
     assert detect_objects(image).regions == ()
 
 
-def test_colour_formats_are_read_as_the_same_picture():
-    expected = values(classify_colours(red_and_blue(64, 48)))
+def test_color_formats_are_read_as_the_same_picture():
+    expected = values(classify_colors(red_and_blue(64, 48)))
     for name in ("BGRA", "16-bit", "float 0-1"):
-        assert values(classify_colours(ODD_IMAGES[name])) == pytest.approx(expected), name
+        assert values(classify_colors(ODD_IMAGES[name])) == pytest.approx(expected), name
 
 
 def test_rounded_upright_shapes_are_not_taken_for_people():
@@ -171,14 +171,14 @@ def test_every_local_model_is_labelled_as_local_and_gives_its_own_answer(testdat
         assert len({model.name for model in models}) == len(models)
 
 
-def test_the_colour_histogram_names_every_pixel():
+def test_the_color_histogram_names_every_pixel():
     image = red_and_blue()
-    prediction = COLOUR_HISTOGRAM.predict(image, PredictSettings())
+    prediction = COLOR_HISTOGRAM.predict(image, PredictSettings())
     assert values(prediction) == {"red": pytest.approx(0.7, abs=0.02), "blue": pytest.approx(0.3, abs=0.02)}
-    assert prediction.model_label == COLOUR_HISTOGRAM.name
+    assert prediction.model_label == COLOR_HISTOGRAM.name
 
 
-def test_the_cascades_alone_find_the_face_and_no_people_or_colours(testdata):
+def test_the_cascades_alone_find_the_face_and_no_people_or_colors(testdata):
     astronaut = photo(testdata, "astronaut.png")
     found = {r.top_concept.name for r in CASCADE_DETECTOR.predict(astronaut, PredictSettings()).regions}
     assert found == {"face"}
@@ -188,7 +188,7 @@ def test_the_cascades_alone_find_the_face_and_no_people_or_colours(testdata):
 
 def test_the_fine_segmenter_finds_more_regions_than_the_default(testdata):
     image = photo(testdata, "coffee.png")
-    default = segment_colours(image)
-    fine = FINE_COLOUR_SEGMENTER.predict(image, PredictSettings())
+    default = segment_colors(image)
+    fine = FINE_COLOR_SEGMENTER.predict(image, PredictSettings())
     assert len(fine.regions) > len(default.regions)
     assert sum(region_shares(fine).values()) == pytest.approx(1.0)

@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from components.colors import NAMED_COLOURS, Color
+from components.colors import NAMED_COLORS, Color
 from components.images.preparation import prepare_upload
 from components.local_models.cascades import NMS_OVERLAP
 from components.local_models.catalogue import LOCAL_DETECTOR
-from components.local_models.colour_maths import name_colour
-from components.local_models.detector import DETECTION_CONCEPTS, MAX_COLOUR_SCORE, _find_people, detect_objects
+from components.local_models.color_maths import name_color
+from components.local_models.detector import DETECTION_CONCEPTS, MAX_COLOR_SCORE, _find_people, detect_objects
 from components.models import PredictSettings
 from components.results import Box
 from components.tasks import Task
@@ -191,10 +191,10 @@ def describe(regions) -> list[tuple[str, tuple[float, ...]]]:
             for r in regions]
 
 
-def painted_colour_names(paint: str) -> set[str]:
+def painted_color_names(paint: str) -> set[str]:
     """The named colour of a paint, lit or in the shade the samples paint on round things."""
-    colour = Color.from_hex(paint)
-    return {name_colour(colour), name_colour(Color(*(round(0.75 * v) for v in colour)))}
+    color = Color.from_hex(paint)
+    return {name_color(color), name_color(Color(*(round(0.75 * v) for v in color)))}
 
 
 @pytest.mark.parametrize("key", list(SAMPLE_OBJECTS))
@@ -202,7 +202,7 @@ def test_detection_finds_the_obvious_objects_in_each_sample_where_they_are(key):
     regions = detect_objects(sample_picture(key)).regions
     for paint, shape, where in SAMPLE_OBJECTS[key]:
         shapes = [shape] if shape else ["object", "round object"]
-        names = {f"{colour} {s}" for colour in painted_colour_names(paint) for s in shapes}
+        names = {f"{color} {s}" for color in painted_color_names(paint) for s in shapes}
         matches = [r for r in regions if r.concepts[0].name in names and iou(r.box, where) > 0.5]
         assert matches, (paint, names, where, describe(regions))
 
@@ -226,8 +226,8 @@ def test_detection_scores_are_below_certainty_and_ranked(key):
     scores = [r.concepts[0].value for r in regions]
     assert scores == sorted(scores, reverse=True)
     assert all(0.0 < score < 1.0 for score in scores)
-    colour_scores = [score for r, score in zip(regions, scores) if r.concepts[0].name.endswith("object")]
-    assert all(score <= MAX_COLOUR_SCORE for score in colour_scores)
+    color_scores = [score for r, score in zip(regions, scores) if r.concepts[0].name.endswith("object")]
+    assert all(score <= MAX_COLOR_SCORE for score in color_scores)
 
 
 def test_detection_finds_the_person_on_the_metro_north_platform(testdata):
@@ -281,7 +281,7 @@ def noisy_jpeg(picture: np.ndarray, seed: int = 3, amount: float = 3.0) -> np.nd
     return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_COLOR)
 
 
-def colour_sweep(width: int = 640, height: int = 200) -> np.ndarray:
+def color_sweep(width: int = 640, height: int = 200) -> np.ndarray:
     hue = np.tile(np.linspace(0, 179, width, dtype=np.float32), (height, 1)).astype(np.uint8)
     hsv = np.dstack([hue, np.full_like(hue, 200), np.full_like(hue, 220)])
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
@@ -297,7 +297,7 @@ PLAIN_BACKGROUNDS = {
     "sky gradient": lambda: noisy_jpeg(quiet_sky()),
     "wood grain": lambda: noisy_jpeg(wood_grain()),
     "grey with grain": lambda: noisy_jpeg(np.full((480, 640, 3), 128, np.float32), amount=8.0),
-    "colour sweep": colour_sweep,
+    "colour sweep": color_sweep,
     "vignette": lambda: noisy_jpeg(vignette()),
     "the fruit sample's wall and table": lambda: sample_picture("fruit")[:330],
     "the balloons sample's sky": lambda: sample_picture("balloons")[:100],
@@ -320,14 +320,14 @@ def grey_picture() -> np.ndarray:
     return np.full((300, 400, 3), 128, np.uint8)
 
 
-def test_a_sharp_disc_is_a_round_object_named_by_its_colour():
+def test_a_sharp_disc_is_a_round_object_named_by_its_color():
     image = grey_picture()
     cv2.circle(image, (200, 150), 60, RED, -1, cv2.LINE_AA)
     [region] = detect_objects(image).regions
     assert region.concepts[0].name == "red round object"
     assert region.concepts[0].id == "local-red-round-object"
     assert iou(region.box, Box.from_xyxy(140, 90, 260, 210, 400, 300)) > 0.85
-    assert 0.5 < region.concepts[0].value <= MAX_COLOUR_SCORE
+    assert 0.5 < region.concepts[0].value <= MAX_COLOR_SCORE
 
 
 def pink_cloud(blur: float) -> np.ndarray:
@@ -372,7 +372,7 @@ def test_a_striped_disc_is_one_object():
     assert iou(region.box, Box.from_xyxy(120, 70, 281, 231, 400, 300)) > 0.85
 
 
-def test_two_touching_things_of_different_colours_are_two_objects():
+def test_two_touching_things_of_different_colors_are_two_objects():
     image = grey_picture()
     cv2.circle(image, (140, 150), 60, RED, -1, cv2.LINE_AA)
     cv2.circle(image, (260, 150), 60, (0, 140, 255), -1, cv2.LINE_AA)  # orange, touching it
@@ -388,7 +388,7 @@ def test_a_band_across_the_picture_is_background_not_an_object():
     assert detect_objects(image).regions == ()
 
 
-def test_colour_objects_are_selected_by_full_name_or_by_shape():
+def test_color_objects_are_selected_by_full_name_or_by_shape():
     fruit = sample_picture("fruit")
     names = [r.concepts[0].name for r in detect_objects(fruit).regions]
     round_ones = [name for name in names if name.endswith(" round object")]
@@ -406,8 +406,8 @@ def test_colour_objects_are_selected_by_full_name_or_by_shape():
 def test_the_detector_says_only_what_a_local_model_can_tell():
     vocabulary = set(DETECTION_CONCEPTS)
     assert {"face", "cat face", "person", "licence plate"} <= vocabulary
-    for colour in NAMED_COLOURS:
-        assert {f"{colour.name} object", f"{colour.name} round object"} <= vocabulary
+    for color in NAMED_COLORS:
+        assert {f"{color.name} object", f"{color.name} round object"} <= vocabulary
     assert all(name == name.strip().lower() and len(name.split()) <= 4 for name in vocabulary)
     model = Task.DETECTION.spec.offline
     assert model is LOCAL_DETECTOR

@@ -10,11 +10,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from components.local_models.segmenter import SEGMENT_SIDE, segment_colours
+from components.local_models.segmenter import SEGMENT_SIDE, segment_colors
 from components.models import PredictSettings
 from tests.local_models.pictures import (
     BLUE,
-    COLOUR_NAMES,
+    COLOR_NAMES,
     GREEN,
     RED,
     photo,
@@ -45,7 +45,7 @@ def test_segmentation_masks_cover_the_right_areas():
     expected["green"][height // 2 :, : width // 2] = True
     expected["blue"] = ~(expected["red"] | expected["green"])
 
-    prediction = segment_colours(image)
+    prediction = segment_colors(image)
     names = [r.concepts[0].name for r in prediction.regions]
     assert names == ["red", "blue", "green"]  # equal shares are ordered by name
     for region in prediction.regions:
@@ -62,7 +62,7 @@ def test_segmentation_masks_cover_the_right_areas():
 
 
 def test_segmentation_masks_are_at_a_reduced_size_with_the_image_aspect():
-    prediction = segment_colours(quadrants(1600, 1200))
+    prediction = segment_colors(quadrants(1600, 1200))
     for region in prediction.regions:
         height, width = region.mask.shape
         assert max(height, width) <= SEGMENT_SIDE
@@ -70,7 +70,7 @@ def test_segmentation_masks_are_at_a_reduced_size_with_the_image_aspect():
 
 
 def test_segmentation_masks_partition_the_image_and_shares_sum_to_one(testdata):
-    prediction = segment_colours(photo(testdata, "coffee.png"))
+    prediction = segment_colors(photo(testdata, "coffee.png"))
     masks = np.stack([region.mask for region in prediction.regions])
     assert (masks.sum(axis=0) == 1).all()  # every pixel in exactly one region
     shares = [region.concepts[0].value for region in prediction.regions]
@@ -85,30 +85,30 @@ def test_segmentation_smooths_away_isolated_specks():
     image = np.full((300, 300, 3), RED, np.uint8)
     ys, xs = rng.integers(0, 300, 200), rng.integers(0, 300, 200)
     image[ys, xs] = BLUE  # scattered single pixels
-    assert set(region_shares(segment_colours(image))) == {"red"}
+    assert set(region_shares(segment_colors(image))) == {"red"}
 
 
-def test_segmentation_keeps_a_solid_area_of_another_colour():
+def test_segmentation_keeps_a_solid_area_of_another_color():
     image = np.full((300, 300, 3), RED, np.uint8)
     image[100:160, 100:160] = BLUE
-    shares = region_shares(segment_colours(image))
+    shares = region_shares(segment_colors(image))
     assert shares["blue"] == pytest.approx(0.04, abs=0.005)
 
 
 def test_segmentation_honours_min_value_max_concepts_and_select_concepts():
     image = quadrants()
-    assert set(region_shares(segment_colours(image, PredictSettings(min_value=0.3)))) == {"red"}
-    assert [r.concepts[0].name for r in segment_colours(image, PredictSettings(max_concepts=2)).regions] == [
+    assert set(region_shares(segment_colors(image, PredictSettings(min_value=0.3)))) == {"red"}
+    assert [r.concepts[0].name for r in segment_colors(image, PredictSettings(max_concepts=2)).regions] == [
         "red",
         "blue",
     ]
-    selected = segment_colours(image, PredictSettings(select_concepts=("Green",)))
+    selected = segment_colors(image, PredictSettings(select_concepts=("Green",)))
     assert region_shares(selected) == {"green": pytest.approx(0.25, abs=0.01)}
 
 
 def test_segmentation_is_repeatable(testdata):
     image = photo(testdata, "astronaut.png")
-    first, second = segment_colours(image), segment_colours(image)
+    first, second = segment_colors(image), segment_colors(image)
     assert region_shares(first) == region_shares(second)
     for a, b in zip(first.regions, second.regions):
         assert np.array_equal(a.mask, b.mask)
@@ -116,9 +116,9 @@ def test_segmentation_is_repeatable(testdata):
 
 @hypothesis_settings(max_examples=30, deadline=None)
 @given(arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 40), st.just(3))))
-def test_any_image_is_partitioned_into_named_colour_regions(image):
-    prediction = segment_colours(image)
+def test_any_image_is_partitioned_into_named_color_regions(image):
+    prediction = segment_colors(image)
     masks = np.stack([region.mask for region in prediction.regions])
     assert masks.shape[1:] == image.shape[:2]
     assert (masks.sum(axis=0) == 1).all()
-    assert {r.concepts[0].name for r in prediction.regions} <= COLOUR_NAMES
+    assert {r.concepts[0].name for r in prediction.regions} <= COLOR_NAMES

@@ -116,7 +116,7 @@ def test_masks_answered_without_labels_take_the_labels_of_the_boxes_given():
 # --- the combined card's legend, toggles and summary ------------------------------------------------
 
 
-def test_the_legend_lists_what_is_drawn_in_the_colours_it_is_drawn_in():
+def test_the_legend_lists_what_is_drawn_in_the_colors_it_is_drawn_in():
     mask = np.ones((4, 4), bool)
     boxes = Prediction(
         regions=(
@@ -139,7 +139,7 @@ def test_the_legend_lists_what_is_drawn_in_the_colours_it_is_drawn_in():
     )
     assert [(e.name, e.boxes, e.share) for e in entries] == [("Person", 2, 0.12), ("sky blue", 0, 0.3)]
     assert entries[0].color == region_color(boxes.regions[0]) == colors.color_for("person")
-    assert entries[1].color == colors.named_colour("colour-sky-blue").color
+    assert entries[1].color == colors.named_color("colour-sky-blue").color
     assert entries[0].words == "Person: 2 boxes, mask 12 %"
     chips = legend_html(entries)
     assert f"background-color:{entries[1].color.hex};color:#000000" in chips
@@ -285,7 +285,7 @@ def test_cached_segments_of_given_regions_cost_no_call_the_second_time(client, f
 # --- the page, against the local Clarifai server ---------------------------------------------------
 
 
-def colour_pixels(png: bytes, color: colors.Color) -> int:
+def color_pixels(png: bytes, color: colors.Color) -> int:
     picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     return int(np.count_nonzero(np.all(picture == np.array(color, np.uint8), axis=2)))
 
@@ -330,7 +330,7 @@ def test_all_tasks_segments_the_detectors_boxes_and_shows_one_card_with_legend_t
         [member] = archive.namelist()
         drawn = archive.read(member)
     red = colors.color_for("red")
-    assert colour_pixels(drawn, red) > 100, "the red box and its label are drawn in red's colour"
+    assert color_pixels(drawn, red) > 100, "the red box and its label are drawn in red's colour"
 
     [toggles] = at.pills
     assert set(toggles.options) == {"red", "blue"}
@@ -339,7 +339,7 @@ def test_all_tasks_segments_the_detectors_boxes_and_shows_one_card_with_legend_t
     [chips] = [m.value for m in at.markdown if "border-radius" in m.value]
     assert ">red:" not in chips and ">blue:" in chips
     png = built(deferred_downloads, "squares-annotated.png")
-    assert colour_pixels(png, red) == 0, "a hidden concept's box, label and mask are gone"
+    assert color_pixels(png, red) == 0, "a hidden concept's box, label and mask are gone"
     assert len(sam_calls(clarifai_env)) == 1, "toggling redraws, it never calls again"
 
 

@@ -39,7 +39,7 @@ def test_local_models_offer_no_code_there_is_no_clarifai_call(offline_env):
 
 def test_the_report_holds_the_pictures_and_results_and_no_key(clarifai_env, deferred_downloads):
     at = typed_key(open_page("classification"))
-    at = predict(upload(at, SQUARE, ("blue.png", png_bytes(scene_with_square(colour_bgr=(230, 60, 20))))))
+    at = predict(upload(at, SQUARE, ("blue.png", png_bytes(scene_with_square(color_bgr=(230, 60, 20))))))
     no_traceback(at)
     report = built(deferred_downloads, "report.html").decode()
     assert report.startswith("<!doctype html>")

@@ -67,8 +67,8 @@ def fast_client(clarifai_env):
     return client
 
 
-def square(colour=(0, 0, 230), box=(0.1, 0.2, 0.5, 0.6), name="square.png") -> tuple[str, bytes]:
-    return name, png_bytes(scene_with_square(box=box, colour_bgr=colour))
+def square(color=(0, 0, 230), box=(0.1, 0.2, 0.5, 0.6), name="square.png") -> tuple[str, bytes]:
+    return name, png_bytes(scene_with_square(box=box, color_bgr=color))
 
 
 RED = square((0, 0, 230), name="red.png")

@@ -30,7 +30,7 @@ def test_home_explains_the_app_and_shows_setup_with_no_key(offline_env):
     assert at.get("metric") == [], "a line, not three big cards"
 
 
-def test_offline_classification_names_colours_and_says_it_is_local(offline_env, testdata):
+def test_offline_classification_names_colors_and_says_it_is_local(offline_env, testdata):
     at = upload(open_page("classification"), photo(testdata, "coffee.png"))
     at = predict(at)
     no_traceback(at)
@@ -64,10 +64,10 @@ def test_offline_segmentation_shares_sum_to_one(offline_env, testdata):
 
 
 @pytest.mark.parametrize("page", ["classification", "segmentation"])
-def test_offline_colour_concepts_are_their_own_colour_in_the_chart_and_the_table(offline_env, testdata, page):
+def test_offline_color_concepts_are_their_own_color_in_the_chart_and_the_table(offline_env, testdata, page):
     at = predict(upload(open_page(page), photo(testdata, "chelsea.png")))
     no_traceback(at)
-    named = {colour.name: colour.color.hex for colour in colors.NAMED_COLOURS}
+    named = {color.name: color.color.hex for color in colors.NAMED_COLORS}
     [chart] = at.get("vega_lite_chart")
     bars = convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
     assert len(bars) >= 2

@@ -14,7 +14,7 @@ from tests.helpers import png_bytes, scene_with_square
 MM_POLY = "clarifai/main/mm-poly-8b/7a1b2c3d4e5f60718293a4b5c6d7e8f9"
 QWEN = "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
 RED_SQUARE = ("red-square.png", png_bytes(scene_with_square(box=(0.1, 0.2, 0.5, 0.6))))  # 400x300
-BLUE_SQUARE = ("blue-square.png", png_bytes(scene_with_square(box=(0.4, 0.4, 0.9, 0.9), colour_bgr=(230, 60, 20))))
+BLUE_SQUARE = ("blue-square.png", png_bytes(scene_with_square(box=(0.4, 0.4, 0.9, 0.9), color_bgr=(230, 60, 20))))
 
 
 def with_model(at, task: str, path: str):

@@ -53,8 +53,8 @@ def session(page: str, key: str | None = None, backend: str = CLARIFAI, visitor:
     return at
 
 
-def picture(name: str, colour, box=(0.1, 0.2, 0.5, 0.6), width: int = 400) -> tuple[str, bytes]:
-    return name, png_bytes(scene_with_square(width=width, box=box, colour_bgr=colour))
+def picture(name: str, color, box=(0.1, 0.2, 0.5, 0.6), width: int = 400) -> tuple[str, bytes]:
+    return name, png_bytes(scene_with_square(width=width, box=box, color_bgr=color))
 
 
 RED = picture("red-one.png", (0, 0, 230))

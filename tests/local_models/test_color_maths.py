@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.colors import NAMED_COLOURS, Color
-from components.local_models.colour_maths import ciede2000, name_colour
+from components.colors import NAMED_COLORS, Color
+from components.local_models.color_maths import ciede2000, name_color
 from tests.local_models.pictures import (
-    COLOUR_NAMES,
+    COLOR_NAMES,
 )
 
 # --- colour names ----------------------------------------------------------------------------
@@ -49,12 +49,12 @@ def test_ciede2000_matches_the_published_reference_pairs(lab1, lab2, expected):
         ((255, 182, 193), "pink"),
     ],
 )
-def test_everyday_colours_get_the_name_people_use(rgb, name):
-    assert name_colour(Color.from_rgb(*rgb)) == name
+def test_everyday_colors_get_the_name_people_use(rgb, name):
+    assert name_color(Color.from_rgb(*rgb)) == name
 
 
-def test_every_named_colour_names_itself_and_the_table_has_a_workable_size():
-    assert 15 <= len(NAMED_COLOURS) <= 20
-    assert len(COLOUR_NAMES) == len(NAMED_COLOURS)
-    for colour in NAMED_COLOURS:
-        assert name_colour(colour.color) == colour.name
+def test_every_named_color_names_itself_and_the_table_has_a_workable_size():
+    assert 15 <= len(NAMED_COLORS) <= 20
+    assert len(COLOR_NAMES) == len(NAMED_COLORS)
+    for color in NAMED_COLORS:
+        assert name_color(color.color) == color.name

@@ -17,7 +17,7 @@ _SIXTEEN_TO_EIGHT_BITS = np.rint(np.arange(65536) / 257.0).astype(np.uint8)  # a
 _PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError, TypeError)
 
 
-class Colour:
+class Color:
     """How each band of a picture becomes 8-bit sRGB (or grey), decided once from its mode and profile.
 
     Every step works pixel by pixel, so converting band by band gives exactly the pixels that

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from components.colors import NAMED_COLOURS, Color
+from components.colors import NAMED_COLORS, Color
 
 # Named colours: the table is colors.NAMED_COLOURS, so every picture, chart and table paints a
 # colour concept in its own colour.
@@ -17,10 +17,10 @@ def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
 
 
-_NAMED_LAB = bgr_to_lab(np.array([[c.color for c in NAMED_COLOURS]], dtype=np.uint8))[0]
+_NAMED_LAB = bgr_to_lab(np.array([[c.color for c in NAMED_COLORS]], dtype=np.uint8))[0]
 
 
-def nearest_colour_index(lab: np.ndarray) -> np.ndarray:
+def nearest_color_index(lab: np.ndarray) -> np.ndarray:
     """Index into NAMED_COLOURS of the nearest named colour (CIEDE2000) for each Lab row."""
     return ciede2000(lab.reshape(-1, 1, 3), _NAMED_LAB[None, :, :]).argmin(axis=1)
 
@@ -67,21 +67,21 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt((dL / sl) ** 2 + (dC / sc) ** 2 + (dH / sh) ** 2 + rt * (dC / sc) * (dH / sh))
 
 
-def name_colour(color: Color) -> str:
+def name_color(color: Color) -> str:
     """The named colour nearest to one colour."""
     lab = bgr_to_lab(np.array([[color]], dtype=np.uint8)).reshape(1, 3)
-    return NAMED_COLOURS[int(nearest_colour_index(lab)[0])].name
+    return NAMED_COLORS[int(nearest_color_index(lab)[0])].name
 
 
-def _unique_colour_count(pixels_bgr: np.ndarray) -> int:
+def _unique_color_count(pixels_bgr: np.ndarray) -> int:
     packed = pixels_bgr.reshape(-1, 3).astype(np.uint32)
     return int(np.unique(packed[:, 0] << 16 | packed[:, 1] << 8 | packed[:, 2]).size)
 
 
-def colour_clusters(small_bgr: np.ndarray, clusters: int) -> tuple[np.ndarray, np.ndarray]:
+def color_clusters(small_bgr: np.ndarray, clusters: int) -> tuple[np.ndarray, np.ndarray]:
     """k-means in Lab: (label per pixel, centre per cluster). Seeded, so repeatable."""
     lab = bgr_to_lab(small_bgr).reshape(-1, 3)
-    k = max(1, min(clusters, _unique_colour_count(small_bgr)))
+    k = max(1, min(clusters, _unique_color_count(small_bgr)))
     if k == 1:
         return np.zeros(len(lab), dtype=np.int32), lab.mean(axis=0, keepdims=True)
     # cv2.setRNGSeed seeds the calling thread's generator, which kmeans draws from.

@@ -32,7 +32,7 @@ import numpy as np
 # SAME_COLOUR apart are one surface cut by the colour classes; coloured pieces within SAME_HUE
 # degrees of hue, the weaker chroma at least SAME_HUE_CHROMA of the stronger, are shades of one.
 SOFT_STEP = 3.0
-SAME_COLOUR = 8.0
+SAME_COLOR = 8.0
 SAME_HUE = 12.0
 SAME_HUE_CHROMA = 0.6
 # A region at most 1/PART_RATIO the size of a coloured neighbour, with at least PART_SHARE of its
@@ -49,7 +49,7 @@ MIN_CONTRAST = 32.0  # mean colour difference (CIE76) between its surroundings a
 MIN_SHARPNESS = 0.3  # boundary steps per pixel / contrast: under it the edge is a blur (clouds)
 BLOB_SHARE = 0.6  # a region making up this share of its blob gives way to the blob
 BLOB_DETAILS = 0.25  # so do regions making up less than this share together: details of a bigger thing
-BLOB_COLOURED = 0.25  # share of a blob that must be coloured for it to count
+BLOB_COLORED = 0.25  # share of a blob that must be coloured for it to count
 ROUNDER_WHOLE = 0.2  # a blob this much rounder than each of its parts stands in for them
 # A region within SURFACE_HUE_CHROMA in a*b* and SURFACE_LIGHTNESS in L* of the mean colour of a
 # background region covering SURFACE_AREA of the picture or more is that surface seen through a
@@ -68,23 +68,23 @@ Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels; right and
 
 
 @dataclass(frozen=True)
-class ColourObject:
+class ColorObject:
     """One object, in pixels of the analysed picture."""
 
     box: Box
-    colour_class: int  # the caller's colour class that most of its coloured pixels have
+    color_class: int  # the caller's colour class that most of its coloured pixels have
     roundness: float  # area / smallest enclosing circle's: 1 for a disc, 0.64 a square, < 0.2 a band
     solidity: float  # area / convex hull area
     contrast: float  # mean colour difference (CIE76) between its surroundings and its inside
 
 
 @dataclass(frozen=True)
-class ColourAnalysis:
-    objects: tuple[ColourObject, ...]
+class ColorAnalysis:
+    objects: tuple[ColorObject, ...]
     upright: tuple[Box, ...]  # taller-than-wide regions of any colour that stand out a little, most first
 
 
-def find_colour_objects(lab: np.ndarray, classes: np.ndarray) -> ColourAnalysis:
+def find_color_objects(lab: np.ndarray, classes: np.ndarray) -> ColorAnalysis:
     """Objects in a picture given as float32 Lab (H x W x 3) and a colour class per pixel (H x W)."""
     pieces = _Pieces.cut(classes, lab)
     graph = _RegionGraph(pieces, _joined(pieces))
@@ -95,11 +95,11 @@ def find_colour_objects(lab: np.ndarray, classes: np.ndarray) -> ColourAnalysis:
     kept = {
         index
         for index, shape in shapes.items()
-        if shape.is_object and graph.coloured[index] and not scene.shows_background([index])
+        if shape.is_object and graph.colored[index] and not scene.shows_background([index])
     }
     blurred = [index for index, shape in shapes.items() if shape.is_blurred and index not in kept]
 
-    found: list[ColourObject] = []
+    found: list[ColorObject] = []
     for members in scene.blobs(leaving_out=blurred):
         kept_members = [m for m in members if m in kept]
         whole = scene.blob_in_place_of(members, [shapes[m] for m in kept_members])
@@ -112,7 +112,7 @@ def find_colour_objects(lab: np.ndarray, classes: np.ndarray) -> ColourAnalysis:
         (s for s in shapes.values() if s.contrast >= UPRIGHT_CONTRAST and s.height >= UPRIGHT_RATIO * s.width),
         key=lambda s: -s.contrast,
     )
-    return ColourAnalysis(tuple(found), tuple(s.box for s in upright))
+    return ColorAnalysis(tuple(found), tuple(s.box for s in upright))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def _boundaries(piece_of: np.ndarray, lab: np.ndarray):
 def _joined(pieces: _Pieces) -> np.ndarray:
     """The region (numbered from 0) each piece belongs to once soft boundaries and shades are joined."""
     a, b = pieces.first, pieces.second
-    soft = (pieces.step < SOFT_STEP) | (np.linalg.norm(pieces.mean[a] - pieces.mean[b], axis=1) < SAME_COLOUR)
+    soft = (pieces.step < SOFT_STEP) | (np.linalg.norm(pieces.mean[a] - pieces.mean[b], axis=1) < SAME_COLOR)
     root = _components(pieces.count, a[soft], b[soft])
 
     # Shades of one hue with edges between them (grapes in a bunch, leaves of a crown). Only away
@@ -241,7 +241,7 @@ class _RegionGraph:
         weighted = pieces.mean * pieces.area[:, None]
         self.mean = np.stack([np.bincount(region_of_piece, weighted[:, c], minlength=count) for c in range(3)], 1)
         self.mean /= self.area[:, None]
-        self.coloured = np.hypot(self.mean[:, 1], self.mean[:, 2]) >= MIN_CHROMA
+        self.colored = np.hypot(self.mean[:, 1], self.mean[:, 2]) >= MIN_CHROMA
         self.boxes = np.empty((count, 4), np.int64)
         self.boxes[:, :2] = np.iinfo(np.int64).max
         self.boxes[:, 2:] = -1
@@ -266,7 +266,7 @@ class _RegionGraph:
 
     def absorb_parts(self) -> None:
         """Fold each small region into the coloured region it mostly borders, smallest first."""
-        area, background, coloured = self.area, self.background, self.coloured
+        area, background, colored = self.area, self.background, self.colored
         for part in np.argsort(area, kind="stable").tolist():
             if background[part]:
                 continue
@@ -274,7 +274,7 @@ class _RegionGraph:
             holders = [
                 (length, other)
                 for other, length in neighbours.items()
-                if coloured[other] and not background[other] and area[other] >= PART_RATIO * area[part]
+                if colored[other] and not background[other] and area[other] >= PART_RATIO * area[part]
             ]
             if holders:
                 length, holder = max(holders)
@@ -373,14 +373,14 @@ class _Scene:
     def describe(self, members: list[int]) -> _Shape:
         return _describe(self.owner, members, self.graph.box_of(members), self.lab, self.gradient)
 
-    def blob_in_place_of(self, members: list[int], kept: list[_Shape]) -> ColourObject | None:
+    def blob_in_place_of(self, members: list[int], kept: list[_Shape]) -> ColorObject | None:
         """The whole blob as one object when it should stand in for its parts, else None."""
         if len(members) < 2:
             return None
         graph = self.graph
         area = int(graph.area[members].sum())
-        coloured = [m for m in members if graph.coloured[m]]
-        if not self.smallest <= area <= self.largest or graph.area[coloured].sum() < BLOB_COLOURED * area:
+        colored = [m for m in members if graph.colored[m]]
+        if not self.smallest <= area <= self.largest or graph.area[colored].sum() < BLOB_COLORED * area:
             return None
         kept_area = sum(k.area for k in kept)
         one_main_part = len(kept) == 1 and kept_area >= BLOB_SHARE * area
@@ -388,29 +388,29 @@ class _Scene:
         if kept and not (one_main_part or details) and max(k.roundness for k in kept) + ROUNDER_WHOLE > 1.0:
             return None  # it cannot be rounder enough than its parts: spare describing it
         shape = self.describe(members)
-        if not shape.is_object or self.shows_background(coloured):
+        if not shape.is_object or self.shows_background(colored):
             return None
         rounder = shape.roundness >= max((k.roundness for k in kept), default=0.0) + ROUNDER_WHOLE
         if kept and not (one_main_part or details or rounder):
             return None
-        return self.as_object(shape, coloured)
+        return self.as_object(shape, colored)
 
     def shows_background(self, members: list[int]) -> bool:
         """Whether these regions have the colour of a background surface: the sky seen through a
         tree's crown, not a thing in front of it. Seen through a gap a surface is often in shade,
         so its hue and chroma must match closely and its lightness only roughly."""
         weights = self.graph.area[members]
-        colour = (self.graph.mean[members] * weights[:, None]).sum(axis=0) / weights.sum()
+        color = (self.graph.mean[members] * weights[:, None]).sum(axis=0) / weights.sum()
         surfaces = self.surfaces
-        same_hue = np.hypot(*(surfaces[:, 1:] - colour[1:]).T) < SURFACE_HUE_CHROMA
-        return bool((same_hue & (np.abs(surfaces[:, 0] - colour[0]) < SURFACE_LIGHTNESS)).any())
+        same_hue = np.hypot(*(surfaces[:, 1:] - color[1:]).T) < SURFACE_HUE_CHROMA
+        return bool((same_hue & (np.abs(surfaces[:, 0] - color[0]) < SURFACE_LIGHTNESS)).any())
 
-    def as_object(self, shape: _Shape, coloured: list[int]) -> ColourObject:
+    def as_object(self, shape: _Shape, colored: list[int]) -> ColorObject:
         left, top, right, bottom = shape.box
         window = self.owner[top:bottom, left:right]
-        inside = np.isin(window, coloured) if len(coloured) > 1 else window == coloured[0]
-        colour_class = int(np.bincount(self.classes[top:bottom, left:right][inside].ravel()).argmax())
-        return ColourObject(shape.box, colour_class, shape.roundness, shape.solidity, shape.contrast)
+        inside = np.isin(window, colored) if len(colored) > 1 else window == colored[0]
+        color_class = int(np.bincount(self.classes[top:bottom, left:right][inside].ravel()).argmax())
+        return ColorObject(shape.box, color_class, shape.roundness, shape.solidity, shape.contrast)
 
 
 def _gradient_magnitude(lab: np.ndarray) -> np.ndarray:
@@ -438,15 +438,15 @@ def _describe(owner: np.ndarray, members: list[int], box: Box, lab: np.ndarray, 
     _, radius = cv2.minEnclosingCircle(outline)
     roundness = min(filled / (np.pi * max(radius, 0.5) ** 2), 1.0)
 
-    colours = lab[cy0:cy1, cx0:cx1]
+    colors = lab[cy0:cy1, cx0:cx1]
     outside = (cv2.dilate(mask, _DISCS[_RING_FAR]) > 0) & ~(cv2.dilate(mask, _DISCS[_RING_NEAR]) > 0)
     inside = (cv2.erode(mask, _DISCS[_RING_NEAR]) > 0) & ~(cv2.erode(mask, _DISCS[_RING_FAR]) > 0)
     if not inside.any():
         inside = mask > 0
     # Each surrounding pixel against the inside's mean colour: the mean of varied surroundings
     # would come out greyish and understate how much the object stands out.
-    own_colour = colours[inside].mean(axis=0)
-    contrast = float(np.linalg.norm(colours[outside] - own_colour, axis=1).mean()) if outside.any() else 0.0
+    own_color = colors[inside].mean(axis=0)
+    contrast = float(np.linalg.norm(colors[outside] - own_color, axis=1).mean()) if outside.any() else 0.0
     edge = (cv2.dilate(mask, _DISCS[1]) > 0) & ~(cv2.erode(mask, _DISCS[1]) > 0)
     typical, steepest = np.percentile(gradient[cy0:cy1, cx0:cx1][edge], [75, 90]) / max(contrast, 1e-6)
     return _Shape(box, int(mask.sum()), roundness, filled / hull, contrast, float(steepest), float(typical))

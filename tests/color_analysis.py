@@ -14,7 +14,7 @@ from PIL import Image
 
 ANALYSIS_SIDE = 256  # answers are computed on a copy at most this big
 
-NAMED_COLOURS = {
+NAMED_COLORS = {
     "red": (220, 30, 30),
     "orange": (245, 140, 20),
     "yellow": (240, 220, 40),
@@ -27,9 +27,9 @@ NAMED_COLOURS = {
     "white": (245, 245, 245),
     "gray": (128, 128, 128),
 }
-COLOUR_NAMES = list(NAMED_COLOURS)
+COLOR_NAMES = list(NAMED_COLORS)
 ORIENTATIONS = ("landscape", "portrait", "square")
-_COLOUR_TABLE = np.array(list(NAMED_COLOURS.values()), dtype=np.float32)
+_COLOR_TABLE = np.array(list(NAMED_COLORS.values()), dtype=np.float32)
 # OpenCV hue (0–180) bands for saturated colours, used to find blobs.
 HUE_BANDS = [
     ("red", 0, 8),
@@ -55,16 +55,16 @@ def pixels_as_stored(data: bytes) -> tuple[np.ndarray, tuple[int, int]]:
     return np.asarray(rgb), size
 
 
-def colour_labels(rgb: np.ndarray) -> np.ndarray:
+def color_labels(rgb: np.ndarray) -> np.ndarray:
     """Each pixel's nearest named colour, as an index into COLOUR_NAMES."""
     pixels = rgb.reshape(-1, 3).astype(np.float32)
-    distances = ((pixels[:, None, :] - _COLOUR_TABLE[None, :, :]) ** 2).sum(axis=2)
+    distances = ((pixels[:, None, :] - _COLOR_TABLE[None, :, :]) ** 2).sum(axis=2)
     return distances.argmin(axis=1).reshape(rgb.shape[:2])
 
 
-def colour_shares(labels: np.ndarray) -> list[tuple[int, float]]:
+def color_shares(labels: np.ndarray) -> list[tuple[int, float]]:
     """(colour index, share of the pixels), largest share first."""
-    counts = np.bincount(labels.ravel(), minlength=len(COLOUR_NAMES))
+    counts = np.bincount(labels.ravel(), minlength=len(COLOR_NAMES))
     total = counts.sum()
     return sorted(((i, float(c / total)) for i, c in enumerate(counts) if c), key=lambda item: -item[1])
 
@@ -74,7 +74,7 @@ def orientation(size: tuple[int, int]) -> str:
     return "landscape" if width > height else "portrait" if height > width else "square"
 
 
-def colour_blobs(rgb: np.ndarray) -> list[tuple[str, float, tuple[float, float, float, float]]]:
+def color_blobs(rgb: np.ndarray) -> list[tuple[str, float, tuple[float, float, float, float]]]:
     """Blobs of saturated colour: (colour name, score, (top, left, bottom, right) as 0–1 fractions)."""
     hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV)
     height, width = hsv.shape[:2]
@@ -92,6 +92,6 @@ def colour_blobs(rgb: np.ndarray) -> list[tuple[str, float, tuple[float, float, 
 
 def describe(rgb: np.ndarray, size: tuple[int, int]) -> str:
     """A caption such as "a landscape picture (1024x683), mostly blue and white"."""
-    colours = " and ".join(COLOUR_NAMES[i] for i, _ in colour_shares(colour_labels(rgb))[:2])
+    colors = " and ".join(COLOR_NAMES[i] for i, _ in color_shares(color_labels(rgb))[:2])
     width, height = size
-    return f"a {orientation(size)} picture ({width}x{height}), mostly {colours}"
+    return f"a {orientation(size)} picture ({width}x{height}), mostly {colors}"
