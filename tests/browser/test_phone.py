@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from components.navigation import COMPARE, PAGES
 from components.text import plural
 from tests.app_process import settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
@@ -25,7 +26,7 @@ PHONE_AGENT = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Mobile Safari/537.36"
 )
-PAGE_ADDRESSES = ("", "Classification", "Detection", "Segmentation", "Captioning", "All_tasks")
+PAGE_ADDRESSES = tuple(page.url_path for page in PAGES if page is not COMPARE)  # Compare has its own test
 TWO_PHOTOS = ("photos/coffee.png", "exif/Landscape_6.jpg")
 SIX_PHOTOS = (
     "photos/astronaut.png", "photos/chelsea.png", "photos/coffee.png",
