@@ -158,9 +158,30 @@ class Prediction:
         return tuple(sorted(self.concepts, key=lambda c: c.value, reverse=True))
 
     @property
+    def approximate_bytes(self) -> int:
+        """What the prediction holds in memory, roughly: masks, texts, the raw answer, per-item overhead."""
+        masks = sum(region.mask.nbytes for region in self.regions if region.mask is not None)
+        texts = len(self.caption) + len(self.raw_answer) + sum(len(region.text) for region in self.regions)
+        raw = _json_size(self.raw) if self.raw is not None else 0
+        return 4096 + masks + 2 * texts + raw + 256 * (len(self.regions) + len(self.concepts))
+
+    @property
     def text_read(self) -> str:
         """The text read in the picture, one line per region that holds text, in their order."""
         return "\n".join(region.text for region in self.regions if region.text)
+
+
+def _json_size(value: Any, depth: int = 0) -> int:
+    """About the bytes a parsed JSON value takes in memory (a Python object per key and value)."""
+    if depth > 32:
+        return 0
+    if isinstance(value, dict):
+        return 64 + sum(49 + len(str(k)) + _json_size(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return 56 + sum(_json_size(v, depth + 1) for v in value)
+    if isinstance(value, str):
+        return 49 + len(value)
+    return 32
 
 
 @dataclass(frozen=True, eq=False)

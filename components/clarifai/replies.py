@@ -20,6 +20,11 @@ from components.signatures import Method
 from components.text import plural
 
 MAX_MASK_PIXELS = 85_000_000  # a mask is never bigger than the largest image Clarifai takes
+# An answer is bounded before its masks are decoded, whoever published the model: at most this many
+# regions per image (the best by score, then by size), and at most this many mask pixels decoded in
+# all (a boolean byte each: 24 MB, some 30 full masks of a 1024 px picture).
+MAX_REGIONS = 300
+MAX_MASK_PIXELS_PER_ANSWER = 24_000_000
 
 
 def decode_mask(data: bytes) -> np.ndarray | None:
@@ -82,12 +87,40 @@ def prediction_from_answer(output: resources_pb2.Output, method: Method, model_l
     )
 
 
+def mask_pixels(data: bytes) -> int | None:
+    """The pixel count an encoded mask declares in its header (nothing is decoded); None when the
+    bytes are no image Pillow can size."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            return header.width * header.height
+    except Exception:  # not an image, or a header Pillow refuses
+        return None
+
+
+def best_regions(protos: Sequence[resources_pb2.Region], limit: int = MAX_REGIONS) -> list[resources_pb2.Region]:
+    """At most `limit` regions, in the answer's order: the best by score, then by box size."""
+    if len(protos) <= limit:
+        return list(protos)
+
+    def rank(index: int) -> tuple[float, float]:
+        region = protos[index]
+        score = max([c.value for c in region.data.concepts] + [region.value])
+        b = region.region_info.bounding_box
+        return (-score, -max(0.0, (b.bottom_row - b.top_row) * (b.right_col - b.left_col)))
+
+    kept = sorted(sorted(range(len(protos)), key=rank)[:limit])
+    return [protos[index] for index in kept]
+
+
 def regions_from_protos(protos: Sequence[resources_pb2.Region]) -> tuple[tuple[Region, ...], tuple[str, ...]]:
     """Regions with their box (None when empty, as segments carry), decoded mask and the text an
-    OCR model read there, and notes."""
+    OCR model read there, and notes. Bounded before anything is decoded: MAX_REGIONS regions, and
+    masks only while the answer's MAX_MASK_PIXELS_PER_ANSWER last (their headers say their size)."""
     regions = []
-    undecodable_masks = 0
-    for region in protos:
+    undecodable_masks = over_budget = 0
+    mask_budget = MAX_MASK_PIXELS_PER_ANSWER
+    kept = best_regions(protos)
+    for region in kept:
         info = region.region_info
         box = None
         if info.HasField("bounding_box"):
@@ -96,18 +129,28 @@ def regions_from_protos(protos: Sequence[resources_pb2.Region]) -> tuple[tuple[R
             box = None if candidate.is_empty else candidate
         mask = None
         if info.HasField("mask"):
-            mask = decode_mask(info.mask.image.base64)
-            undecodable_masks += mask is None
+            declared = mask_pixels(info.mask.image.base64)
+            if declared is not None and declared > mask_budget:
+                over_budget += 1
+            else:
+                mask = decode_mask(info.mask.image.base64) if declared is not None else None
+                undecodable_masks += mask is None
+                mask_budget -= declared or 0
         concepts = tuple(_concept(c) for c in region.data.concepts)
         text = region.data.text.raw
         if text and not concepts:  # a line an OCR model read: named TEXT_CONCEPT, scored by its confidence
             concepts = (Concept(TEXT_CONCEPT, float(region.value)),)
         regions.append(Region(concepts, box, mask, text=text))
-    notes = ()
+    notes = []
+    if len(kept) < len(protos):
+        notes.append(f"The answer held {len(protos):,} regions: kept the {len(kept):,} best (by score, then size).")
     if undecodable_masks:
         verb = "is" if undecodable_masks == 1 else "are"
-        notes = (f"{plural(undecodable_masks, 'mask')} in Clarifai's answer could not be decoded and {verb} not drawn.",)
-    return tuple(regions), notes
+        notes.append(f"{plural(undecodable_masks, 'mask')} in Clarifai's answer could not be decoded and {verb} not drawn.")
+    if over_budget:
+        notes.append(f"{plural(over_budget, 'more mask')} would pass the size one answer may take, so "
+                     f"{'it is' if over_budget == 1 else 'they are'} not drawn.")
+    return tuple(regions), tuple(notes)
 
 
 def _status(output: resources_pb2.Output) -> Status:
@@ -119,12 +162,32 @@ def _concept(concept: resources_pb2.Concept) -> Concept:
 
 
 def _output_as_json(output: resources_pb2.Output) -> dict:
+    """The output as exported, kept once and compactly: no image bytes (the echoed input, the masks,
+    which are kept decoded), at most MAX_REGIONS regions per list."""
     trimmed = resources_pb2.Output()
     trimmed.CopyFrom(output)
-    # Clarifai may echo the input; the image bytes do not belong in an export.
-    trimmed.input.data.image.ClearField("base64")
     trimmed.input.data.ClearField("parts")
+    _strip_pixels(trimmed)
     return json_format.MessageToDict(trimmed, preserving_proto_field_name=True)
+
+
+def _strip_pixels(message) -> None:
+    """Clears every image's bytes in the message, and cuts region lists to the regions kept."""
+    if isinstance(message, resources_pb2.Image):
+        message.ClearField("base64")
+        return
+    for field, value in message.ListFields():
+        if field.type != field.TYPE_MESSAGE or field.message_type.GetOptions().map_entry:
+            continue
+        if field.is_repeated:
+            if field.name == "regions" and len(value) > MAX_REGIONS:
+                kept = best_regions(value)
+                del value[:]
+                value.extend(kept)
+            for item in value:
+                _strip_pixels(item)
+        else:
+            _strip_pixels(value)
 
 
 def outputs_by_input(response: service_pb2.MultiOutputResponse, count: int) -> dict[int, resources_pb2.Output]:

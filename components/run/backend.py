@@ -145,9 +145,7 @@ class PredictionCache:
 
 
 def _approximate_size(result: ImageResult) -> int:
-    prediction = result.prediction
-    masks = sum(r.mask.nbytes for r in prediction.regions if r.mask is not None) if prediction else 0
-    return 4096 + 2 * masks + 256 * (len(prediction.regions) + len(prediction.concepts) if prediction else 0)
+    return result.prediction.approximate_bytes if result.prediction is not None else 4096
 
 
 PREDICTION_CACHE = PredictionCache()
