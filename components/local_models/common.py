@@ -1,5 +1,5 @@
 """What the local models share: the error they raise, any picture read as uint8 BGR, downscaling,
-keeping only what the settings ask for, and clipping a box to the picture."""
+and keeping only what the settings ask for."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from components.errors import ImageError
 from components.models import PredictSettings
-from components.results import Box, Concept
+from components.results import Concept
 
 
 class LocalModelError(ImageError):
@@ -81,10 +81,3 @@ def honour_settings(
     if settings.max_concepts is not None and settings.max_concepts > 0:
         kept = kept[: settings.max_concepts]
     return kept
-
-
-def clip(box: Box) -> Box:
-    def clip(value: float) -> float:
-        return min(max(value, 0.0), 1.0)
-
-    return Box(top=clip(box.top), left=clip(box.left), bottom=clip(box.bottom), right=clip(box.right))

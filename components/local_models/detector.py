@@ -18,7 +18,7 @@ from components.colors import NAMED_COLORS, NamedColor
 from components.local_models.cascades import DETECT_SIDE, DETECTORS, MAX_CONFIDENCE, NMS_OVERLAP, close_up_view, detect
 from components.local_models.color_maths import bgr_to_lab, nearest_color_index
 from components.local_models.color_objects import find_color_objects
-from components.local_models.common import as_bgr, clip, downscale, honour_settings, selected_names
+from components.local_models.common import as_bgr, downscale, honour_settings, selected_names
 from components.models import PredictSettings
 from components.results import Box, Concept, Prediction, Region
 
@@ -181,7 +181,7 @@ def _find_people(gray: np.ndarray, upright: list[Box]) -> list[tuple[Box, float]
         x0, y0, x1, y1, _ = windows[i]
         w, h = x1 - x0, y1 - y0
         person = Box.from_xyxy(x0 + left * w, y0 + top * h, x0 + right * w, y0 + bottom * h, width, height)
-        found.append((clip(person), scores[i]))
+        found.append((person.clamped(), scores[i]))
     return found
 
 
