@@ -20,8 +20,10 @@ class LocalModelError(ImageError):
     title = "Local model failed"
 
 
-def as_bgr(image: np.ndarray) -> np.ndarray:
-    """A contiguous uint8 BGR array from gray, BGRA, 16-bit or float input; LocalModelError if unusable."""
+def bgr_from_any(image: np.ndarray) -> np.ndarray:
+    """A contiguous uint8 BGR (H, W, 3) array from grey, BGR or BGRA at any depth (16-bit, float
+    0–1 or 0–255, boolean), `image` itself when it already is one; LocalModelError for an empty
+    array or one that is not a picture."""
     if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
         raise LocalModelError("This image is empty or not a picture, so the local model cannot read it.")
     if image.dtype == np.uint16:
