@@ -31,7 +31,7 @@ from components.ui.page import (
     refresh_if_budget_spent,
     run_with_progress,
 )
-from components.ui.results import NAME_LENGTH, draw_results, export_items, paginate, run_report, show_error, show_picture
+from components.ui.results import NAME_LENGTH, download_row, draw_results, export_items, paginate, run_report, show_error, show_picture
 from components.ui.sidebar import SidebarChoice, render_sidebar
 from components.ui.state import PageRun
 from components.views import DisplaySettings, Download, RequestInputs, view_for
@@ -211,17 +211,7 @@ def _downloads(
     with st.expander("Downloads", icon=":material/download:"):
         for number, (title, group) in enumerate(groups):
             st.caption(title)
-            row = st.container(horizontal=True, gap="small")
-            for download in group:
-                row.download_button(
-                    download.label,
-                    data=download.build,
-                    file_name=download.file_name,
-                    mime=download.mime,
-                    icon=":material/download:",
-                    on_click="ignore",
-                    key=f"download_all_{number}_{download.file_name}",  # two tasks may export files of one name
-                )
+            download_row(group, f"all_{number}")  # two tasks may export files of one name
 
 
 def downloads(

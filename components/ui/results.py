@@ -237,6 +237,11 @@ def show_downloads(
                 "application/zip",
             )
         )
+    download_row(downloads, key)
+
+
+def download_row(downloads: Sequence[Download], key: str) -> None:
+    """One button per download, side by side; `key` tells rows apart, file names buttons in a row."""
     row = st.container(horizontal=True, gap="small")  # wraps on a narrow screen; labels stay whole
     for download in downloads:
         row.download_button(
