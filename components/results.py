@@ -75,12 +75,18 @@ class Box:
             return None
         if not all(math.isfinite(v) for v in coords):
             return None
-        top, left, bottom, right = (min(max(v, 0.0), 1.0) for v in coords)
-        top, bottom = sorted((top, bottom))
-        left, right = sorted((left, right))
-        if right <= left or bottom <= top:
-            return None
-        return Box(top, left, bottom, right)
+        top, left, bottom, right = coords
+        box = Box.from_normalized_xyxy(left, top, right, bottom).clamped()
+        return None if box.is_empty else box
+
+    def clamped(self) -> Box:
+        """Each coordinate held to 0–1 and nothing more: unlike `clipped`, the box keeps its
+        corners' order and may be left with no area, so it is never None."""
+
+        def clamp(value: float) -> float:
+            return min(max(value, 0.0), 1.0)
+
+        return Box(top=clamp(self.top), left=clamp(self.left), bottom=clamp(self.bottom), right=clamp(self.right))
 
     def pixels(self, width: int, height: int) -> PixelBox | None:
         """The clipped box in pixels of a width x height picture, or None (see `clipped`)."""

@@ -147,22 +147,13 @@ class Catalogue:
 
         `before_call` runs only when the request is really sent, just before; what it raises stops it.
         """
-        cache_key = ("list", user_id, app_id, model_type_id, per_page, credentials.fingerprint)
-        with self._info_lock:
-            if cache_key in self._info_cache:
-                return self._info_cache[cache_key]
-        if before_call is not None:
-            before_call()
         request = service_pb2.ListModelsRequest(
             user_app_id=resources_pb2.UserAppIDSet(user_id=user_id, app_id=app_id),
             model_type_id=model_type_id,
             per_page=per_page,
         )
-        response = self._info_call(self._transport.stub.ListModels, request, credentials, None)
-        models = sorted((_model_info(m, "") for m in response.models), key=lambda info: info.name.lower())
-        with self._info_lock:
-            self._info_cache[cache_key] = models
-        return models
+        cache_key = ("list", user_id, app_id, model_type_id, per_page, credentials.fingerprint)
+        return self._listed(request, cache_key, credentials, before_call, by_name=True)
 
     def search_models(
         self,
@@ -177,17 +168,31 @@ class Catalogue:
         """Clarifai's community models matching `query`, across users, one page at a time
         (cached for a few minutes per query and key). Each carries its method signatures."""
         query = " ".join(query.split())[:MAX_SEARCH_CHARS]
+        request = service_pb2.ListModelsRequest(
+            search=query, featured_only=featured_only, page=max(page, 1), per_page=per_page
+        )
         cache_key = ("search", query, featured_only, page, per_page, credentials.fingerprint)
+        return self._listed(request, cache_key, credentials, before_call, by_name=False)
+
+    def _listed(
+        self,
+        request: service_pb2.ListModelsRequest,
+        cache_key: tuple,
+        credentials: Credentials,
+        before_call: BeforeCall | None,
+        by_name: bool,
+    ) -> list[ModelInfo]:
+        """The models ListModels answers `request` with, in its order or `by_name`, cached under
+        `cache_key`; `before_call` runs only when the request is really sent."""
         with self._info_lock:
             if cache_key in self._info_cache:
                 return self._info_cache[cache_key]
         if before_call is not None:
             before_call()
-        request = service_pb2.ListModelsRequest(
-            search=query, featured_only=featured_only, page=max(page, 1), per_page=per_page
-        )
         response = self._info_call(self._transport.stub.ListModels, request, credentials, None)
         models = [_model_info(m, "") for m in response.models]
+        if by_name:
+            models.sort(key=lambda info: info.name.lower())
         with self._info_lock:
             self._info_cache[cache_key] = models
         return models

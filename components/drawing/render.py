@@ -21,8 +21,9 @@ from components.drawing.regions import hidden_names, region_color, region_name, 
 from components.results import PixelBox, Prediction, Region
 
 
-def _as_bgr(image: np.ndarray) -> np.ndarray:
-    """A new BGR uint8 (H, W, 3) array: copies BGR, expands grey, drops alpha."""
+def _bgr_copy(image: np.ndarray) -> np.ndarray:
+    """A new uint8 BGR (H, W, 3) array, never the input itself, of a uint8 grey, BGR or BGRA
+    picture (grey expanded, alpha dropped): other dtypes raise TypeError, other shapes ValueError."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got {image.dtype}")
@@ -108,7 +109,7 @@ def draw_detections(
     `highlighted` (indexes into `regions`) picks boxes out: the picture around them is dimmed,
     other boxes are drawn thin and unlabelled.
     """
-    canvas = _as_bgr(image)
+    canvas = _bgr_copy(image)
     height, width = canvas.shape[:2]
     if width == 0 or height == 0:
         return canvas
@@ -157,7 +158,7 @@ def blend_masks(
     least PICKED_MIN_OPACITY opaque and outlined in black or white; the rest of the picture is
     dimmed and the other masks fade.
     """
-    canvas = _as_bgr(image)
+    canvas = _bgr_copy(image)
     height, width = canvas.shape[:2]
     opacity = float(opacity) if math.isfinite(float(opacity)) else 0.5
     opacity = min(max(opacity, 0.0), 1.0)
@@ -206,7 +207,7 @@ def annotate(
     its boxes and labels (`boxes`) on top, the regions at the `highlighted` indexes of
     `prediction.regions` picked out. Everything that draws a prediction comes here."""
     if prediction is None or not prediction.regions or not (masks or boxes):
-        return _as_bgr(image)
+        return _bgr_copy(image)
     picture = image
     if masks:
         picture = blend_masks(image, prediction.regions, opacity=opacity, hidden=hidden, highlighted=highlighted)

@@ -3,6 +3,8 @@ limit before any pixel is decoded, and the size a picture is fitted to within a 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from PIL import Image
 
 from components.errors import ImageError
@@ -13,9 +15,29 @@ MAX_PIXELS = 85_000_000  # Clarifai's limit per image
 # Longest side taken (JPEG's own limit): it keeps a band of rows, which must hold a whole number
 # of the rows reduced into one, to a few megabytes even for the thinnest strip of a picture.
 MAX_SIDE_PIXELS = 65_535
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "AVIF", "MPO")
-PILLOW_OPENERS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "AVIF")  # JPEG's opener also reads MPO
-SUPPORTED_FORMATS_TEXT = "JPEG, PNG, WebP, BMP, TIFF, GIF, AVIF or MPO"
+
+
+class ImageFormat(NamedTuple):
+    """A format the app reads: its name as people write it (Pillow's in capitals), its file extensions."""
+
+    name: str
+    extensions: tuple[str, ...]
+
+
+SUPPORTED_FORMATS = (
+    ImageFormat("JPEG", ("jpg", "jpeg")),
+    ImageFormat("PNG", ("png",)),
+    ImageFormat("WebP", ("webp",)),
+    ImageFormat("BMP", ("bmp",)),
+    ImageFormat("TIFF", ("tif", "tiff")),
+    ImageFormat("GIF", ("gif",)),
+    ImageFormat("AVIF", ("avif",)),
+    ImageFormat("MPO", ("mpo",)),
+)
+SUPPORTED_FORMAT_NAMES = tuple(f.name for f in SUPPORTED_FORMATS)
+SUPPORTED_FORMATS_TEXT = f"{', '.join(SUPPORTED_FORMAT_NAMES[:-1])} or {SUPPORTED_FORMAT_NAMES[-1]}"
+SUPPORTED_EXTENSIONS = tuple(extension for f in SUPPORTED_FORMATS for extension in f.extensions)
+PILLOW_OPENERS = tuple(name.upper() for name in SUPPORTED_FORMAT_NAMES if name != "MPO")  # JPEG's opener also reads MPO
 LOSSLESS_FORMATS = {"PNG", "GIF", "BMP", "TIFF"}
 
 

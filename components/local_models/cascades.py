@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from components.local_models.common import LocalModelError, clip, downscale
+from components.local_models.common import LocalModelError, downscale
 from components.results import Box
 
 DETECT_SIDE = 512  # the cascades look at the picture at most this long
@@ -152,7 +152,7 @@ def detect(
     scores = [_confidence(cascade, hit.weight) for hit in hits]
     boxes = [(h.x0, h.y0, h.x1 - h.x0, h.y1 - h.y0) for h in hits]
     keep = cv2.dnn.NMSBoxes(boxes, scores, score_threshold=0.0, nms_threshold=NMS_OVERLAP)
-    return [(_clipped_box(hits[i]), scores[i]) for i in np.ravel(keep)]
+    return [(_box(hits[i]), scores[i]) for i in np.ravel(keep)]
 
 
 def _confidence(cascade: _Cascade, weight: float) -> float:
@@ -169,5 +169,6 @@ def _confidence(cascade: _Cascade, weight: float) -> float:
     return min(float(1.0 - math.exp(-margin / CONFIDENCE_SCALE)), MAX_CONFIDENCE)
 
 
-def _clipped_box(hit: _Hit) -> Box:
-    return clip(Box(top=hit.y0, left=hit.x0, bottom=hit.y1, right=hit.x1))
+def _box(hit: _Hit) -> Box:
+    """The hit as a box with its corners held to the picture (a close-up's can lie past it)."""
+    return Box(top=hit.y0, left=hit.x0, bottom=hit.y1, right=hit.x1).clamped()

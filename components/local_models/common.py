@@ -1,5 +1,5 @@
 """What the local models share: the error they raise, any picture read as uint8 BGR, downscaling,
-keeping only what the settings ask for, and clipping a box to the picture."""
+and keeping only what the settings ask for."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from components.errors import ImageError
 from components.models import PredictSettings
-from components.results import Box, Concept
+from components.results import Concept
 
 
 class LocalModelError(ImageError):
@@ -20,8 +20,10 @@ class LocalModelError(ImageError):
     title = "Local model failed"
 
 
-def as_bgr(image: np.ndarray) -> np.ndarray:
-    """A contiguous uint8 BGR array from gray, BGRA, 16-bit or float input; LocalModelError if unusable."""
+def bgr_from_any(image: np.ndarray) -> np.ndarray:
+    """A contiguous uint8 BGR (H, W, 3) array from grey, BGR or BGRA at any depth (16-bit, float
+    0–1 or 0–255, boolean), `image` itself when it already is one; LocalModelError for an empty
+    array or one that is not a picture."""
     if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
         raise LocalModelError("This image is empty or not a picture, so the local model cannot read it.")
     if image.dtype == np.uint16:
@@ -81,10 +83,3 @@ def honour_settings(
     if settings.max_concepts is not None and settings.max_concepts > 0:
         kept = kept[: settings.max_concepts]
     return kept
-
-
-def clip(box: Box) -> Box:
-    def clip(value: float) -> float:
-        return min(max(value, 0.0), 1.0)
-
-    return Box(top=clip(box.top), left=clip(box.left), bottom=clip(box.bottom), right=clip(box.right))

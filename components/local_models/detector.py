@@ -18,7 +18,7 @@ from components.colors import NAMED_COLORS, NamedColor
 from components.local_models.cascades import DETECT_SIDE, DETECTORS, MAX_CONFIDENCE, NMS_OVERLAP, close_up_view, detect
 from components.local_models.color_maths import bgr_to_lab, nearest_color_index
 from components.local_models.color_objects import find_color_objects
-from components.local_models.common import as_bgr, clip, downscale, honour_settings, selected_names
+from components.local_models.common import bgr_from_any, downscale, honour_settings, selected_names
 from components.models import PredictSettings
 from components.results import Box, Concept, Prediction, Region
 
@@ -60,7 +60,7 @@ def detect_objects(image_bgr: np.ndarray, settings: PredictSettings = PredictSet
     objects, the shape words alone: "round object" selects every round one, "object" all of them.
     A finder nobody asked for is not run.
     """
-    image = as_bgr(image_bgr)
+    image = bgr_from_any(image_bgr)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     selected = selected_names(settings)
     cascades = [d for d in DETECTORS if not selected or d.concept in selected]
@@ -181,7 +181,7 @@ def _find_people(gray: np.ndarray, upright: list[Box]) -> list[tuple[Box, float]
         x0, y0, x1, y1, _ = windows[i]
         w, h = x1 - x0, y1 - y0
         person = Box.from_xyxy(x0 + left * w, y0 + top * h, x0 + right * w, y0 + bottom * h, width, height)
-        found.append((clip(person), scores[i]))
+        found.append((person.clamped(), scores[i]))
     return found
 
 

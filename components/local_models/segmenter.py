@@ -8,7 +8,7 @@ import numpy as np
 
 from components.colors import NAMED_COLORS
 from components.local_models.color_maths import bgr_to_lab, color_clusters, nearest_color_index
-from components.local_models.common import as_bgr, downscale, honour_settings
+from components.local_models.common import bgr_from_any, downscale, honour_settings
 from components.models import PredictSettings
 from components.results import Concept, Prediction, Region
 
@@ -34,7 +34,7 @@ def segment_colors_finely(image_bgr: np.ndarray, settings: PredictSettings = Pre
 
 
 def _segment_colors(image_bgr: np.ndarray, settings: PredictSettings, clusters: int, smoothing: bool, label: str) -> Prediction:
-    small = downscale(as_bgr(image_bgr), SEGMENT_SIDE)
+    small = downscale(bgr_from_any(image_bgr), SEGMENT_SIDE)
     height, width = small.shape[:2]
     lab = bgr_to_lab(small).reshape(-1, 3)
     _, centres = color_clusters(_sample_pixels(small, SEGMENT_SAMPLE), clusters)

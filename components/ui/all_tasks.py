@@ -31,10 +31,21 @@ from components.ui.page import (
     refresh_if_budget_spent,
     run_with_progress,
 )
-from components.ui.results import NAME_LENGTH, draw_results, export_items, paginate, run_report, show_error, show_picture
+from components.ui.results import (
+    NAME_LENGTH,
+    annotated_download,
+    download_row,
+    draw_results,
+    export_items,
+    paginate,
+    run_report,
+    show_error,
+    show_picture,
+)
 from components.ui.sidebar import SidebarChoice, render_sidebar
 from components.ui.state import PageRun
 from components.views import DisplaySettings, Download, RequestInputs, view_for
+from components.views.base import names_turned_off
 from components.views.detection import DEFAULT_MIN_SCORE
 from components.views.segmentation import DEFAULT_OPACITY
 
@@ -153,17 +164,8 @@ def _display_controls(names: list[str]) -> DisplaySettings:
         help="Boxes scoring below this are not drawn. Redraws from the results already here; no new call.",
     )
     opacity = right.slider("Mask opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="all_opacity", persist_state="session")
-    hidden: frozenset[str] = frozenset()
-    if names:
-        shown = st.pills(
-            "Shown on the pictures",
-            names,
-            selection_mode="multi",
-            default=names,
-            key=f"all_shown_{zlib.crc32(chr(0).join(names).encode()):08x}",  # new concepts start shown
-            help="Click a concept to hide or show its boxes and masks.",
-        )
-        hidden = frozenset(set(names) - set(shown or []))
+    key = f"all_shown_{zlib.crc32(chr(0).join(names).encode()):08x}"  # new concepts start shown
+    hidden = names_turned_off("Shown on the pictures", names, key, "Click a concept to hide or show its boxes and masks.")
     return DisplaySettings(min_score=min_score, opacity=opacity, hidden=hidden)
 
 
@@ -188,15 +190,7 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], setti
             for note in (result.prediction.notes if result.ok else ()):
                 st.caption(f":material/warning: {task.title}: {note}")
         if image.data is not None and any(task.spec.draws_on_picture and result.ok for task, result in results.items()):
-            st.download_button(
-                "Annotated PNG",
-                data=lambda: exports.annotated_png(_drawn_full_size(image, results, settings)),
-                file_name=exports.export_filename(image.name + "-annotated", "png"),
-                mime="image/png",
-                icon=":material/download:",
-                on_click="ignore",
-                key=f"png_all_{image.digest}",
-            )
+            annotated_download(image, lambda: _drawn_full_size(image, results, settings), f"png_all_{image.digest}")
 
 
 # --- downloads -----------------------------------------------------------------------------------
@@ -211,17 +205,7 @@ def _downloads(
     with st.expander("Downloads", icon=":material/download:"):
         for number, (title, group) in enumerate(groups):
             st.caption(title)
-            row = st.container(horizontal=True, gap="small")
-            for download in group:
-                row.download_button(
-                    download.label,
-                    data=download.build,
-                    file_name=download.file_name,
-                    mime=download.mime,
-                    icon=":material/download:",
-                    on_click="ignore",
-                    key=f"download_all_{number}_{download.file_name}",  # two tasks may export files of one name
-                )
+            download_row(group, f"all_{number}")  # two tasks may export files of one name
 
 
 def downloads(

@@ -19,7 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components.errors import ImageError
-from components.images.limits import MAX_IMAGES_PER_RUN
+from components.images.limits import MAX_IMAGES_PER_RUN, SUPPORTED_EXTENSIONS, SUPPORTED_FORMAT_NAMES
 from components.images.preparation import (
     PreparedImage,
     PrepareOptions,
@@ -33,7 +33,8 @@ from components.ui import state as ui_state
 from components.ui.state import ImageProblem
 
 # HEIC/HEIF is not listed: the app cannot read it, and says so for a HEIC file under another name.
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif", "avif", "mpo"]
+UPLOAD_TYPES = list(SUPPORTED_EXTENSIONS)
+UPLOAD_LABEL = f"Images ({', '.join(SUPPORTED_FORMAT_NAMES)}; each under 20 MB)"
 GALLERY_LIMIT = 12  # thumbnails shown before "show all"
 THUMBNAIL_SIDE = 160  # pixels of the square thumbnail sent (sharp on a 1.5x screen)
 THUMBNAIL_WIDTH = 96  # CSS pixels: three to a row on a 390 px phone, a dozen on a desktop
@@ -94,7 +95,7 @@ def _uploader(options: PrepareOptions) -> None:
     generation = st.session_state.setdefault("uploader_generation", 0)
     key = f"uploader_{generation}"
     st.file_uploader(
-        "Images (JPEG, PNG, WebP, BMP, TIFF, GIF, AVIF, MPO; each under 20 MB)",
+        UPLOAD_LABEL,
         type=UPLOAD_TYPES,
         accept_multiple_files=True,
         key=key,

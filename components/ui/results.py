@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import TypeVar
@@ -102,8 +102,9 @@ def result_card(
         else:
             prediction = result.prediction
             picked = view.card(image, prediction, settings) or frozenset()
-            if view.spec.draws_on_picture:
-                _annotated_download(view, image, prediction, settings)
+            if view.spec.draws_on_picture and image.data is not None:
+                key = f"png_{view.task.value}_{image.digest}"
+                annotated_download(image, lambda: view.draw(image.pixels(), prediction, settings), key)
             for note in prediction.notes:
                 st.caption(f":material/warning: {note}")
         if code is not None:
@@ -182,17 +183,16 @@ def show_error(error: AppError) -> None:
 # --- downloads -------------------------------------------------------------------------------
 
 
-def _annotated_download(view: TaskView, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
-    if image.data is None:
-        return
+def annotated_download(image: PreparedImage, drawn: Callable[[], np.ndarray], key: str) -> None:
+    """A download of the picture as `drawn` (when the button is pressed), as a PNG."""
     st.download_button(
         "Annotated PNG",
-        data=lambda: exports.annotated_png(view.draw(image.pixels(), prediction, settings)),
+        data=lambda: exports.annotated_png(drawn()),
         file_name=exports.export_filename(image.name + "-annotated", "png"),
         mime="image/png",
         icon=":material/download:",
         on_click="ignore",
-        key=f"png_{view.task.value}_{image.digest}",
+        key=key,
     )
 
 
@@ -237,6 +237,11 @@ def show_downloads(
                 "application/zip",
             )
         )
+    download_row(downloads, key)
+
+
+def download_row(downloads: Sequence[Download], key: str) -> None:
+    """One button per download, side by side; `key` tells rows apart, file names buttons in a row."""
     row = st.container(horizontal=True, gap="small")  # wraps on a narrow screen; labels stay whole
     for download in downloads:
         row.download_button(

@@ -200,6 +200,14 @@ def answer_details(prediction: Prediction) -> None:
                 st.caption(f"First {RAW_ANSWER_SHOWN:,} of {len(prediction.raw_answer):,} characters; the JSON download has it all.")
 
 
+def names_turned_off(label: str, names: list[str], key: str, help: str) -> frozenset[str]:
+    """A pill for each name, all on at first; the names the user turned off."""
+    if not names:
+        return frozenset()
+    shown = st.pills(label, names, selection_mode="multi", default=names, key=key, help=help)
+    return frozenset(set(names) - set(shown or []))
+
+
 def prompted(model: ModelChoice) -> bool:
     return model.serving == Serving.PROMPTED
 

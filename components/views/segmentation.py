@@ -23,6 +23,7 @@ from components.views.base import (
     Download,
     TaskView,
     horizontal_bars,
+    names_turned_off,
     region_table,
 )
 
@@ -39,17 +40,7 @@ class SegmentationView(TaskView):
         left, _ = st.columns([2, 5])
         opacity = left.slider("Mask opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key=f"{key}_opacity", persist_state="session")
         names = segment_names(results)
-        hidden: frozenset[str] = frozenset()
-        if names:
-            shown = st.pills(
-                "Segments shown",
-                names,
-                selection_mode="multi",
-                default=names,
-                key=f"{key}_shown",
-                help="Click a segment to hide or show it.",
-            )
-            hidden = frozenset(set(names) - set(shown or []))
+        hidden = names_turned_off("Segments shown", names, f"{key}_shown", "Click a segment to hide or show it.")
         return DisplaySettings(opacity=opacity, hidden=hidden)
 
     def draw(self, picture: np.ndarray, prediction: Prediction, settings: DisplaySettings) -> np.ndarray:

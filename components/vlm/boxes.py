@@ -148,7 +148,7 @@ def placed_boxes(boxes: Sequence[RawBox], form: str, width: int, height: int) ->
             box = Box.from_xyxy(raw.x0, raw.y0, raw.x1, raw.y1, width, height)
         else:
             box = Box.from_normalized_xyxy(raw.x0, raw.y0, raw.x1, raw.y1, 1000.0 if form == "0-1000" else 1.0)
-        inside = _clip(box)
+        inside = box.clipped()
         if inside is None:
             outside += 1
             continue
@@ -313,14 +313,6 @@ def coordinate_form(boxes: Sequence[RawBox], width: int, height: int) -> tuple[s
         "they were read as pixels, the form the prompt asks for."
     )
     return "pixels", notes
-
-
-def _clip(box: Box) -> Box | None:
-    """The box clipped to the image, None when nothing with area is left."""
-    top, left, bottom, right = (min(max(v, 0.0), 1.0) for v in (box.top, box.left, box.bottom, box.right))
-    if not (right > left and bottom > top):  # also False for NaN
-        return None
-    return Box(top=top, left=left, bottom=bottom, right=right)
 
 
 def _box_labels(raws: Sequence[Any], things: Sequence[str]) -> tuple[list[str], list[str]]:

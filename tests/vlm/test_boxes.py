@@ -45,6 +45,18 @@ def test_box_constructors_do_not_clip():
     assert Box.from_xyxy(-10, 0, 110, 50, 100, 100).left == pytest.approx(-0.1)
 
 
+def test_clipping_drops_what_cannot_be_drawn_and_clamping_only_holds_each_corner_to_the_picture():
+    past_the_edge = Box(top=0.5, left=-0.2, bottom=1.3, right=0.4)
+    assert past_the_edge.clipped() == past_the_edge.clamped() == Box(top=0.5, left=0.0, bottom=1.0, right=0.4)
+    outside = Box(top=0.2, left=1.1, bottom=0.6, right=1.5)
+    assert outside.clipped() is None
+    assert outside.clamped() == Box(top=0.2, left=1.0, bottom=0.6, right=1.0)
+    inverted = Box(top=0.6, left=0.3, bottom=0.2, right=0.1)
+    assert inverted.clipped() == Box(top=0.2, left=0.1, bottom=0.6, right=0.3)
+    assert inverted.clamped() == inverted
+    assert Box(top=0.0, left=0.0, bottom=float("inf"), right=0.5).clipped() is None
+
+
 # --- boxes ------------------------------------------------------------------------------------------
 
 QWEN_DETECTION = """```json
