@@ -227,6 +227,14 @@ NEW_STYLE_CATALOGUE = (
         "ACME VLM", "multimodal-to-text", runner="vlm", compute=ACME_COMPUTE,
     ),
     FakeModel(
+        "test-user", "hostile", "many-masks", "f6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1",
+        "Many Masks", "visual-segmenter", runner="hostile-segmenter",
+    ),
+    FakeModel(
+        "test-user", "hostile", "endless-writer", "a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2",
+        "Endless Writer", "multimodal-to-text", runner="endless-writer",
+    ),
+    FakeModel(
         "test-user", "bench", "slow-vlm", "e418293a4b5c6d7e8f90a1b2c3d4e5f6",
         "Slow VLM", "multimodal-to-text", runner="slow-vlm",
     ),

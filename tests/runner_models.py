@@ -215,6 +215,39 @@ class SegmentAnything(ModelClass):
         return answered
 
 
+class HostileSegmenter(ModelClass):
+    """A published model whose answer is built to exhaust the app: `regions_per_answer` regions,
+    each a full-size mask of the picture (the same PNG, so the test server spends no time on it)."""
+
+    regions_per_answer = 10_000
+
+    @ModelClass.method
+    def segment_anything(self, image: Image) -> list[Region]:
+        """Masks every region of the image, many times over."""
+        _, (width, height) = pixels_as_stored(image.bytes)
+        plane = np.zeros((height, width), np.uint8)
+        plane[: height // 2, : width // 2] = 255
+        ok, png = cv2.imencode(".png", plane)
+        regions = []
+        for number in range(self.regions_per_answer):
+            region = Region(box=[0.0, 0.0, 0.5, 0.5])
+            region.proto.region_info.mask.image.base64 = png.tobytes()
+            region.proto.value = number / self.regions_per_answer
+            regions.append(region)
+        return regions
+
+
+class EndlessWriter(VisionLanguageModel):
+    """A published VLM that streams far more than any answer needs: `chunk` repeated `chunks` times."""
+
+    chunk = "all work and no play makes a long answer " * 25  # 1 KB a chunk
+    chunks = 50_000  # 50 MB in all
+
+    def _stream(self, prompt, image, images, max_tokens) -> Iterator[str]:
+        for _ in range(self.chunks):
+            yield self.chunk
+
+
 class SpeechRecognizer(ModelClass):
     """An audio-to-text model (openai/whisper's shape): audio in, text out."""
 
@@ -241,6 +274,8 @@ RUNNERS: dict[str, Callable[[], ModelClass]] = {
     "deepseek-ocr": DeepSeekOCR,
     "segment-anything": SegmentAnything,
     "speech-to-text": SpeechRecognizer,
+    "hostile-segmenter": HostileSegmenter,
+    "endless-writer": EndlessWriter,
 }
 
 
