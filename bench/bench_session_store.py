@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from bench_memory import COUNT, GRAIN, HEIGHT, WIDTH, phone_photo  # noqa: E402
 
 from components.images.preparation import prepare_upload  # noqa: E402
-from components.run.backend import OFFLINE, RunPlan, TaskRun, run_predictions  # noqa: E402
+from components.run.backend import Backend, RunPlan, TaskRun, run_predictions  # noqa: E402
 from components.session_store import DEFAULT_MAX_BYTES, SessionStore, kept_session  # noqa: E402
 from components.tasks import Task  # noqa: E402
 from components.ui.state import PageRun  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> None:
 
     started = time.perf_counter()
     tasks = [task for task in Task if task.spec.offline is not None]
-    task_runs = [TaskRun(plan, run_predictions(plan, images)) for plan in (RunPlan(t, OFFLINE) for t in tasks)]
+    task_runs = [TaskRun(plan, run_predictions(plan, images)) for plan in (RunPlan(t, Backend.LOCAL) for t in tasks)]
     print(f"offline {', '.join(t.value for t in tasks)} in {time.perf_counter() - started:.0f} s")
 
     chosen = {image.digest: image for image in images}

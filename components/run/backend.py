@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import cachetools
 
@@ -36,8 +37,17 @@ from components.tasks import Task
 
 log = logging.getLogger(__name__)
 
-CLARIFAI = "clarifai"
-OFFLINE = "offline"
+
+class Backend(StrEnum):
+    """Where a plan's models run: on Clarifai, or the local OpenCV models on this server."""
+
+    CLARIFAI = "clarifai"
+    LOCAL = "local"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Backend | None:
+        return cls.LOCAL if value == "offline" else None  # the local models' old name, still read
+
 
 Progress = Callable[[int], None]  # called with the number of images finished so far
 GivenRegions = tuple[RegionValue, ...]  # what one image's model call is given to work on
@@ -48,8 +58,8 @@ class RunPlan:
     """Everything that decides what a prediction run returns."""
 
     task: Task
-    backend: str  # CLARIFAI | OFFLINE
-    model: ModelRef | None = None  # required for CLARIFAI
+    backend: Backend
+    model: ModelRef | None = None  # required for Backend.CLARIFAI
     settings: PredictSettings = PredictSettings()  # old-style models' output settings
     credentials: Credentials | None = None
     # For new-style models: the page's prompt (captions), the labels to choose from or to find
@@ -69,23 +79,23 @@ class RunPlan:
 
     @property
     def model_label(self) -> str:
-        if self.backend == OFFLINE:
+        if self.backend == Backend.LOCAL:
             model = self.offline_model
             return model.name if model else "no local model"
         return self.model.path if self.model else ""
 
     def cache_key(self, image: PreparedImage, given: GivenRegions | None = None) -> tuple:
         """What decides this plan's result for `image`, including the regions it was `given`."""
-        if self.backend == OFFLINE:
-            return (image.digest, OFFLINE, self.task.value, self.model_label, self.settings)
+        if self.backend == Backend.LOCAL:
+            return (image.digest, Backend.LOCAL, self.task.value, self.model_label, self.settings)
         fingerprint = self.credentials.fingerprint if self.credentials else ""
         request = (self.prompt, self.labels, self.params, self.routing)
-        key = (image.digest, CLARIFAI, self.task.value, self.model.path, self.settings, request, fingerprint)
+        key = (image.digest, Backend.CLARIFAI, self.task.value, self.model.path, self.settings, request, fingerprint)
         return key if given is None else (*key, ("given", given))
 
     def check(self) -> None:
         """Raises the AppError that stops this plan before any work: no key, or no model."""
-        if self.backend != CLARIFAI:
+        if self.backend != Backend.CLARIFAI:
             return
         if self.credentials is None:
             raise errors.KeyMissingError(
@@ -199,7 +209,7 @@ def run_predictions(
     plan.check()
     if given is not None and len(given) != len(images):
         raise ValueError("`given` needs one entry per image")
-    if plan.backend == OFFLINE:
+    if plan.backend == Backend.LOCAL:
         given = None  # the local models take no regions
     started = time.perf_counter()
     keys = [plan.cache_key(image, given[i] if given is not None else None) for i, image in enumerate(images)]
@@ -210,7 +220,7 @@ def run_predictions(
     method = None
     if missing:
         todo = [images[i] for i in missing]
-        if plan.backend == OFFLINE:
+        if plan.backend == Backend.LOCAL:
             fresh = _run_offline(plan, todo, from_cache, progress)
         else:
             texts = (lambda index, text: on_text(missing[index], text)) if on_text else None

@@ -14,7 +14,7 @@ from components.models import MODEL_FORMAT_HELP, ModelRef, parse_model_ref
 from components.navigation import COMPARE
 from components.results import ImageResult
 from components.run import backend
-from components.run.backend import RunPlan, TaskRun
+from components.run.backend import Backend, RunPlan, TaskRun
 from components.run.model_fit import ModelChoice, Serving, fit_model
 from components.tasks import Task
 from components.text import shorten
@@ -43,7 +43,7 @@ def compare_page() -> None:
     task = st.segmented_control(
         "Task", list(Task), format_func=lambda t: t.title, default=Task.DETECTION, key="compare_task", persist_state="session"
     ) or Task.DETECTION
-    offline = choice.backend == backend.OFFLINE
+    offline = choice.backend == Backend.LOCAL
     plans, problems = _model_slots(task, choice, offline)
     images = images_section(choice)
     request = _request_inputs(task, plans, choice, offline)
@@ -96,7 +96,7 @@ def _local_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPlan |
     )
     model = models[names.index(picked)]
     st.caption(model.description)
-    return RunPlan(task, backend.OFFLINE, settings=choice.settings, local_model=model), ""
+    return RunPlan(task, Backend.LOCAL, settings=choice.settings, local_model=model), ""
 
 
 def _clarifai_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPlan | None, str]:
@@ -129,7 +129,7 @@ def _clarifai_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPla
         return None, f"Model {slot + 1}: {model.problem}"
     if model.serving is not None:
         st.caption(f":material/check_circle: {shorten(model.info.name, 40)} · {_serving_words(model.serving)}")
-    plan = RunPlan(task, backend.CLARIFAI, ref, choice.settings, choice.credentials)
+    plan = RunPlan(task, Backend.CLARIFAI, ref, choice.settings, choice.credentials)
     return plan, ""
 
 

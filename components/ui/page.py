@@ -16,6 +16,7 @@ from components.errors import AppError, UnexpectedError
 from components.images.preparation import PreparedImage
 from components.navigation import HOME, PAGES
 from components.run import backend
+from components.run.backend import Backend
 from components.tasks import Task
 from components.text import last_path_part, plural, shorten
 from components.ui import state as ui_state
@@ -66,7 +67,7 @@ def task_page(task: Task) -> None:
     st.markdown(f"{spec.blurb}  \n{model_badge(task, choice)}")
 
     images = images_section(choice)
-    request = view.request_controls(choice.model(task), offline=choice.backend == backend.OFFLINE, key=page_key)
+    request = view.request_controls(choice.model(task), offline=choice.backend == Backend.LOCAL, key=page_key)
     if predict_button(images, choice, [task], request):
         plan = choice.plan(task, request.prompt, request.labels)
         _run_and_store(
@@ -103,7 +104,7 @@ def task_page(task: Task) -> None:
 
 
 def _model_words(plan: backend.RunPlan) -> str:
-    words = plan.model_label if plan.backend == backend.OFFLINE else f"“{plan.model_label}”"
+    words = plan.model_label if plan.backend == Backend.LOCAL else f"“{plan.model_label}”"
     if plan.labels:
         words += f", asked about: {shorten(', '.join(plan.labels), 120)}"
     elif plan.prompt:
@@ -112,7 +113,7 @@ def _model_words(plan: backend.RunPlan) -> str:
 
 
 def model_badge(task: Task, choice: SidebarChoice) -> str:
-    if choice.backend == backend.OFFLINE:
+    if choice.backend == Backend.LOCAL:
         local = task.spec.offline
         if local is None:
             return ":orange-badge[:material/cloud_off: Needs Clarifai] There is no local model for this task."
@@ -151,7 +152,7 @@ def predict_button(
 def _why_not_ready(images: list[PreparedImage], choice: SidebarChoice, tasks: list[Task], request: RequestInputs) -> str:
     if not images:
         return "Choose images first."
-    if choice.backend == backend.OFFLINE:
+    if choice.backend == Backend.LOCAL:
         if not any(task.spec.offline is not None for task in tasks):
             return tasks[0].spec.offline_unavailable
         return ""
@@ -163,7 +164,7 @@ def _why_not_ready(images: list[PreparedImage], choice: SidebarChoice, tasks: li
 
 
 def client_for(choice: SidebarChoice):
-    return ui_state.client() if choice.backend == backend.CLARIFAI else None
+    return ui_state.client() if choice.backend == Backend.CLARIFAI else None
 
 
 def _run_and_store(

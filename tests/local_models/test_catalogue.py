@@ -15,7 +15,7 @@ from components.local_models.common import downscale
 from components.local_models.detector import detect_objects
 from components.local_models.segmenter import segment_colors
 from components.models import PredictSettings
-from components.run.backend import OFFLINE, RunPlan, run_predictions
+from components.run.backend import Backend, RunPlan, run_predictions
 from components.tasks import Task
 from tests.helpers import png_bytes
 from tests.local_models.pictures import (
@@ -66,7 +66,7 @@ def test_captioning_says_it_needs_a_clarifai_model():
 
 def test_captioning_offline_gives_every_image_the_error():
     images = [prepare_upload(f"{name}.png", png_bytes(red_and_blue())) for name in ("a", "b")]
-    outcome = run_predictions(RunPlan(Task.CAPTIONING, OFFLINE), images)
+    outcome = run_predictions(RunPlan(Task.CAPTIONING, Backend.LOCAL), images)
     assert len(outcome.results) == 2
     for result in outcome.results:
         assert not result.ok and result.prediction is None
