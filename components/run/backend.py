@@ -71,16 +71,17 @@ class RunPlan:
     # Run after this task and give the model, per image, the regions that task found there (for a
     # model with a method taking regions, such as Segment Anything's `predict(image, regions)`).
     regions_from: Task | None = None
-    local_model: LocalModel | None = None  # offline: one of the task's local models (default: its stand-in)
+    chosen_local_model: LocalModel | None = None  # Backend.LOCAL: one of the task's local models (None: its stand-in)
 
     @property
-    def offline_model(self) -> LocalModel | None:
-        return self.local_model or self.task.spec.offline
+    def local_model(self) -> LocalModel | None:
+        """The local model a Backend.LOCAL plan runs: the one chosen, else the task's stand-in."""
+        return self.chosen_local_model or self.task.spec.local_model
 
     @property
     def model_label(self) -> str:
         if self.backend == Backend.LOCAL:
-            model = self.offline_model
+            model = self.local_model
             return model.name if model else "no local model"
         return self.model.path if self.model else ""
 
@@ -221,7 +222,7 @@ def run_predictions(
     if missing:
         todo = [images[i] for i in missing]
         if plan.backend == Backend.LOCAL:
-            fresh = _run_offline(plan, todo, from_cache, progress)
+            fresh = _run_local(plan, todo, from_cache, progress)
         else:
             texts = (lambda index, text: on_text(missing[index], text)) if on_text else None
             todo_given = [given[i] for i in missing] if given is not None else None
@@ -236,12 +237,12 @@ def run_predictions(
     return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache, method)
 
 
-def _run_offline(plan: RunPlan, images: list[PreparedImage], done_before: int, progress: Progress | None) -> list[ImageResult]:
-    model = plan.offline_model
+def _run_local(plan: RunPlan, images: list[PreparedImage], done_before: int, progress: Progress | None) -> list[ImageResult]:
+    model = plan.local_model
     results = []
     for count, image in enumerate(images, start=1):
         if model is None:
-            results.append(ImageResult(error=errors.OfflineUnsupportedError(plan.task.spec.offline_unavailable)))
+            results.append(ImageResult(error=errors.LocalUnsupportedError(plan.task.spec.no_local_model)))
         elif image.data is None:
             results.append(ImageResult(error=_needs_pixels_error()))
         else:
@@ -386,7 +387,7 @@ def _offset(progress: Progress | None, already_done: int) -> Progress | None:
 
 
 def _needs_pixels_error() -> errors.AppError:
-    return errors.OfflineUnsupportedError(
+    return errors.LocalUnsupportedError(
         "The offline models need the picture itself, but this URL is set to be fetched by Clarifai. "
         "Turn off “Let Clarifai fetch URLs” in the sidebar, or choose the Clarifai backend."
     )

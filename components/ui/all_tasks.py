@@ -98,7 +98,7 @@ def _asked(request: RequestInputs) -> str:
 
 def _tasks_for(choice: SidebarChoice) -> list[Task]:
     if choice.backend == Backend.LOCAL:
-        return [task for task in Task if task.spec.offline is not None]
+        return [task for task in Task if task.spec.local_model is not None]
     return list(Task)
 
 

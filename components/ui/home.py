@@ -189,7 +189,7 @@ def _default_models(checks: dict[Task, str] | None, note: str) -> None:
     """Each task's default model and local stand-in; with a key, whether each default answers."""
     lines = []
     for task, spec in TASKS.items():
-        stand_in = spec.offline.name if spec.offline else "none: needs a Clarifai model"
+        stand_in = spec.local_model.name if spec.local_model else "none: needs a Clarifai model"
         line = f"- {spec.icon} **{spec.title}**: {spec.default_model.link_markdown} · offline: {stand_in}"
         if checks is not None and task in checks:
             problem = checks[task]

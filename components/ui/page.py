@@ -67,7 +67,7 @@ def task_page(task: Task) -> None:
     st.markdown(f"{spec.blurb}  \n{model_badge(task, choice)}")
 
     images = images_section(choice)
-    request = view.request_controls(choice.model(task), offline=choice.backend == Backend.LOCAL, key=page_key)
+    request = view.request_controls(choice.model(task), local=choice.backend == Backend.LOCAL, key=page_key)
     if predict_button(images, choice, [task], request):
         plan = choice.plan(task, request.prompt, request.labels)
         _run_and_store(
@@ -114,7 +114,7 @@ def _model_words(plan: backend.RunPlan) -> str:
 
 def model_badge(task: Task, choice: SidebarChoice) -> str:
     if choice.backend == Backend.LOCAL:
-        local = task.spec.offline
+        local = task.spec.local_model
         if local is None:
             return ":orange-badge[:material/cloud_off: Needs Clarifai] There is no local model for this task."
         return f":orange-badge[:material/memory: Local OpenCV model] **{local.name}** — runs on this server, not a Clarifai model."
@@ -153,8 +153,8 @@ def _why_not_ready(images: list[PreparedImage], choice: SidebarChoice, tasks: li
     if not images:
         return "Choose images first."
     if choice.backend == Backend.LOCAL:
-        if not any(task.spec.offline is not None for task in tasks):
-            return tasks[0].spec.offline_unavailable
+        if not any(task.spec.local_model is not None for task in tasks):
+            return tasks[0].spec.no_local_model
         return ""
     for task in tasks:
         model = choice.model(task)

@@ -97,8 +97,8 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
                     st.error(models[task].problem, icon=":material/error:")
                 if credentials is not None and models[task].info is not None:
                     ui_state.mark_key_works(credentials)  # the model was looked up with it
-            elif task.spec.offline is not None:
-                model = task.spec.offline
+            elif task.spec.local_model is not None:
+                model = task.spec.local_model
                 st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
             else:
                 st.warning("There is no local model for this task: choose the Clarifai API and add a key.", icon=":material/cloud_off:")

@@ -169,7 +169,7 @@ def test_concurrent_tasks_report_progress_and_one_failure_does_not_stop_the_rest
 def test_offline_models_need_pixels_not_just_a_url():
     url_only = prepare_url("https://example.com/a.jpg", PrepareOptions(clarifai_fetches_urls=True))
     outcome = run_predictions(RunPlan(Task.CLASSIFICATION, Backend.LOCAL), [url_only] + images(1), cache=PredictionCache())
-    assert isinstance(outcome.results[0].error, errors.OfflineUnsupportedError)
+    assert isinstance(outcome.results[0].error, errors.LocalUnsupportedError)
     assert "Let Clarifai fetch URLs" in outcome.results[0].error.message
     assert outcome.results[1].ok
 
@@ -179,7 +179,7 @@ def test_an_unforeseen_exception_in_one_task_becomes_a_message_for_that_task(mon
     real = predict_local
 
     def explode_on_detection(model, pictures, settings):
-        if model is Task.DETECTION.spec.offline:
+        if model is Task.DETECTION.spec.local_model:
             raise RuntimeError("boom")
         return real(model, pictures, settings)
 
