@@ -69,8 +69,7 @@ def all_tasks_page() -> None:
             plans = [replace(p, regions_from=Task.DETECTION) if p.task == Task.SEGMENTATION else p for p in plans]
         task_runs = run_with_progress(
             lambda reporter: backend.run_tasks_concurrently(
-                plans, images, client=client_for(choice), budget=choice.budget,
-                progress=reporter.progress, on_wait=reporter.wait,
+                plans, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
             ),
             len(images) * len(plans),
             f"Running {len(plans)} models",

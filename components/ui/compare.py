@@ -52,7 +52,7 @@ def compare_page() -> None:
         plans = [_with_request(plan, request) for plan in plans]
         task_runs = run_with_progress(
             lambda reporter: backend.run_tasks_concurrently(
-                plans, images, client=client_for(choice), budget=choice.budget, progress=reporter.progress, on_wait=reporter.wait
+                plans, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
             ),
             len(images) * len(plans),
             f"Running {len(plans)} models",

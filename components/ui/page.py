@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import streamlit as st
 
+from components.clarifai.client import RunCallbacks
 from components.errors import AppError, UnexpectedError
 from components.images.preparation import PreparedImage
 from components.navigation import HOME, PAGES
@@ -74,13 +75,7 @@ def task_page(task: Task) -> None:
             page_key,
             images,
             lambda reporter: backend.run_predictions(
-                plan,
-                images,
-                client=client_for(choice),
-                budget=choice.budget,
-                progress=reporter.progress,
-                on_text=reporter.text,
-                on_wait=reporter.wait,
+                plan, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
             ),
             choice,
         )
@@ -218,6 +213,11 @@ class RunReporter:
         with self._lock:
             self.texts[index] = text
             self.waiting = ""
+
+    @property
+    def callbacks(self) -> RunCallbacks:
+        """Its methods as the callbacks a run reports through."""
+        return RunCallbacks(progress=self.progress, on_text=self.text, on_wait=self.wait)
 
     def snapshot(self) -> tuple[int, str, dict[int, str]]:
         with self._lock:

@@ -7,6 +7,7 @@ import pytest
 
 from components import errors
 from components.clarifai.budget import BudgetLedger, BudgetLimits, Visitor
+from components.clarifai.client import RunCallbacks
 from components.images.preparation import PrepareOptions, prepare_upload, prepare_url
 from components.models import ModelRef, PredictSettings
 from components.results import Concept, ImageResult, Prediction, Region
@@ -160,7 +161,7 @@ def test_concurrent_tasks_report_progress_and_one_failure_does_not_stop_the_rest
         clarifai_plan(Task.DETECTION, model=ModelRef("nobody", "none", "missing")),
         clarifai_plan(Task.CAPTIONING),
     ]
-    runs = run_tasks_concurrently(plans, images(2), client=client, progress=done.append)
+    runs = run_tasks_concurrently(plans, images(2), client=client, callbacks=RunCallbacks(progress=done.append))
     assert [run.error is None for run in runs] == [True, False, True]
     assert isinstance(runs[1].error, errors.ModelNotFoundError)
     assert max(done) == 6  # three tasks times two images
