@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2  # noqa: E402
 
 from components.clarifai import parts
-from components.clarifai.client import ClarifaiClient  # noqa: E402
+from components.clarifai.client import ClarifaiClient, RunCallbacks  # noqa: E402
 from components.clarifai.replies import outputs_by_input, prediction_from_answer  # noqa: E402
 from components.clarifai.requests import MAX_INPUTS_PER_CALL  # noqa: E402
 from components.clarifai.transport import CLARIFAI_RATE_LIMIT, CallPolicy  # noqa: E402
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 first_answer.append(time.perf_counter())
 
         started = time.perf_counter()
-        results = client.call_method(model, method, arguments, credentials, progress=progress)
+        results = client.call_method(model, method, arguments, credentials, callbacks=RunCallbacks(progress=progress))
         ours_s = time.perf_counter() - started
         ours_first_s = min(first_answer) - started if first_answer else float("nan")
         ours_good = sum(r.ok and bool(r.prediction.caption) for r in results)

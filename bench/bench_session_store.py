@@ -3,7 +3,7 @@
 Run from the project root: python bench/bench_session_store.py
 
 It makes the 128 phone photos bench_memory.py uploads (4000x3000 JPEGs, a quarter with EXIF
-orientation 6), prepares them as the app does (shrunk to 1024 px), runs the offline models of
+orientation 6), prepares them as the app does (shrunk to 1024 px), runs the local models of
 the All tasks page on them (colours, objects, colour regions with their masks), and keeps the
 session as the app keeps it after a run. It prints the store's estimate of the session's size,
 the size of the same session pickled (a second measure of the bytes it holds), how long keeping
@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from bench_memory import COUNT, GRAIN, HEIGHT, WIDTH, phone_photo  # noqa: E402
 
 from components.images.preparation import prepare_upload  # noqa: E402
-from components.run.backend import OFFLINE, RunPlan, TaskRun, run_predictions  # noqa: E402
+from components.run.backend import Backend, RunPlan, TaskRun, run_predictions  # noqa: E402
 from components.session_store import DEFAULT_MAX_BYTES, SessionStore, kept_session  # noqa: E402
 from components.tasks import Task  # noqa: E402
 from components.ui.state import PageRun  # noqa: E402
@@ -43,8 +43,8 @@ def main() -> None:
     print(f"  bytes to send {sent / MB:.1f} MB, previews {previews / MB:.1f} MB")
 
     started = time.perf_counter()
-    tasks = [task for task in Task if task.spec.offline is not None]
-    task_runs = [TaskRun(plan, run_predictions(plan, images)) for plan in (RunPlan(t, OFFLINE) for t in tasks)]
+    tasks = [task for task in Task if task.spec.local_model is not None]
+    task_runs = [TaskRun(plan, run_predictions(plan, images)) for plan in (RunPlan(t, Backend.LOCAL) for t in tasks)]
     print(f"offline {', '.join(t.value for t in tasks)} in {time.perf_counter() - started:.0f} s")
 
     chosen = {image.digest: image for image in images}

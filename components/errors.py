@@ -120,7 +120,7 @@ class ConfigError(AppError):
     title = "Setting not understood"
 
 
-class OfflineUnsupportedError(AppError):
+class LocalUnsupportedError(AppError):
     title = "Needs a Clarifai model"
 
 

@@ -89,10 +89,10 @@ class TaskSpec:
     page_path: str  # relative to the entry file, as st.page_link wants it
     model_types: tuple[str, ...]  # Clarifai `model_type_id`s of old-style models that serve this task
     models: tuple[SuggestedModel, ...]  # offered in the sidebar; the first is the default
-    offline: LocalModel | None  # the local stand-in, or None when there is none
+    local_model: LocalModel | None  # the local stand-in, or None when there is none
     result_kinds: tuple[ResultKind, ...]
     classic_printout: tuple[str, ...]  # "Get the code": printing an old-style model's `output`
-    offline_unavailable: str = ""  # with no stand-in: what to do instead
+    no_local_model: str = ""  # with no stand-in: what to do instead
     other_local_models: tuple[LocalModel, ...] = ()  # besides the stand-in, to compare local models
     # A new-style method whose answer the task shows as it is (regions, concepts), and how its
     # regions become the task's; None: only a model answering in text, asked by a prompt, serves.
@@ -110,7 +110,7 @@ class TaskSpec:
     @property
     def local_models(self) -> tuple[LocalModel, ...]:
         """Every local model for the task, the stand-in first."""
-        return ((self.offline,) if self.offline else ()) + self.other_local_models
+        return ((self.local_model,) if self.local_model else ()) + self.other_local_models
 
     @property
     def default_model(self) -> ModelRef:
@@ -281,7 +281,7 @@ _SPECS = (
             SuggestedModel(MM_POLY, _MM_POLY_LABEL, "Choose from labels you list; Clarifai's pick for prompted classification."),
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Choose from labels you list, or name what it sees."),
         ),
-        offline=COLOR_CLASSIFIER,
+        local_model=COLOR_CLASSIFIER,
         other_local_models=(COLOR_HISTOGRAM,),
         result_kinds=(ResultKind.CONCEPTS,),
         classic_printout=_PRINT_CONCEPTS,
@@ -304,7 +304,7 @@ _SPECS = (
                 GENERAL_DETECTION, "General image detection", "The seed page's detector: hundreds of everyday objects.", classic=True
             ),
         ),
-        offline=LOCAL_DETECTOR,
+        local_model=LOCAL_DETECTOR,
         other_local_models=(CASCADE_DETECTOR,),
         result_kinds=(ResultKind.BOXES,),
         classic_printout=_PRINT_BOXES,
@@ -327,7 +327,7 @@ _SPECS = (
                 GENERAL_SEGMENTATION, "General image segmentation", "The seed page's segmenter: named regions.", classic=True
             ),
         ),
-        offline=COLOR_SEGMENTER,
+        local_model=COLOR_SEGMENTER,
         other_local_models=(FINE_COLOR_SEGMENTER,),
         result_kinds=(ResultKind.MASKS,),
         classic_printout=_PRINT_SEGMENTS,
@@ -348,14 +348,14 @@ _SPECS = (
             SuggestedModel(GEMMA, "Gemma 3 4B (vision-language)", "A small, quick model for short captions."),
             SuggestedModel(BLIP_CAPTIONS, "BLIP captions", "The seed page's captioner: one plain sentence.", classic=True),
         ),
-        offline=None,
+        local_model=None,
         result_kinds=(ResultKind.TEXT,),
         classic_printout=_PRINT_CAPTION,
         prompted=True,
         ask=_ask_for_caption,
         read_text=_caption_as_written,
         answers_in_text=True,
-        offline_unavailable=(
+        no_local_model=(
             "Captioning needs a Clarifai model: there is no local captioning model. Add a Clarifai key "
             "in the sidebar (or choose the Clarifai backend) to get captions."
         ),
@@ -374,7 +374,7 @@ _SPECS = (
             ),
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Reads the text line by line, with a box around each line."),
         ),
-        offline=None,
+        local_model=None,
         result_kinds=(ResultKind.TEXT, ResultKind.BOXES),
         classic_printout=_PRINT_TEXT_LINES,
         read_regions=_text_lines_in_reading_order,
@@ -382,7 +382,7 @@ _SPECS = (
         ask=_ask_for_text,
         read_text=_text_lines_from_text,
         answers_in_text=True,
-        offline_unavailable=(
+        no_local_model=(
             "Reading text needs a Clarifai model: there is no local one. Add a Clarifai key in the "
             "sidebar (or choose the Clarifai backend) to read the text in your pictures."
         ),

@@ -30,7 +30,7 @@ from components.images.url_fetch import MAX_FILE_BYTES, UrlRefusedError, check_a
 from components.models import ModelRef, PredictSettings
 from components.outputs import exports
 from components.run import answers
-from components.run.backend import PREDICTION_CACHE, RunPlan
+from components.run.backend import PREDICTION_CACHE, Backend, RunPlan
 from components.run.model_fit import fit_model
 from components.settings import Credentials, Endpoint, key_fingerprint, resolve_credentials
 from components.tasks import Task
@@ -91,7 +91,7 @@ def echoing_server(monkeypatch, fake_clarifai):
 
 def with_typed_key(at, key: str = TEST_KEY):
     """The visitor's own key, typed in the sidebar (not the app's secrets)."""
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     return at.text_input(key="pat").input(key).run()
 
 
@@ -423,7 +423,7 @@ def test_credentials_and_their_fingerprint_never_show_the_key():
     assert Credentials(TEST_KEY, "secrets").fingerprint == fingerprint  # the key, not its source
     assert Credentials(OTHER_KEY, "sidebar").fingerprint != fingerprint
     assert fingerprint not in hashlib.sha256(TEST_KEY.encode()).hexdigest(), "keyed, not a plain hash"
-    plan = RunPlan(Task.DETECTION, "clarifai", Task.DETECTION.spec.default_model, PredictSettings(), credentials)
+    plan = RunPlan(Task.DETECTION, Backend.CLARIFAI, Task.DETECTION.spec.default_model, PredictSettings(), credentials)
     assert TEST_KEY not in repr(plan)
     assert TEST_KEY not in repr(resolve_credentials(f"  {TEST_KEY}  ", None, {}))
 

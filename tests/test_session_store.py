@@ -8,7 +8,7 @@ import numpy as np
 
 from components.images.preparation import prepare_upload
 from components.results import Concept, ImageResult, Prediction, Region
-from components.run.backend import OFFLINE, RunOutcome, RunPlan, TaskRun
+from components.run.backend import Backend, RunOutcome, RunPlan, TaskRun
 from components.session_store import SessionStore, approximate_size, kept_session
 from components.settings import Credentials
 from components.tasks import Task
@@ -91,7 +91,7 @@ def test_keeping_nothing_forgets_the_browser():
 
 def run_made_with(credentials: Credentials) -> PageRun:
     prepared = image()
-    plan = RunPlan(Task.CLASSIFICATION, "clarifai", Task.CLASSIFICATION.spec.default_model, credentials=credentials)
+    plan = RunPlan(Task.CLASSIFICATION, Backend.CLARIFAI, Task.CLASSIFICATION.spec.default_model, credentials=credentials)
     outcome = RunOutcome(plan, [ImageResult(Prediction(concepts=(Concept("red", 0.9),)))], 0.1, clarifai_calls=1)
     return PageRun([prepared], outcome, task_runs=[TaskRun(plan, outcome)])
 
@@ -117,7 +117,7 @@ def test_the_app_owners_key_is_left_as_it_is():
 
 def test_an_offline_run_is_kept_unchanged():
     prepared = image()
-    outcome = RunOutcome(RunPlan(Task.DETECTION, OFFLINE), [ImageResult(Prediction())], 0.1)
+    outcome = RunOutcome(RunPlan(Task.DETECTION, Backend.LOCAL), [ImageResult(Prediction())], 0.1)
     run = PageRun([prepared], outcome)
     assert kept_session({}, {"detection": run}).runs["detection"] is run
 

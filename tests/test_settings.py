@@ -10,7 +10,7 @@ import pytest
 
 from components.errors import AppError, AuthError, ConfigError, KeyFormatError, KeyMissingError
 from components.models import PredictSettings
-from components.run.backend import CLARIFAI, RunOutcome, RunPlan
+from components.run.backend import Backend, RunOutcome, RunPlan
 from components.settings import (
     Credentials,
     DemoPolicy,
@@ -157,7 +157,7 @@ def test_pickling_carries_no_key_and_gives_a_secret_that_cannot_be_used():
 
 
 def test_a_pickled_run_result_holds_no_key():
-    plan = RunPlan(Task.CLASSIFICATION, CLARIFAI, Task.CLASSIFICATION.spec.default_model, PredictSettings(),
+    plan = RunPlan(Task.CLASSIFICATION, Backend.CLARIFAI, Task.CLASSIFICATION.spec.default_model, PredictSettings(),
                    Credentials(SECRET_KEY, "sidebar"))
     outcome = RunOutcome(plan, [], 0.1)
     data = pickle.dumps(outcome)

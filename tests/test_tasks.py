@@ -74,7 +74,7 @@ def test_every_task_is_complete(task: Task, clarifai_env):
     assert isinstance(spec.default_model, ModelRef)
     assert spec.default_model.short_path in {model.path for model in TODAY_CATALOGUE} - DECOMMISSIONED, "it answers today"
     # An offline policy: a local stand-in, or a message saying what to do instead.
-    assert isinstance(spec.offline, LocalModel) or len(spec.offline_unavailable) > 20
+    assert isinstance(spec.local_model, LocalModel) or len(spec.no_local_model) > 20
 
     # A view, with exports that build.
     view = VIEWS.get(task)

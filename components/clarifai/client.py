@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -37,6 +37,27 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]  # the number of inputs answered so far
 TextSoFar = Callable[[int, str], None]  # (input index, the answer so far) while an answer streams in
+
+
+@dataclass(frozen=True)
+class RunCallbacks:
+    """What a run reports while it works, each optional and called from worker threads: the number
+    of inputs answered so far (`progress`), an answer as it streams in (`on_text`, by input index),
+    and what the run waits for (`on_wait`)."""
+
+    progress: Progress | None = None
+    on_text: TextSoFar | None = None
+    on_wait: Waiting | None = None
+
+    def after(self, done_before: int) -> RunCallbacks:
+        """For inputs that come after `done_before` others already done: progress counts those too."""
+        progress = self.progress
+        return replace(self, progress=(lambda done: progress(done_before + done)) if progress else None)
+
+    def for_inputs(self, indexes: Sequence[int]) -> RunCallbacks:
+        """For some of the inputs, in order: the answer of the i-th of them streams in as input `indexes[i]`."""
+        on_text = self.on_text
+        return replace(self, on_text=(lambda index, text: on_text(indexes[index], text)) if on_text else None)
 
 
 class ClarifaiClient:
@@ -66,14 +87,14 @@ class ClarifaiClient:
         inputs: Sequence[ImageInput],
         settings: PredictSettings,
         credentials: Credentials,
-        progress: Progress | None = None,
         *,
         routing: Routing = Routing(),
-        on_wait: Waiting | None = None,
+        callbacks: RunCallbacks = RunCallbacks(),
     ) -> list[ImageResult]:
         """One result per input, in input order. Raises a ClarifaiError when the whole call fails.
 
-        `progress`, if given, is called (from worker threads) with the number of inputs answered so far.
+        `callbacks` hear how many inputs are answered so far and what the call waits for (an
+        old-style model's answers do not stream).
         """
         if not inputs:
             return []
@@ -85,14 +106,14 @@ class ClarifaiClient:
         def run(chunk: range) -> None:
             nonlocal done
             chunk_results = self._predict_chunk(
-                model, [inputs[i] for i in chunk], settings, credentials, routing, on_wait
+                model, [inputs[i] for i in chunk], settings, credentials, routing, callbacks.on_wait
             )
             for offset, result in zip(chunk, chunk_results):
                 results[offset] = result
             with done_lock:
                 done += len(chunk)
-                if progress:
-                    progress(done)
+                if callbacks.progress:
+                    callbacks.progress(done)
 
         started = time.perf_counter()
         if len(chunks) == 1:
@@ -182,14 +203,12 @@ class ClarifaiClient:
         credentials: Credentials,
         *,
         routing: Routing = Routing(),
-        progress: Progress | None = None,
-        on_text: TextSoFar | None = None,
-        on_wait: Waiting | None = None,
+        callbacks: RunCallbacks = RunCallbacks(),
     ) -> list[ImageResult]:
         """Calls `method` once per entry of `arguments` (its argument values for one image).
 
         Requests go concurrently (at most `policy.fan_out` at a time, under the rate limit);
-        streaming methods report each answer as it grows through `on_text`. One result per entry,
+        streaming methods report each answer as it grows through `callbacks.on_text`. One result per entry,
         in order. An error that would stop every image (a refused key, a model with nowhere to
         run) stops the run and is raised; an error of one image stays with that image.
         """
@@ -206,7 +225,7 @@ class ClarifaiClient:
             if stop:
                 return
             try:
-                result = self._call_one(model, method, index, arguments[index], credentials, routing, on_text, on_wait)
+                result = self._call_one(model, method, index, arguments[index], credentials, routing, callbacks)
             except errors.ClarifaiError as error:
                 if not _stops_the_run(error):
                     result = ImageResult(error=error)
@@ -218,8 +237,8 @@ class ClarifaiClient:
             with lock:
                 done += 1
                 finished = done
-            if progress:
-                progress(finished)
+            if callbacks.progress:
+                callbacks.progress(finished)
 
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, min(count, self.policy.fan_out))) as pool:
@@ -239,11 +258,11 @@ class ClarifaiClient:
         values: Mapping[str, Any],
         credentials: Credentials,
         routing: Routing,
-        on_text: TextSoFar | None,
-        on_wait: Waiting | None,
+        callbacks: RunCallbacks,
     ) -> ImageResult:
         request = method_request(model, method, index, values, routing)
         started = self._clock()
+        on_text, on_wait = callbacks.on_text, callbacks.on_wait
         if method.streaming:
             report = (lambda text: on_text(index, text)) if on_text else None
             prediction = self._stream(model, method, request, credentials, routing, report, on_wait)

@@ -16,7 +16,7 @@ from typing import Any
 from components.images.preparation import PreparedImage
 from components.models import ModelRef, PredictSettings, Routing
 from components.run import answers
-from components.run.backend import CLARIFAI, RunPlan
+from components.run.backend import Backend, RunPlan
 from components.signatures import BOOL, BYTES, FLOAT, IMAGE, INT, JSON_DATA, LIST, STR, TEXT, Method
 from components.tasks import TaskSpec
 from components.text import last_path_part
@@ -40,7 +40,7 @@ class CodeRequest:
 
 def request_for(plan: RunPlan, method: Method | None, image: PreparedImage) -> CodeRequest | None:
     """What the page asked for one image, as a CodeRequest; None for a local model (no Clarifai call)."""
-    if plan.backend != CLARIFAI or plan.model is None:
+    if plan.backend != Backend.CLARIFAI or plan.model is None:
         return None
     arguments: dict[str, Any] = {}
     if method is not None:

@@ -143,7 +143,7 @@ def prediction_dict(prediction: Prediction) -> dict[str, Any]:
 def raw_json(items: Iterable[ExportItem]) -> str:
     """{"images": [...]}, one entry per item with its name and size and either "output" (the
     Clarifai output exactly as received, protobuf's JSON form), "prediction" (the plain result,
-    when there is no raw output, e.g. offline models) or "error"."""
+    when there is no raw output, e.g. local models) or "error"."""
     images = []
     for item in items:
         entry: dict[str, Any] = {"name": item.name, "width": item.width, "height": item.height}

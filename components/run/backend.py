@@ -16,14 +16,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import cachetools
 
 from components import errors
 from components.clarifai.budget import CallBudget
-from components.clarifai.client import ClarifaiClient, TextSoFar
+from components.clarifai.client import ClarifaiClient, Progress, RunCallbacks
 from components.clarifai.requests import input_sizes, plan_chunks
-from components.clarifai.transport import Waiting
 from components.images.preparation import PreparedImage
 from components.local_models.catalogue import LocalModel, predict_local
 from components.models import ModelInfo, ModelRef, PredictSettings, Routing
@@ -36,10 +36,18 @@ from components.tasks import Task
 
 log = logging.getLogger(__name__)
 
-CLARIFAI = "clarifai"
-OFFLINE = "offline"
 
-Progress = Callable[[int], None]  # called with the number of images finished so far
+class Backend(StrEnum):
+    """Where a plan's models run: on Clarifai, or the local OpenCV models on this server."""
+
+    CLARIFAI = "clarifai"
+    LOCAL = "local"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Backend | None:
+        return cls.LOCAL if value == "offline" else None  # the local models' old name, still read
+
+
 GivenRegions = tuple[RegionValue, ...]  # what one image's model call is given to work on
 
 
@@ -48,8 +56,8 @@ class RunPlan:
     """Everything that decides what a prediction run returns."""
 
     task: Task
-    backend: str  # CLARIFAI | OFFLINE
-    model: ModelRef | None = None  # required for CLARIFAI
+    backend: Backend
+    model: ModelRef | None = None  # required for Backend.CLARIFAI
     settings: PredictSettings = PredictSettings()  # old-style models' output settings
     credentials: Credentials | None = None
     # For new-style models: the page's prompt (captions), the labels to choose from or to find
@@ -61,31 +69,32 @@ class RunPlan:
     # Run after this task and give the model, per image, the regions that task found there (for a
     # model with a method taking regions, such as Segment Anything's `predict(image, regions)`).
     regions_from: Task | None = None
-    local_model: LocalModel | None = None  # offline: one of the task's local models (default: its stand-in)
+    chosen_local_model: LocalModel | None = None  # Backend.LOCAL: one of the task's local models (None: its stand-in)
 
     @property
-    def offline_model(self) -> LocalModel | None:
-        return self.local_model or self.task.spec.offline
+    def local_model(self) -> LocalModel | None:
+        """The local model a Backend.LOCAL plan runs: the one chosen, else the task's stand-in."""
+        return self.chosen_local_model or self.task.spec.local_model
 
     @property
     def model_label(self) -> str:
-        if self.backend == OFFLINE:
-            model = self.offline_model
+        if self.backend == Backend.LOCAL:
+            model = self.local_model
             return model.name if model else "no local model"
         return self.model.path if self.model else ""
 
     def cache_key(self, image: PreparedImage, given: GivenRegions | None = None) -> tuple:
         """What decides this plan's result for `image`, including the regions it was `given`."""
-        if self.backend == OFFLINE:
-            return (image.digest, OFFLINE, self.task.value, self.model_label, self.settings)
+        if self.backend == Backend.LOCAL:
+            return (image.digest, Backend.LOCAL, self.task.value, self.model_label, self.settings)
         fingerprint = self.credentials.fingerprint if self.credentials else ""
         request = (self.prompt, self.labels, self.params, self.routing)
-        key = (image.digest, CLARIFAI, self.task.value, self.model.path, self.settings, request, fingerprint)
+        key = (image.digest, Backend.CLARIFAI, self.task.value, self.model.path, self.settings, request, fingerprint)
         return key if given is None else (*key, ("given", given))
 
     def check(self) -> None:
         """Raises the AppError that stops this plan before any work: no key, or no model."""
-        if self.backend != CLARIFAI:
+        if self.backend != Backend.CLARIFAI:
             return
         if self.credentials is None:
             raise errors.KeyMissingError(
@@ -183,21 +192,20 @@ def run_predictions(
     client: ClarifaiClient | None = None,
     cache: PredictionCache = PREDICTION_CACHE,
     budget: CallBudget | None = None,
-    progress: Progress | None = None,
-    on_text: TextSoFar | None = None,
-    on_wait: Waiting | None = None,
+    callbacks: RunCallbacks = RunCallbacks(),
     given: Sequence[GivenRegions] | None = None,
 ) -> RunOutcome:
     """One result per image, in order. Raises an AppError when the whole run cannot happen.
 
-    `on_text` sees streamed answers grow (by index in `images`); `on_wait` what the run waits for.
+    `callbacks` hear how many images are done, streamed answers grow (by index in `images`) and
+    what the run waits for.
     `given` (one entry per image) are regions for a model that takes them; an image given none is
     run as without them, with a note saying so (see `_run_clarifai`).
     """
     plan.check()
     if given is not None and len(given) != len(images):
         raise ValueError("`given` needs one entry per image")
-    if plan.backend == OFFLINE:
+    if plan.backend == Backend.LOCAL:
         given = None  # the local models take no regions
     started = time.perf_counter()
     keys = [plan.cache_key(image, given[i] if given is not None else None) for i, image in enumerate(images)]
@@ -208,36 +216,45 @@ def run_predictions(
     method = None
     if missing:
         todo = [images[i] for i in missing]
-        if plan.backend == OFFLINE:
-            fresh = _run_offline(plan, todo, from_cache, progress)
+        reporting = callbacks.after(from_cache).for_inputs(missing)
+        if plan.backend == Backend.LOCAL:
+            fresh = _run_local(plan, todo, reporting.progress)
         else:
-            texts = (lambda index, text: on_text(missing[index], text)) if on_text else None
             todo_given = [given[i] for i in missing] if given is not None else None
-            fresh, calls, method = _run_clarifai(
-                plan, todo, client, budget, _offset(progress, from_cache), texts, on_wait, todo_given
-            )
+            fresh, calls, method = _run_clarifai(plan, todo, client, budget, reporting, todo_given)
         for index, result in zip(missing, fresh):
             results[index] = result
             cache.put(keys[index], result)
-    if progress:
-        progress(len(images))
+    if callbacks.progress:
+        callbacks.progress(len(images))
     return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache, method)
 
 
-def _run_offline(plan: RunPlan, images: list[PreparedImage], done_before: int, progress: Progress | None) -> list[ImageResult]:
-    model = plan.offline_model
+def _run_local(plan: RunPlan, images: list[PreparedImage], progress: Progress | None) -> list[ImageResult]:
+    model = plan.local_model
     results = []
     for count, image in enumerate(images, start=1):
         if model is None:
-            results.append(ImageResult(error=errors.OfflineUnsupportedError(plan.task.spec.offline_unavailable)))
+            results.append(ImageResult(error=errors.LocalUnsupportedError(plan.task.spec.no_local_model)))
         elif image.data is None:
             results.append(ImageResult(error=_needs_pixels_error()))
         else:
             [result] = predict_local(model, [image.pixels()], plan.settings)
             results.append(result)
         if progress:
-            progress(done_before + count)
+            progress(count)
     return results
+
+
+@dataclass(frozen=True)
+class _ClarifaiRun:
+    """What every call of one plan's Clarifai run shares: the plan, its model's information, the
+    client that calls and the budget the calls are charged to."""
+
+    plan: RunPlan
+    info: ModelInfo
+    client: ClarifaiClient
+    budget: CallBudget | None
 
 
 def _run_clarifai(
@@ -245,9 +262,7 @@ def _run_clarifai(
     images: list[PreparedImage],
     client: ClarifaiClient | None,
     budget: CallBudget | None,
-    progress: Progress | None,
-    on_text: TextSoFar | None,
-    on_wait: Waiting | None,
+    callbacks: RunCallbacks,
     given: list[GivenRegions] | None = None,
 ) -> tuple[list[ImageResult], int, Method | None]:
     """Images given regions go to the model's method taking them; the others (and every image when
@@ -256,12 +271,13 @@ def _run_clarifai(
     if client is None:
         raise ValueError("a Clarifai run needs a client")
     info = _model_info(client, plan, budget)
+    run = _ClarifaiRun(plan, info, client, budget)
     with_regions = answers.fit_with_regions(plan.task.spec, info) if given is not None else None
     plain = fit_model(plan.task.spec, info)
     if with_regions is None:
         if not plain.fits:
             raise errors.ModelTypeError(plain.problem)
-        return (*_run_fit(plan, info, plain, images, client, budget, progress, on_text, on_wait), plain.method)
+        return (*_run_fit(run, plain, images, callbacks), plain.method)
 
     boxed = [i for i, regions in enumerate(given) if regions]
     bare = [i for i, regions in enumerate(given) if not regions]
@@ -269,16 +285,12 @@ def _run_clarifai(
     calls = 0
     if boxed:
         fresh, calls = _run_fit(
-            plan, info, with_regions, [images[i] for i in boxed], client, budget, progress,
-            _reindexed(on_text, boxed), on_wait, [given[i] for i in boxed],
+            run, with_regions, [images[i] for i in boxed], callbacks.for_inputs(boxed), [given[i] for i in boxed]
         )
         for index, result in zip(boxed, fresh):
             results[index] = result
     if bare and plain.fits:
-        fresh, more = _run_fit(
-            plan, info, plain, [images[i] for i in bare], client, budget, _offset(progress, len(boxed)),
-            _reindexed(on_text, bare), on_wait,
-        )
+        fresh, more = _run_fit(run, plain, [images[i] for i in bare], callbacks.after(len(boxed)).for_inputs(bare))
         calls += more
         note = nothing_given_note(plan.regions_from, plain.method.name if plain.method else "")
         for index, result in zip(bare, fresh):
@@ -287,8 +299,8 @@ def _run_clarifai(
         for index in bare:
             note = nothing_given_note(plan.regions_from)
             results[index] = ImageResult(prediction=Prediction(model_label=plan.model.path, notes=(note,)))
-        if progress:
-            progress(len(images))
+        if callbacks.progress:
+            callbacks.progress(len(images))
     return list(results), calls, with_regions.method if boxed else plain.method
 
 
@@ -309,30 +321,22 @@ def _with_note(result: ImageResult, note: str) -> ImageResult:
     return ImageResult(prediction=replace(result.prediction, notes=(*result.prediction.notes, note)))
 
 
-def _reindexed(on_text: TextSoFar | None, indexes: list[int]) -> TextSoFar | None:
-    return (lambda index, text: on_text(indexes[index], text)) if on_text else None
-
-
 def _run_fit(
-    plan: RunPlan,
-    info: ModelInfo,
+    run: _ClarifaiRun,
     fit: ModelFit,
     images: list[PreparedImage],
-    client: ClarifaiClient,
-    budget: CallBudget | None,
-    progress: Progress | None,
-    on_text: TextSoFar | None,
-    on_wait: Waiting | None,
+    callbacks: RunCallbacks,
     given: list[GivenRegions] | None = None,
 ) -> tuple[list[ImageResult], int]:
     """The images through one way of serving the task: a classic batch, or one method call per image."""
+    plan, client, budget = run.plan, run.client, run.budget
     inputs = [image.data if image.data is not None else image.url for image in images]
     if fit.serving == Serving.CLASSIC:
         calls = len(plan_chunks(input_sizes(inputs)))
         if budget is not None:
             budget.spend(calls=calls, images=len(inputs))
         results = client.predict(
-            plan.model, inputs, plan.settings, plan.credentials, progress, routing=plan.routing, on_wait=on_wait
+            plan.model, inputs, plan.settings, plan.credentials, routing=plan.routing, callbacks=callbacks
         )
         return results, calls
     spec = plan.task.spec
@@ -349,17 +353,8 @@ def _run_fit(
     ]
     if budget is not None:
         budget.spend(calls=len(arguments), images=len(arguments))
-    model = replace(plan.model, version_id=plan.model.version_id or info.ref.version_id)
-    results = client.call_method(
-        model,
-        fit.method,
-        arguments,
-        plan.credentials,
-        routing=plan.routing,
-        progress=progress,
-        on_text=on_text,
-        on_wait=on_wait,
-    )
+    model = replace(plan.model, version_id=plan.model.version_id or run.info.ref.version_id)
+    results = client.call_method(model, fit.method, arguments, plan.credentials, routing=plan.routing, callbacks=callbacks)
     interpreted = [
         answers.interpret(
             spec, fit, result, plan.labels, image.width, image.height, given[index] if given is not None else ()
@@ -369,12 +364,8 @@ def _run_fit(
     return interpreted, len(arguments)
 
 
-def _offset(progress: Progress | None, already_done: int) -> Progress | None:
-    return (lambda done: progress(already_done + done)) if progress else None
-
-
 def _needs_pixels_error() -> errors.AppError:
-    return errors.OfflineUnsupportedError(
+    return errors.LocalUnsupportedError(
         "The offline models need the picture itself, but this URL is set to be fetched by Clarifai. "
         "Turn off “Let Clarifai fetch URLs” in the sidebar, or choose the Clarifai backend."
     )
@@ -400,13 +391,14 @@ def run_tasks_concurrently(
     *,
     client: ClarifaiClient | None = None,
     budget: CallBudget | None = None,
-    progress: Progress | None = None,
-    on_wait: Waiting | None = None,
+    callbacks: RunCallbacks = RunCallbacks(),
 ) -> list[TaskRun]:
     """Several tasks on the same images at once; a task that fails does not stop the others.
 
     A plan with `regions_from` waits for that task's plan (when it is among `plans`) and is given
-    what it found on each image. `progress` gets the number of (task, image) pairs finished so far.
+    what it found on each image. `callbacks.progress` gets the number of (task, image) pairs finished
+    so far, `callbacks.on_wait` what any task waits for; answers streaming in are not reported (the
+    tasks' answers to one image would share its index).
     """
     finished = [0] * len(plans)
     lock = threading.Lock()
@@ -419,8 +411,8 @@ def run_tasks_concurrently(
             with lock:
                 finished[index] = done
                 total = sum(finished)
-            if progress:
-                progress(total)
+            if callbacks.progress:
+                callbacks.progress(total)
 
         return report
 
@@ -432,9 +424,8 @@ def run_tasks_concurrently(
             submitted.wait()
             given = found_regions(futures[source].result(), len(images))
         try:
-            outcome = run_predictions(
-                plan, images, client=client, budget=budget, progress=reporter(index), on_wait=on_wait, given=given
-            )
+            reporting = RunCallbacks(progress=reporter(index), on_wait=callbacks.on_wait)
+            outcome = run_predictions(plan, images, client=client, budget=budget, callbacks=reporting, given=given)
             return TaskRun(plan, outcome)
         except errors.AppError as error:
             failure = error

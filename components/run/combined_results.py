@@ -15,6 +15,7 @@ from components.colors import Color, normalise_name
 from components.drawing.regions import region_color, region_name
 from components.results import Prediction
 from components.run import backend
+from components.run.backend import Backend
 from components.tasks import TaskSpec
 
 Drawn = Iterable[tuple[TaskSpec, Prediction | None]]  # each task's prediction for one picture
@@ -109,7 +110,7 @@ def toggle_names(drawn: Drawn) -> list[str]:
 
 def model_words(plan: backend.RunPlan) -> str:
     """The model's short name: its id on Clarifai, the local model's name offline."""
-    if plan.backend == backend.CLARIFAI and plan.model is not None:
+    if plan.backend == Backend.CLARIFAI and plan.model is not None:
         return plan.model.model_id
     return plan.model_label
 
@@ -119,7 +120,7 @@ def summary_line(task_runs: Sequence[backend.TaskRun], image_count: int) -> str:
     images have results, failures, time and calls (markdown)."""
     calls = sum(run.outcome.clarifai_calls for run in task_runs if run.outcome is not None)
     head = f"{image_count} image{'s' if image_count != 1 else ''}"
-    if any(run.plan.backend == backend.CLARIFAI for run in task_runs):
+    if any(run.plan.backend == Backend.CLARIFAI for run in task_runs):
         head += f" · {calls} Clarifai call{'s' if calls != 1 else ''}"
     parts = [_task_words(run, image_count) for run in task_runs]
     return f"**{head}** — " + " · ".join(parts)
@@ -128,7 +129,7 @@ def summary_line(task_runs: Sequence[backend.TaskRun], image_count: int) -> str:
 def _task_words(run: backend.TaskRun, image_count: int) -> str:
     plan = run.plan
     model = model_words(plan)
-    if plan.regions_from is not None and plan.backend == backend.CLARIFAI:
+    if plan.regions_from is not None and plan.backend == Backend.CLARIFAI:
         model += f" on the {plan.regions_from.title.lower()} boxes"
     words = [f"**{plan.task.title}** ({model}):"]
     if run.outcome is None:
@@ -142,7 +143,7 @@ def _task_words(run: backend.TaskRun, image_count: int) -> str:
         facts.append("from the cache")  # no time spent, no call made
     else:
         facts.append(f"{outcome.seconds:.1f} s")
-        if plan.backend == backend.CLARIFAI:
+        if plan.backend == Backend.CLARIFAI:
             facts.append(f"{outcome.clarifai_calls} call{'s' if outcome.clarifai_calls != 1 else ''}")
         if outcome.from_cache:
             facts.append(f"{outcome.from_cache} from the cache")

@@ -17,7 +17,7 @@ from components.navigation import ALL_TASKS
 from components.outputs import exports
 from components.results import ImageResult
 from components.run import backend
-from components.run.backend import RunPlan
+from components.run.backend import Backend, RunPlan
 from components.run.combined_results import legend, legend_html, summary_line, toggle_names
 from components.tasks import Task
 from components.text import shorten
@@ -70,7 +70,7 @@ def all_tasks_page() -> None:
     images = images_section(choice)
     requests = {task: view_for(task).stored_request(ui_state.task_page_key(task)) for task in tasks}
     asked = [f"{task.title}: {_asked(request)}" for task, request in requests.items() if _asked(request)]
-    if asked and choice.backend == backend.CLARIFAI:
+    if asked and choice.backend == Backend.CLARIFAI:
         st.caption(":material/chat: As set on each task's page — " + " · ".join(asked))
     segment_found = _segment_found_option(choice, tasks)
     problem = next((r.problem for r in requests.values() if r.problem), "")
@@ -80,8 +80,7 @@ def all_tasks_page() -> None:
             plans = [replace(p, regions_from=Task.DETECTION) if p.task == Task.SEGMENTATION else p for p in plans]
         task_runs = run_with_progress(
             lambda reporter: backend.run_tasks_concurrently(
-                plans, images, client=client_for(choice), budget=choice.budget,
-                progress=reporter.progress, on_wait=reporter.wait,
+                plans, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
             ),
             len(images) * len(plans),
             f"Running {len(plans)} models",
@@ -108,14 +107,14 @@ def _asked(request: RequestInputs) -> str:
 
 
 def _tasks_for(choice: SidebarChoice) -> list[Task]:
-    if choice.backend == backend.OFFLINE:
-        return [task for task in Task if task.spec.offline is not None]
+    if choice.backend == Backend.LOCAL:
+        return [task for task in Task if task.spec.local_model is not None]
     return list(Task)
 
 
 def _segment_found_option(choice: SidebarChoice, tasks: list[Task]) -> bool:
     """A toggle, on by default, when the segmentation model can be given the detector's boxes."""
-    if choice.backend != backend.CLARIFAI or choice.credentials is None:
+    if choice.backend != Backend.CLARIFAI or choice.credentials is None:
         return False
     if Task.DETECTION not in tasks or Task.SEGMENTATION not in tasks:
         return False

@@ -14,7 +14,7 @@ from components.models import MODEL_FORMAT_HELP, ModelRef, parse_model_ref
 from components.navigation import COMPARE
 from components.results import ImageResult
 from components.run import backend
-from components.run.backend import RunPlan, TaskRun
+from components.run.backend import Backend, RunPlan, TaskRun
 from components.run.model_fit import ModelChoice, Serving, fit_model
 from components.tasks import Task
 from components.text import shorten
@@ -43,16 +43,16 @@ def compare_page() -> None:
     task = st.segmented_control(
         "Task", list(Task), format_func=lambda t: t.title, default=Task.DETECTION, key="compare_task", persist_state="session"
     ) or Task.DETECTION
-    offline = choice.backend == backend.OFFLINE
-    plans, problems = _model_slots(task, choice, offline)
+    local = choice.backend == Backend.LOCAL
+    plans, problems = _model_slots(task, choice, local)
     images = images_section(choice)
-    request = _request_inputs(task, plans, choice, offline)
+    request = _request_inputs(task, plans, choice, local)
     problem = request.problem or next(iter(problems), "")
     if predict_button(images, choice, [task], RequestInputs(problem=problem)):
         plans = [_with_request(plan, request) for plan in plans]
         task_runs = run_with_progress(
             lambda reporter: backend.run_tasks_concurrently(
-                plans, images, client=client_for(choice), budget=choice.budget, progress=reporter.progress, on_wait=reporter.wait
+                plans, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
             ),
             len(images) * len(plans),
             f"Running {len(plans)} models",
@@ -69,7 +69,7 @@ def compare_page() -> None:
 # --- choosing the models ---------------------------------------------------------------------------
 
 
-def _model_slots(task: Task, choice: SidebarChoice, offline: bool) -> tuple[list[RunPlan], list[str]]:
+def _model_slots(task: Task, choice: SidebarChoice, local: bool) -> tuple[list[RunPlan], list[str]]:
     """A picker per model slot; the plans they make, and what stops Predict."""
     count = st.segmented_control(
         "Models", MODEL_COUNTS, default=2, key="compare_count", persist_state="session"
@@ -77,7 +77,7 @@ def _model_slots(task: Task, choice: SidebarChoice, offline: bool) -> tuple[list
     plans, problems = [], []
     for slot, column in enumerate(st.columns(count)):
         with column.container(border=True):
-            plan, problem = (_local_slot if offline else _clarifai_slot)(task, slot, choice)
+            plan, problem = (_local_slot if local else _clarifai_slot)(task, slot, choice)
         if plan is not None:
             plans.append(plan)
         if problem:
@@ -88,15 +88,15 @@ def _model_slots(task: Task, choice: SidebarChoice, offline: bool) -> tuple[list
 def _local_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPlan | None, str]:
     models = task.spec.local_models
     if not models:
-        st.caption(task.spec.offline_unavailable)
-        return None, task.spec.offline_unavailable
+        st.caption(task.spec.no_local_model)
+        return None, task.spec.no_local_model
     names = [model.name for model in models]
     picked = st.selectbox(
         f"Model {slot + 1}", names, index=slot % len(names), key=f"compare_local_{task.value}_{slot}", persist_state="session"
     )
     model = models[names.index(picked)]
     st.caption(model.description)
-    return RunPlan(task, backend.OFFLINE, settings=choice.settings, local_model=model), ""
+    return RunPlan(task, Backend.LOCAL, settings=choice.settings, chosen_local_model=model), ""
 
 
 def _clarifai_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPlan | None, str]:
@@ -129,7 +129,7 @@ def _clarifai_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPla
         return None, f"Model {slot + 1}: {model.problem}"
     if model.serving is not None:
         st.caption(f":material/check_circle: {shorten(model.info.name, 40)} · {_serving_words(model.serving)}")
-    plan = RunPlan(task, backend.CLARIFAI, ref, choice.settings, choice.credentials)
+    plan = RunPlan(task, Backend.CLARIFAI, ref, choice.settings, choice.credentials)
     return plan, ""
 
 
@@ -152,10 +152,10 @@ def _serving_words(serving: Serving) -> str:
     return {Serving.CLASSIC: "classic", Serving.METHOD: "called with the image", Serving.PROMPTED: "asked by a prompt"}[serving]
 
 
-def _request_inputs(task: Task, plans: Sequence[RunPlan], choice: SidebarChoice, offline: bool) -> RequestInputs:
+def _request_inputs(task: Task, plans: Sequence[RunPlan], choice: SidebarChoice, local: bool) -> RequestInputs:
     """The task's prompt or labels, as on its own page (shared with it), when a model is asked by a prompt."""
     view = view_for(task)
-    if offline or not task.spec.prompted:
+    if local or not task.spec.prompted:
         return RequestInputs()
     prompted = [
         _checked(task, plan.model, choice) for plan in plans if plan.model is not None
@@ -165,13 +165,13 @@ def _request_inputs(task: Task, plans: Sequence[RunPlan], choice: SidebarChoice,
         return RequestInputs()
     with st.container(border=True):
         st.caption("Asked of the vision-language models (the classic ones take no prompt):")
-        return view.request_controls(asked, offline=False, key=ui_state.task_page_key(task))
+        return view.request_controls(asked, local=False, key=ui_state.task_page_key(task))
 
 
 def _with_request(plan: RunPlan, request: RequestInputs) -> RunPlan:
     return RunPlan(
         plan.task, plan.backend, plan.model, plan.settings, plan.credentials,
-        prompt=request.prompt, labels=request.labels, local_model=plan.local_model,
+        prompt=request.prompt, labels=request.labels, chosen_local_model=plan.chosen_local_model,
     )
 
 

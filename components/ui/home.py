@@ -10,6 +10,7 @@ from components.images.samples import SAMPLES, SAMPLES_BY_KEY, prepare_sample
 from components.navigation import ALL_TASKS, HOME, TASK_PAGES, WORK_PAGES
 from components.results import Prediction
 from components.run import backend
+from components.run.backend import Backend
 from components.settings import Endpoint
 from components.tasks import TASKS, Task
 from components.text import last_path_part, shorten
@@ -63,7 +64,7 @@ def example_predictions(sample_key: str) -> dict[str, Prediction]:
     image = prepare_sample(sample_key, PrepareOptions())
     found = {}
     for task in (EXAMPLE_DRAWN, EXAMPLE_LISTED):
-        [result] = backend.run_predictions(backend.RunPlan(task, backend.OFFLINE), [image]).results
+        [result] = backend.run_predictions(backend.RunPlan(task, Backend.LOCAL), [image]).results
         if result.ok:
             found[task.value] = result.prediction
     return found
@@ -164,7 +165,7 @@ def _tasks() -> None:
 
 def _setup_line(choice: SidebarChoice) -> None:
     """One line: the backend, whose key, and the endpoint only when it is not Clarifai's own."""
-    if choice.backend == backend.OFFLINE:
+    if choice.backend == Backend.LOCAL:
         parts = [":material/memory: **Offline**: local OpenCV models on this server", "no key needed"]
     else:
         parts = [":material/cloud: **Clarifai API**"]
@@ -188,7 +189,7 @@ def _default_models(checks: dict[Task, str] | None, note: str) -> None:
     """Each task's default model and local stand-in; with a key, whether each default answers."""
     lines = []
     for task, spec in TASKS.items():
-        stand_in = spec.offline.name if spec.offline else "none: needs a Clarifai model"
+        stand_in = spec.local_model.name if spec.local_model else "none: needs a Clarifai model"
         line = f"- {spec.icon} **{spec.title}**: {spec.default_model.link_markdown} · offline: {stand_in}"
         if checks is not None and task in checks:
             problem = checks[task]
@@ -204,7 +205,7 @@ def _check_defaults(choice: SidebarChoice) -> tuple[dict[Task, str] | None, str]
     caches what answers): the problem of each default checked ("" when it answers), and a note.
     Nothing is checked without a key, or when it would spend the demo's allowance; a refused
     key or a passing failure stops the checks and the note says so."""
-    if choice.backend != backend.CLARIFAI or choice.credentials is None:
+    if choice.backend != Backend.CLARIFAI or choice.credentials is None:
         return None, ""
     if choice.budget is not None:
         return None, "The defaults are checked when you open a task, so as not to spend this demo's allowance here."

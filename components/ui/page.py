@@ -12,10 +12,12 @@ from typing import TypeVar
 
 import streamlit as st
 
+from components.clarifai.client import RunCallbacks
 from components.errors import AppError, UnexpectedError
 from components.images.preparation import PreparedImage
 from components.navigation import HOME, PAGES
 from components.run import backend
+from components.run.backend import Backend
 from components.tasks import Task
 from components.text import last_path_part, plural, shorten
 from components.ui import state as ui_state
@@ -66,20 +68,14 @@ def task_page(task: Task) -> None:
     st.markdown(f"{spec.blurb}  \n{model_badge(task, choice)}")
 
     images = images_section(choice)
-    request = view.request_controls(choice.model(task), offline=choice.backend == backend.OFFLINE, key=page_key)
+    request = view.request_controls(choice.model(task), local=choice.backend == Backend.LOCAL, key=page_key)
     if predict_button(images, choice, [task], request):
         plan = choice.plan(task, request.prompt, request.labels)
         _run_and_store(
             page_key,
             images,
             lambda reporter: backend.run_predictions(
-                plan,
-                images,
-                client=client_for(choice),
-                budget=choice.budget,
-                progress=reporter.progress,
-                on_text=reporter.text,
-                on_wait=reporter.wait,
+                plan, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
             ),
             choice,
         )
@@ -103,7 +99,7 @@ def task_page(task: Task) -> None:
 
 
 def _model_words(plan: backend.RunPlan) -> str:
-    words = plan.model_label if plan.backend == backend.OFFLINE else f"“{plan.model_label}”"
+    words = plan.model_label if plan.backend == Backend.LOCAL else f"“{plan.model_label}”"
     if plan.labels:
         words += f", asked about: {shorten(', '.join(plan.labels), 120)}"
     elif plan.prompt:
@@ -112,8 +108,8 @@ def _model_words(plan: backend.RunPlan) -> str:
 
 
 def model_badge(task: Task, choice: SidebarChoice) -> str:
-    if choice.backend == backend.OFFLINE:
-        local = task.spec.offline
+    if choice.backend == Backend.LOCAL:
+        local = task.spec.local_model
         if local is None:
             return ":orange-badge[:material/cloud_off: Needs Clarifai] There is no local model for this task."
         return f":orange-badge[:material/memory: Local OpenCV model] **{local.name}** — runs on this server, not a Clarifai model."
@@ -151,9 +147,9 @@ def predict_button(
 def _why_not_ready(images: list[PreparedImage], choice: SidebarChoice, tasks: list[Task], request: RequestInputs) -> str:
     if not images:
         return "Choose images first."
-    if choice.backend == backend.OFFLINE:
-        if not any(task.spec.offline is not None for task in tasks):
-            return tasks[0].spec.offline_unavailable
+    if choice.backend == Backend.LOCAL:
+        if not any(task.spec.local_model is not None for task in tasks):
+            return tasks[0].spec.no_local_model
         return ""
     for task in tasks:
         model = choice.model(task)
@@ -163,7 +159,7 @@ def _why_not_ready(images: list[PreparedImage], choice: SidebarChoice, tasks: li
 
 
 def client_for(choice: SidebarChoice):
-    return ui_state.client() if choice.backend == backend.CLARIFAI else None
+    return ui_state.client() if choice.backend == Backend.CLARIFAI else None
 
 
 def _run_and_store(
@@ -217,6 +213,11 @@ class RunReporter:
         with self._lock:
             self.texts[index] = text
             self.waiting = ""
+
+    @property
+    def callbacks(self) -> RunCallbacks:
+        """Its methods as the callbacks a run reports through."""
+        return RunCallbacks(progress=self.progress, on_text=self.text, on_wait=self.wait)
 
     def snapshot(self) -> tuple[int, str, dict[int, str]]:
         with self._lock:

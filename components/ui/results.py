@@ -23,7 +23,7 @@ from components.errors import AppError, ImageError
 from components.images.preparation import PreparedImage
 from components.outputs import codegen, exports, report
 from components.results import ImageResult, Prediction
-from components.run.backend import RunOutcome, RunPlan
+from components.run.backend import Backend, RunOutcome, RunPlan
 from components.text import plural, shorten
 from components.ui.state import PageRun
 from components.views import DisplaySettings, Download, TaskView
@@ -45,7 +45,7 @@ def run_summary(outcome: RunOutcome, image_count: int) -> str:
     if failed:
         parts.append(f":red[{failed} failed]")
     parts.append(f"{outcome.seconds:.2f} s")
-    if outcome.plan.backend == "clarifai":
+    if outcome.plan.backend == Backend.CLARIFAI:
         parts.append(plural(outcome.clarifai_calls, "Clarifai call"))
     if outcome.from_cache:
         parts.append(f"{outcome.from_cache} from cache")

@@ -11,7 +11,7 @@ from components import errors
 from components.clarifai.budget import CallBudget
 from components.images.preparation import DEFAULT_MAX_SIDE, PrepareOptions
 from components.models import PredictSettings
-from components.run.backend import CLARIFAI, OFFLINE, RunPlan
+from components.run.backend import Backend, RunPlan
 from components.run.model_fit import ModelChoice, Serving
 from components.settings import Credentials, DemoPolicy, resolve_credentials
 from components.tasks import Task
@@ -19,14 +19,14 @@ from components.ui import state as ui_state
 from components.ui.models import chosen_ref, chosen_routing, key, model_section
 
 APP_TITLE = "Clarifai Vision Playground"
-BACKEND_LABELS = {CLARIFAI: "Clarifai API", OFFLINE: "Offline · local OpenCV models"}
+BACKEND_LABELS = {Backend.CLARIFAI: "Clarifai API", Backend.LOCAL: "Offline · local OpenCV models"}
 DEFAULT_MAX_CONCEPTS = 20
 NO_OWNER_CALLS = "This demo makes no Clarifai calls on its own key."
 
 
 @dataclass(frozen=True)
 class SidebarChoice:
-    backend: str
+    backend: Backend
     credentials: Credentials | None
     settings: PredictSettings
     prepare_options: PrepareOptions
@@ -76,35 +76,36 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
     secrets = ui_state.app_secrets()
     owner_key_present = resolve_credentials(None, secrets, os.environ) is not None
     with st.sidebar:
-        backend = st.radio(
+        chosen = st.radio(
             "Backend",
-            options=[CLARIFAI, OFFLINE],
+            options=[Backend.CLARIFAI, Backend.LOCAL],
             index=0 if owner_key_present and policy.owner_key_offered else 1,
-            format_func=BACKEND_LABELS.get,
+            format_func=lambda value: BACKEND_LABELS[Backend(value)],  # "offline" too
             key="backend",
             persist_state="session",
             help="Offline runs small OpenCV models on this server: no key, no network, and not Clarifai's models.",
         )
+        backend = Backend(chosen)  # a session may still hold the old value, "offline"
         credentials = budget = note_slot = None
-        if backend == CLARIFAI:
+        if backend == Backend.CLARIFAI:
             credentials, budget, note_slot = _key_section(policy, secrets)
         models = {t: ModelChoice(*chosen_ref(t), routing=chosen_routing(t)) for t in Task}
         if task is not None:
-            if backend == CLARIFAI:
+            if backend == Backend.CLARIFAI:
                 models[task] = model_section(task, credentials, budget)
                 if models[task].problem:
                     st.error(models[task].problem, icon=":material/error:")
                 if credentials is not None and models[task].info is not None:
                     ui_state.mark_key_works(credentials)  # the model was looked up with it
-            elif task.spec.offline is not None:
-                model = task.spec.offline
+            elif task.spec.local_model is not None:
+                model = task.spec.local_model
                 st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
             else:
                 st.warning("There is no local model for this task: choose the Clarifai API and add a key.", icon=":material/cloud_off:")
-        classic = backend == OFFLINE or task is None or models[task].serving in (None, Serving.CLASSIC)
+        classic = backend == Backend.LOCAL or task is None or models[task].serving in (None, Serving.CLASSIC)
         settings, selected = _settings_section(task, show=classic)
         options = _image_options_section()
-        if backend == CLARIFAI:
+        if backend == Backend.CLARIFAI:
             st.caption(f"Endpoint: {ui_state.endpoint().label}")
         if note_slot is not None and credentials is not None and credentials.from_app_owner:
             note = "Using this app's Clarifai key." + (f" {budget.allowance.note}" if budget is not None else "")

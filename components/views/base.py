@@ -73,7 +73,7 @@ class TaskView(ABC):
     def spec(self) -> TaskSpec:
         return self.task.spec
 
-    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
+    def request_controls(self, model: ModelChoice, local: bool, key: str) -> RequestInputs:
         """Controls for what to ask the model (a prompt, labels), shown before Predict."""
         return RequestInputs()
 

@@ -35,10 +35,10 @@ class CaptioningView(TaskView):
     card_order = 0
     agreement_words = "(words the captions have in common)"
 
-    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
+    def request_controls(self, model: ModelChoice, local: bool, key: str) -> RequestInputs:
         """A prompt with presets, for models that take one (old-style captioners take none)."""
         takes_prompt = prompted(model) and model.fit.method.prompt_argument is not None
-        if not offline and not takes_prompt:
+        if not local and not takes_prompt:
             return RequestInputs()
         prompt_key = f"{key}_prompt"
         if prompt_key not in st.session_state:
@@ -54,11 +54,11 @@ class CaptioningView(TaskView):
             list(PRESETS),
             key=f"{key}_preset",
             on_change=use_preset,
-            disabled=offline,
+            disabled=local,
             help="Fills the prompt below; edit it as you like.",
         )
-        prompt = st.text_area("Prompt", key=prompt_key, height=90, disabled=offline)
-        if offline:
+        prompt = st.text_area("Prompt", key=prompt_key, height=90, disabled=local)
+        if local:
             prompts_need_clarifai("A caption")
             return RequestInputs()
         return RequestInputs(prompt=prompt, problem=check_prompt(prompt, DEFAULT_MAX_PROMPT_CHARS))

@@ -36,8 +36,8 @@ class ClassificationView(TaskView):
     card_order = 2
     agreement_words = f"(concepts in more than one model's top {TOP_N})"
 
-    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
-        if offline or not prompted(model):
+    def request_controls(self, model: ModelChoice, local: bool, key: str) -> RequestInputs:
+        if local or not prompted(model):
             return RequestInputs()
         text = st.text_area(
             "Labels to choose from",

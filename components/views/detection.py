@@ -40,8 +40,8 @@ class DetectionView(TaskView):
     agreement_words = "(boxes another model also found: same label, overlapping by half or more)"
     layer = 1  # boxes above masks
 
-    def request_controls(self, model: ModelChoice, offline: bool, key: str) -> RequestInputs:
-        if offline or not prompted(model):
+    def request_controls(self, model: ModelChoice, local: bool, key: str) -> RequestInputs:
+        if local or not prompted(model):
             return RequestInputs()
         text = st.text_input(
             "What to find",
@@ -128,14 +128,14 @@ class DetectionView(TaskView):
     def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
         total = sum(1 for region in prediction.regions if region.box is not None)
         if total == 0:
-            hint = self.spec.offline.nothing_found_hint if self._is_local(prediction) else ""
+            hint = self.spec.local_model.nothing_found_hint if self._is_local(prediction) else ""
             return "No objects found." + (f" {hint}" if hint else "")
         shown = len(charts.regions_frame(prediction.regions, image.width or 1, image.height or 1, settings.min_score))
         below = total - shown
         return f"{plural(shown, 'box')} shown" + (f", {below} below the threshold" if below else "")
 
     def _is_local(self, prediction: Prediction) -> bool:
-        local = self.spec.offline
+        local = self.spec.local_model
         return local is not None and prediction.model_label == local.name
 
     def compare(self, predictions: Sequence[Prediction | None], settings: DisplaySettings) -> Difference:

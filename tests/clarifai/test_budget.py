@@ -27,6 +27,7 @@ from components.clarifai.budget import (
     identify_visitor,
     xsrf_token,
 )
+from components.run.backend import Backend
 from tests.apptest import (
     VISITOR_STATE,
     no_traceback,
@@ -306,10 +307,10 @@ def test_sessions_the_app_cannot_tell_apart_share_one_budget(clarifai_env):
 
 def test_a_budget_of_zero_never_offers_the_owners_key(clarifai_env):
     home = open_page("home", key=TEST_KEY, CLARIFAI_DEMO_CALL_BUDGET=0)
-    assert home.radio(key="backend").value == "offline"
+    assert home.radio(key="backend").value == Backend.LOCAL
     assert "makes no Clarifai calls on its own key" in page_text(home)
     at = open_page("classification", key=TEST_KEY, CLARIFAI_DEMO_CALL_BUDGET=0)
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     assert "makes no Clarifai calls on its own key" in sidebar_text(at)
     at = predict(upload(at, picture("a.png", 300)))
     no_traceback(at)

@@ -14,7 +14,7 @@ from clarifai_grpc.grpc.api import resources_pb2
 
 from components import errors
 from components.clarifai import parts
-from components.clarifai.client import ClarifaiClient
+from components.clarifai.client import ClarifaiClient, RunCallbacks
 from components.clarifai.replies import prediction_from_answer
 from components.clarifai.transport import CallPolicy
 from components.models import ModelRef, PredictSettings, Routing
@@ -185,7 +185,7 @@ def test_a_streamed_caption_arrives_in_growing_pieces(client, fake):
     seen: list[tuple[int, str]] = []
     [result] = ask(
         client, QWEN, {"prompt": "Describe it.", "image": RED_SQUARE}, method="generate",
-        on_text=lambda index, text: seen.append((index, text)),
+        callbacks=RunCallbacks(on_text=lambda index, text: seen.append((index, text))),
     )
     assert result.ok, result.error
     assert len(seen) >= 3 and all(index == 0 for index, _ in seen)
@@ -325,7 +325,7 @@ def test_a_model_starting_up_is_waited_for_and_the_wait_is_reported(today_server
     client = make_client(today_server, CallPolicy(cold_start_wait_s=10, cold_start_poll_s=0.2, first_backoff_s=0.1))
     fake.cold_start(QWEN.short_path, 0.8)
     waits: list[str] = []
-    [result] = ask(client, QWEN, {"prompt": "Hi", "image": RED_SQUARE}, on_wait=waits.append)
+    [result] = ask(client, QWEN, {"prompt": "Hi", "image": RED_SQUARE}, callbacks=RunCallbacks(on_wait=waits.append))
     assert result.ok, result.error
     assert waits and all(w.startswith("Starting the model on Clarifai") for w in waits)
     assert len(fake.calls_to("PostModelOutputs")) >= 2

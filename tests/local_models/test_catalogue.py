@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from components.errors import AppError, OfflineUnsupportedError
+from components.errors import AppError, LocalUnsupportedError
 from components.images.preparation import prepare_upload
 from components.local_models.catalogue import CASCADE_DETECTOR, COLOR_HISTOGRAM, FINE_COLOR_SEGMENTER, predict_local
 from components.local_models.classifier import classify_colors
@@ -15,7 +15,7 @@ from components.local_models.common import downscale
 from components.local_models.detector import detect_objects
 from components.local_models.segmenter import segment_colors
 from components.models import PredictSettings
-from components.run.backend import OFFLINE, RunPlan, run_predictions
+from components.run.backend import Backend, RunPlan, run_predictions
 from components.tasks import Task
 from tests.helpers import png_bytes
 from tests.local_models.pictures import (
@@ -36,9 +36,9 @@ LOCAL_TASKS = (Task.CLASSIFICATION, Task.DETECTION, Task.SEGMENTATION)
 
 
 def test_local_models_are_labelled_as_local_opencv_and_never_as_clarifai():
-    assert {task for task in Task if task.spec.offline is not None} == set(LOCAL_TASKS)
+    assert {task for task in Task if task.spec.local_model is not None} == set(LOCAL_TASKS)
     for task in LOCAL_TASKS:
-        model = task.spec.offline
+        model = task.spec.local_model
         assert model.name.endswith("(local OpenCV)")
         assert "clarifai" not in model.name.lower()
         assert "no Clarifai call" in model.description
@@ -47,9 +47,9 @@ def test_local_models_are_labelled_as_local_opencv_and_never_as_clarifai():
 
 @pytest.mark.parametrize("task", LOCAL_TASKS)
 def test_predictions_carry_the_local_model_name_and_no_raw_output(task):
-    [result] = predict_local(task.spec.offline, [red_and_blue()], PredictSettings())
+    [result] = predict_local(task.spec.local_model, [red_and_blue()], PredictSettings())
     assert result.ok
-    assert result.prediction.model_label == task.spec.offline.name
+    assert result.prediction.model_label == task.spec.local_model.name
     assert result.prediction.raw is None
     assert result.prediction.status.ok
 
@@ -57,8 +57,8 @@ def test_predictions_carry_the_local_model_name_and_no_raw_output(task):
 
 
 def test_captioning_says_it_needs_a_clarifai_model():
-    assert Task.CAPTIONING.spec.offline is None
-    assert Task.CAPTIONING.spec.offline_unavailable == (
+    assert Task.CAPTIONING.spec.local_model is None
+    assert Task.CAPTIONING.spec.no_local_model == (
         "Captioning needs a Clarifai model: there is no local captioning model. Add a Clarifai key in the "
         "sidebar (or choose the Clarifai backend) to get captions."
     )
@@ -66,12 +66,12 @@ def test_captioning_says_it_needs_a_clarifai_model():
 
 def test_captioning_offline_gives_every_image_the_error():
     images = [prepare_upload(f"{name}.png", png_bytes(red_and_blue())) for name in ("a", "b")]
-    outcome = run_predictions(RunPlan(Task.CAPTIONING, OFFLINE), images)
+    outcome = run_predictions(RunPlan(Task.CAPTIONING, Backend.LOCAL), images)
     assert len(outcome.results) == 2
     for result in outcome.results:
         assert not result.ok and result.prediction is None
-        assert isinstance(result.error, OfflineUnsupportedError)
-        assert str(result.error) == Task.CAPTIONING.spec.offline_unavailable
+        assert isinstance(result.error, LocalUnsupportedError)
+        assert str(result.error) == Task.CAPTIONING.spec.no_local_model
 
 
 # --- predict_local and robustness ------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_captioning_offline_gives_every_image_the_error():
 
 def test_predict_offline_returns_one_result_per_image_in_order():
     images = [np.full((50, 50, 3), RED, np.uint8), np.full((50, 50, 3), BLUE, np.uint8), red_and_blue()]
-    results = predict_local(Task.CLASSIFICATION.spec.offline, images, PredictSettings(max_concepts=1))
+    results = predict_local(Task.CLASSIFICATION.spec.local_model, images, PredictSettings(max_concepts=1))
     assert [r.prediction.concepts[0].name for r in results] == ["red", "blue", "red"]
 
 
@@ -87,7 +87,7 @@ def test_a_broken_image_fails_alone():
     good = red_and_blue()
     images = [good, np.zeros((0, 0, 3), np.uint8), np.zeros((8, 8, 2), np.uint8), good]
     for task in LOCAL_TASKS:
-        results = predict_local(task.spec.offline, images, PredictSettings())
+        results = predict_local(task.spec.local_model, images, PredictSettings())
         assert [r.ok for r in results] == [True, False, False, True], task
         for broken in results[1:3]:
             assert isinstance(broken.error, AppError)
@@ -106,7 +106,7 @@ def test_an_unexpected_opencv_error_becomes_a_message_for_that_image_only(monkey
         monkeypatch.setattr(f"components.local_models.{module}.downscale", downscale_failing_on_odd_widths)
     images = [np.zeros((20, width, 3), np.uint8) for width in (20, 21, 22)]
     for task in LOCAL_TASKS:
-        results = predict_local(task.spec.offline, images, PredictSettings())
+        results = predict_local(task.spec.local_model, images, PredictSettings())
         assert [r.ok for r in results] == [True, False, True], task
         assert isinstance(results[1].error, AppError)
         assert "simulated" not in str(results[1].error)
@@ -132,7 +132,7 @@ ODD_IMAGES = {
 @pytest.mark.parametrize("task", LOCAL_TASKS)
 @pytest.mark.parametrize("name", list(ODD_IMAGES))
 def test_odd_images_still_get_a_prediction(task, name):
-    [result] = predict_local(task.spec.offline, [ODD_IMAGES[name]], PredictSettings())
+    [result] = predict_local(task.spec.local_model, [ODD_IMAGES[name]], PredictSettings())
     assert result.ok, result.error
     if task is Task.CLASSIFICATION:
         assert sum(values(result.prediction).values()) == pytest.approx(1.0)
@@ -165,7 +165,7 @@ def test_rounded_upright_shapes_are_not_taken_for_people():
 def test_every_local_model_is_labelled_as_local_and_gives_its_own_answer(testdata):
     for task in LOCAL_TASKS:
         models = task.spec.local_models
-        assert models[0] is task.spec.offline and len(models) >= 2
+        assert models[0] is task.spec.local_model and len(models) >= 2
         for model in models:
             assert model.name.endswith("(local OpenCV)") and "no Clarifai call" in model.description
         assert len({model.name for model in models}) == len(models)

@@ -409,7 +409,7 @@ def test_the_detector_says_only_what_a_local_model_can_tell():
     for color in NAMED_COLORS:
         assert {f"{color.name} object", f"{color.name} round object"} <= vocabulary
     assert all(name == name.strip().lower() and len(name.split()) <= 4 for name in vocabulary)
-    model = Task.DETECTION.spec.offline
+    model = Task.DETECTION.spec.local_model
     assert model is LOCAL_DETECTOR
     assert "red round object" in model.description and "people" in model.description
     assert "colour" in model.nothing_found_hint

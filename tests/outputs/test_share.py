@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from components.models import ModelRef
 from components.outputs.share import MAX_URLS, SharedPage, read_share, share_query
+from components.run.backend import Backend
 from components.ui import share as ui_share
 from tests.apptest import no_traceback, open_page, page_text, predict, upload
 from tests.conftest import TEST_KEY
@@ -91,7 +92,7 @@ def test_a_pages_link_holds_its_model_and_image_addresses_but_no_key_and_no_uplo
     at = open_page("home", key=TEST_KEY)
     at.query_params["url"] = [SQUARE_URL]
     at = at.switch_page("app_pages/2_Detection.py").run()
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at.text_input(key="pat").input(TEST_KEY).run()
     at = predict(upload(at, ("uploaded.png", png_bytes(scene_with_square(color_bgr=(230, 60, 20))))))
     no_traceback(at)

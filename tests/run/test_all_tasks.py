@@ -18,7 +18,7 @@ from components.images.preparation import prepare_upload
 from components.models import ModelInfo, ModelRef
 from components.results import Box, Concept, ImageResult, Prediction, Region
 from components.run import answers, backend
-from components.run.backend import CLARIFAI, OFFLINE, PredictionCache, RunOutcome, RunPlan, TaskRun
+from components.run.backend import Backend, PredictionCache, RunOutcome, RunPlan, TaskRun
 from components.run.combined_results import legend, legend_html, summary_line, toggle_names
 from components.run.model_fit import ModelFit, Serving, fit_model
 from components.settings import Credentials
@@ -166,10 +166,10 @@ def test_one_summary_line_gives_each_tasks_model_results_failures_time_and_calls
         return RunOutcome(plan, results, seconds, calls)
 
     plans = [
-        RunPlan(Task.CLASSIFICATION, CLARIFAI, Task.CLASSIFICATION.spec.default_model),
-        RunPlan(Task.DETECTION, CLARIFAI, QWEN),
-        RunPlan(Task.SEGMENTATION, CLARIFAI, SAM, regions_from=Task.DETECTION),
-        RunPlan(Task.CAPTIONING, CLARIFAI, QWEN),
+        RunPlan(Task.CLASSIFICATION, Backend.CLARIFAI, Task.CLASSIFICATION.spec.default_model),
+        RunPlan(Task.DETECTION, Backend.CLARIFAI, QWEN),
+        RunPlan(Task.SEGMENTATION, Backend.CLARIFAI, SAM, regions_from=Task.DETECTION),
+        RunPlan(Task.CAPTIONING, Backend.CLARIFAI, QWEN),
     ]
     runs = [
         TaskRun(plans[0], outcome(plans[0], [True, True], 1, 0.41)),
@@ -184,7 +184,7 @@ def test_one_summary_line_gives_each_tasks_model_results_failures_time_and_calls
     assert "**Detection** (Qwen2_5-VL-7B-Instruct): 1/2 with results, :red[1 failed], 1.3 s, 2 calls" in line
     assert "**Segmentation** (sam2_1-hiera-base-plus on the detection boxes): 2/2 with results" in line
     assert "**Captioning** (Qwen2_5-VL-7B-Instruct): :red[failed]" in line
-    offline = RunPlan(Task.DETECTION, OFFLINE)
+    offline = RunPlan(Task.DETECTION, Backend.LOCAL)
     cached = RunOutcome(offline, [ImageResult(Prediction())] * 2, 0.2, 0, 1)
     line = summary_line([TaskRun(offline, cached)], 2)
     assert line == f"**2 images** — **Detection** ({offline.model_label}): 2/2 with results, 0.2 s, 1 from the cache"
@@ -196,7 +196,7 @@ def test_one_summary_line_gives_each_tasks_model_results_failures_time_and_calls
 
 
 def clarifai_plan(task: Task, **kw) -> RunPlan:
-    return RunPlan(task, CLARIFAI, task.spec.default_model, credentials=CREDENTIALS, **kw)
+    return RunPlan(task, Backend.CLARIFAI, task.spec.default_model, credentials=CREDENTIALS, **kw)
 
 
 def sam_calls(fake):
@@ -254,7 +254,7 @@ def test_without_a_detection_plan_or_offline_the_segmenter_runs_as_usual(client,
     )
     assert alone.outcome.succeeded == 1
     assert [c.request.inputs[0].data.metadata["_method_name"] for c in sam_calls(fake_clarifai)] == ["segment_anything"]
-    offline = [RunPlan(Task.DETECTION, OFFLINE), RunPlan(Task.SEGMENTATION, OFFLINE, regions_from=Task.DETECTION)]
+    offline = [RunPlan(Task.DETECTION, Backend.LOCAL), RunPlan(Task.SEGMENTATION, Backend.LOCAL, regions_from=Task.DETECTION)]
     runs = backend.run_tasks_concurrently(offline, pictures)
     assert all(run.outcome is not None and run.outcome.succeeded == 1 for run in runs)
 
@@ -262,7 +262,7 @@ def test_without_a_detection_plan_or_offline_the_segmenter_runs_as_usual(client,
 def test_a_failed_detector_leaves_every_picture_segmented_whole_with_a_note(client, fake_clarifai):
     pictures = [prepare_upload("squares.png", png_bytes(two_squares()))]
     plans = [
-        RunPlan(Task.DETECTION, CLARIFAI, ModelRef("nobody", "none", "missing"), credentials=CREDENTIALS),
+        RunPlan(Task.DETECTION, Backend.CLARIFAI, ModelRef("nobody", "none", "missing"), credentials=CREDENTIALS),
         clarifai_plan(Task.SEGMENTATION, regions_from=Task.DETECTION),
     ]
     detection, segmentation = backend.run_tasks_concurrently(plans, pictures, client=client)

@@ -7,12 +7,12 @@ import pytest
 
 from components import errors
 from components.clarifai.budget import BudgetLedger, BudgetLimits, Visitor
+from components.clarifai.client import RunCallbacks
 from components.images.preparation import PrepareOptions, prepare_upload, prepare_url
 from components.models import ModelRef, PredictSettings
 from components.results import Concept, ImageResult, Prediction, Region
 from components.run.backend import (
-    CLARIFAI,
-    OFFLINE,
+    Backend,
     CallBudget,
     PredictionCache,
     RunPlan,
@@ -30,16 +30,21 @@ def images(count: int = 2):
 
 
 def clarifai_plan(task=Task.CLASSIFICATION, key=TEST_KEY, model=None, settings=PredictSettings()):
-    return RunPlan(task, CLARIFAI, model or task.spec.default_model, settings, Credentials(key, "sidebar"))
+    return RunPlan(task, Backend.CLARIFAI, model or task.spec.default_model, settings, Credentials(key, "sidebar"))
 
 
 def test_offline_runs_are_answered_from_the_cache_the_second_time():
     cache = PredictionCache()
-    plan = RunPlan(Task.CLASSIFICATION, OFFLINE)
+    plan = RunPlan(Task.CLASSIFICATION, Backend.LOCAL)
     first = run_predictions(plan, images(), cache=cache)
     second = run_predictions(plan, images(), cache=cache)
     assert (first.from_cache, second.from_cache) == (0, 2)
     assert [r.prediction.concepts for r in first.results] == [r.prediction.concepts for r in second.results]
+
+
+def test_the_local_backend_reads_its_old_name_too():
+    assert Backend("offline") is Backend.LOCAL and Backend("local") is Backend.LOCAL
+    assert Backend("clarifai") is Backend.CLARIFAI and Backend.LOCAL == "local"
 
 
 def test_a_clarifai_run_counts_its_calls_and_the_cache_saves_them(client, fake_clarifai):
@@ -61,7 +66,7 @@ def test_cache_keys_differ_by_key_model_and_settings_and_never_hold_the_key():
         clarifai_plan(key=OTHER_KEY).cache_key(image),
         clarifai_plan(model=ModelRef("clarifai", "main", "color-recognition")).cache_key(image),
         clarifai_plan(settings=PredictSettings(max_concepts=3)).cache_key(image),
-        RunPlan(Task.CLASSIFICATION, OFFLINE).cache_key(image),
+        RunPlan(Task.CLASSIFICATION, Backend.LOCAL).cache_key(image),
     }
     assert len(keys) == 5
     assert TEST_KEY not in repr(base.cache_key(image))
@@ -108,7 +113,7 @@ def test_the_cache_forgets_entries_after_their_age():
 
 def test_a_clarifai_run_without_a_key_says_what_to_do():
     with pytest.raises(errors.KeyMissingError, match="Enter your personal access token"):
-        run_predictions(RunPlan(Task.DETECTION, CLARIFAI, Task.DETECTION.spec.default_model), images(1), cache=PredictionCache())
+        run_predictions(RunPlan(Task.DETECTION, Backend.CLARIFAI, Task.DETECTION.spec.default_model), images(1), cache=PredictionCache())
 
 
 def test_a_model_of_the_wrong_type_is_refused_before_predicting(client, fake_clarifai):
@@ -156,7 +161,7 @@ def test_concurrent_tasks_report_progress_and_one_failure_does_not_stop_the_rest
         clarifai_plan(Task.DETECTION, model=ModelRef("nobody", "none", "missing")),
         clarifai_plan(Task.CAPTIONING),
     ]
-    runs = run_tasks_concurrently(plans, images(2), client=client, progress=done.append)
+    runs = run_tasks_concurrently(plans, images(2), client=client, callbacks=RunCallbacks(progress=done.append))
     assert [run.error is None for run in runs] == [True, False, True]
     assert isinstance(runs[1].error, errors.ModelNotFoundError)
     assert max(done) == 6  # three tasks times two images
@@ -164,8 +169,8 @@ def test_concurrent_tasks_report_progress_and_one_failure_does_not_stop_the_rest
 
 def test_offline_models_need_pixels_not_just_a_url():
     url_only = prepare_url("https://example.com/a.jpg", PrepareOptions(clarifai_fetches_urls=True))
-    outcome = run_predictions(RunPlan(Task.CLASSIFICATION, OFFLINE), [url_only] + images(1), cache=PredictionCache())
-    assert isinstance(outcome.results[0].error, errors.OfflineUnsupportedError)
+    outcome = run_predictions(RunPlan(Task.CLASSIFICATION, Backend.LOCAL), [url_only] + images(1), cache=PredictionCache())
+    assert isinstance(outcome.results[0].error, errors.LocalUnsupportedError)
     assert "Let Clarifai fetch URLs" in outcome.results[0].error.message
     assert outcome.results[1].ok
 
@@ -175,12 +180,12 @@ def test_an_unforeseen_exception_in_one_task_becomes_a_message_for_that_task(mon
     real = predict_local
 
     def explode_on_detection(model, pictures, settings):
-        if model is Task.DETECTION.spec.offline:
+        if model is Task.DETECTION.spec.local_model:
             raise RuntimeError("boom")
         return real(model, pictures, settings)
 
     monkeypatch.setattr("components.run.backend.predict_local", explode_on_detection)
-    plans = [RunPlan(Task.CLASSIFICATION, OFFLINE), RunPlan(Task.DETECTION, OFFLINE)]
+    plans = [RunPlan(Task.CLASSIFICATION, Backend.LOCAL), RunPlan(Task.DETECTION, Backend.LOCAL)]
     runs = run_tasks_concurrently(plans, images(1))
     assert runs[0].outcome is not None and runs[0].outcome.succeeded == 1
     assert isinstance(runs[1].error, errors.UnexpectedError)
@@ -188,13 +193,13 @@ def test_an_unforeseen_exception_in_one_task_becomes_a_message_for_that_task(mon
 
 
 def test_a_clarifai_run_without_a_model_says_to_choose_one_before_touching_the_cache(client, fake_clarifai):
-    plan = RunPlan(Task.DETECTION, CLARIFAI, model=None, credentials=Credentials(TEST_KEY, "sidebar"))
+    plan = RunPlan(Task.DETECTION, Backend.CLARIFAI, model=None, credentials=Credentials(TEST_KEY, "sidebar"))
     with pytest.raises(errors.ModelRefError, match="Choose a model in the sidebar"):
         run_predictions(plan, images(1), client=client, cache=PredictionCache())
     assert not fake_clarifai.calls
 
 
 def test_a_clarifai_run_without_a_key_says_it_needs_one(client, fake_clarifai):
-    plan = RunPlan(Task.DETECTION, CLARIFAI, model=None, credentials=None)
+    plan = RunPlan(Task.DETECTION, Backend.CLARIFAI, model=None, credentials=None)
     with pytest.raises(errors.KeyMissingError, match="Clarifai needs a key"):
         run_predictions(plan, images(1), client=client, cache=PredictionCache())

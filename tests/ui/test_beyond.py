@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
+from components.run.backend import Backend
 from tests.apptest import built, no_traceback, open_page, page_text, predict, upload
 from tests.conftest import TEST_KEY
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
@@ -14,7 +15,7 @@ SQUARE = ("square.png", png_bytes(scene_with_square()))
 
 
 def typed_key(at):
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     return at.text_input(key="pat").input(TEST_KEY).run()
 
 

@@ -22,7 +22,7 @@ from components.clarifai import client as clarifai_client
 from components.clarifai.client import ClarifaiClient
 from components.clarifai.transport import CallPolicy
 from components.models import PredictSettings
-from components.run.backend import PREDICTION_CACHE
+from components.run.backend import PREDICTION_CACHE, Backend
 from components.settings import Credentials
 from components.tasks import BLIP_CAPTIONS, Task
 from components.text import plural
@@ -95,7 +95,7 @@ def assert_nothing_lost(at, image_count: int) -> None:
     """No traceback, the images still chosen, the sidebar settings as they were."""
     no_traceback(at)
     assert f"{plural(image_count, 'image')} chosen" in page_text(at)
-    assert at.radio(key="backend").value == "clarifai"
+    assert at.radio(key="backend").value == Backend.CLARIFAI
     assert at.sidebar.slider(key="min_value").value == pytest.approx(MIN_SCORE)
     assert at.sidebar.number_input(key="max_concepts").value == MAX_CONCEPTS
     assert not at.button(key="predict").disabled

@@ -11,6 +11,7 @@ import pytest
 from components.clarifai.budget import UNIDENTIFIED, VisitorSignals, identify_visitor
 from components.images.slots import PreparationSlots
 from components.run import backend
+from components.run.backend import Backend
 from components.session_store import SESSION_STORE
 from components.tasks import TASKS
 from components.ui import inputs as ui_inputs
@@ -131,7 +132,7 @@ def test_with_a_demo_budget_home_spends_nothing_checking_defaults(clarifai_env):
 
 def test_a_typed_key_is_only_entered_until_a_call_with_it_succeeds(clarifai_env):
     at = open_page("classification")
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at.radio(key="model_source_classification").set_value("typed").run()
     at.text_input(key="model_text_classification").input("not a model").run()
     at.text_input(key="pat").input(TEST_KEY).run()
@@ -146,7 +147,7 @@ def test_a_typed_key_is_only_entered_until_a_call_with_it_succeeds(clarifai_env)
 
 def test_a_refused_key_never_shows_as_working(clarifai_env):
     at = open_page("detection")
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at.text_input(key="pat").input("not-a-key-clarifai-knows").run()
     no_traceback(at)
     assert any("Clarifai refused the key" in e.value for e in at.sidebar.error)
@@ -157,7 +158,7 @@ def test_a_refused_key_never_shows_as_working(clarifai_env):
 
 def test_on_home_a_typed_key_works_once_the_defaults_answer(clarifai_env):
     at = open_page("home")
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at = at.text_input(key="pat").input(TEST_KEY).run()
     no_traceback(at)
     assert "Your key works" in sidebar_captions(at)
@@ -319,7 +320,7 @@ def test_clearing_the_images_is_what_a_reload_finds(offline_env, visitors):
 
 def test_a_typed_key_is_not_kept_for_a_reload(clarifai_env, visitors):
     at = open_page("detection", state={VISITOR_STATE: visitor_state(BROWSER_A)})
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at.text_input(key="pat").input(TEST_KEY).run()
     at = predict(upload(at, ("square.png", png_bytes(scene_with_square()))))
     assert "1 with results" in page_text(at)

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from components import colors
+from components.run.backend import Backend
 from components.tasks import Task
 from tests.apptest import PAGES, answer_blocks, no_traceback, open_page, page_text, photo, predict, upload
 from tests.conftest import TEST_KEY
@@ -39,6 +40,16 @@ def test_offline_classification_names_colors_and_says_it_is_local(offline_env, t
     assert list(table.columns) == ["concept", "score"]
     assert table["score"].is_monotonic_decreasing
     assert "Clarifai API" not in page_text(at).split("Results")[-1]
+
+
+def test_a_session_that_chose_offline_before_it_was_called_local_stays_on_the_local_models(clarifai_env, testdata):
+    at = open_page("classification", key=TEST_KEY, state={"backend": "offline"})  # the owner's key: Clarifai by default
+    no_traceback(at)
+    assert "Local OpenCV model" in page_text(at)
+    at = predict(upload(at, photo(testdata, "coffee.png")))
+    no_traceback(at)
+    assert list(at.dataframe[-1].value.columns) == ["concept", "score"]
+    assert not clarifai_env.calls_to("PostModelOutputs")
 
 
 def test_offline_detection_finds_the_face(offline_env, testdata):
@@ -257,7 +268,7 @@ def test_all_tasks_runs_four_models_at_once(clarifai_env, testdata):
 
 def test_a_wrong_key_gets_a_message_before_predict_and_the_images_stay(clarifai_env, testdata):
     at = open_page("detection")
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at.text_input(key="pat").input("definitely-wrong").run()
     at = upload(at, photo(testdata, "coffee.png"))
     no_traceback(at)
@@ -270,7 +281,7 @@ def test_a_wrong_key_gets_a_message_before_predict_and_the_images_stay(clarifai_
 
 def test_no_key_with_the_clarifai_backend_says_what_to_do(clarifai_env, testdata):
     at = open_page("classification")
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at = predict(upload(at, photo(testdata, "coffee.png")))
     no_traceback(at)
     assert any("needs a key" in e.value for e in at.error)
@@ -411,8 +422,8 @@ def test_the_owners_key_has_a_budget_per_visitor_counting_images_and_look_ups(cl
 
 def test_visitors_can_be_made_to_bring_their_own_key(clarifai_env, testdata):
     at = open_page("classification", key=TEST_KEY, CLARIFAI_DEMO_REQUIRE_VISITOR_KEY=True)
-    assert at.radio(key="backend").value == "offline"
-    at.radio(key="backend").set_value("clarifai").run()
+    assert at.radio(key="backend").value == Backend.LOCAL
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     assert any("needs your own Clarifai key" in w.value for w in at.sidebar.warning)
     at = predict(upload(at, photo(testdata, "coffee.png")))
     assert not clarifai_env.calls_to("PostModelOutputs")
@@ -478,7 +489,7 @@ def test_home_says_whose_key_is_in_use_without_showing_it(clarifai_env):
 
 def test_a_typed_key_with_characters_a_key_cannot_have_is_refused_before_any_call(clarifai_env, testdata):
     at = open_page("classification")
-    at.radio(key="backend").set_value("clarifai").run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
     at.text_input(key="pat").input(TEST_KEY[:10] + "\u200b" + TEST_KEY[10:]).run()
     at = predict(upload(at, photo(testdata, "coffee.png")))
     no_traceback(at)

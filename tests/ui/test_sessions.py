@@ -21,7 +21,7 @@ from PIL import Image
 from components.clarifai import client as clarifai_client
 from components.images.preparation import prepare_upload
 from components.models import PredictSettings
-from components.run.backend import CLARIFAI, OFFLINE, PREDICTION_CACHE, RunPlan, run_predictions
+from components.run.backend import PREDICTION_CACHE, Backend, RunPlan, run_predictions
 from components.settings import Credentials, Endpoint, key_fingerprint
 from components.tasks import Task
 from tests.apptest import VISITOR_STATE, no_traceback, open_page, page_text, predict, upload, visitor_state
@@ -40,7 +40,7 @@ KEYS = (TEST_KEY, OTHER_KEY)
 
 
 
-def session(page: str, key: str | None = None, backend: str = CLARIFAI, visitor: bytes | None = None, **secrets):
+def session(page: str, key: str | None = None, backend: Backend = Backend.CLARIFAI, visitor: bytes | None = None, **secrets):
     """A new browser session on `page`; `key` is typed into the sidebar as a visitor would, who
     comes from the browser `visitor` (see tests.apptest.as_visitor) when given."""
     state = {VISITOR_STATE: visitor_state(visitor)} if visitor else None
@@ -191,7 +191,7 @@ def test_a_session_without_a_key_never_gets_results_made_with_anothers_key(clari
     assert len(clarifai_env.calls) == before, "no call at all, and no result from Alice's"
     assert TEST_KEY not in session_text(bob)
 
-    bob.radio(key="backend").set_value(OFFLINE).run()
+    bob.radio(key="backend").set_value(Backend.LOCAL).run()
     bob = predict(bob)
     no_traceback(bob)
     assert "Local OpenCV model" in page_text(bob) and "1 with results" in page_text(bob)
@@ -264,7 +264,7 @@ def test_concurrent_runs_with_different_keys_keep_their_results_and_keys(clarifa
     outcomes = {}
 
     def run(worker: int):
-        plan = RunPlan(Task.CAPTIONING, CLARIFAI, model, PredictSettings(), Credentials(key_for[worker], "sidebar"))
+        plan = RunPlan(Task.CAPTIONING, Backend.CLARIFAI, model, PredictSettings(), Credentials(key_for[worker], "sidebar"))
         outcomes[worker] = run_predictions(plan, own[worker] + [shared], client=client)
 
     # the first key's sessions finish first, then the second key's run together: if the cache
@@ -305,7 +305,7 @@ def test_cache_keys_carry_a_fingerprint_of_the_key_never_the_key():
     model = Task.DETECTION.spec.default_model
 
     def plan(credentials):
-        return RunPlan(Task.DETECTION, CLARIFAI, model, PredictSettings(), credentials)
+        return RunPlan(Task.DETECTION, Backend.CLARIFAI, model, PredictSettings(), credentials)
 
     with_test = plan(Credentials(TEST_KEY, "sidebar")).cache_key(image)
     with_other = plan(Credentials(OTHER_KEY, "sidebar")).cache_key(image)
@@ -317,8 +317,8 @@ def test_cache_keys_carry_a_fingerprint_of_the_key_never_the_key():
         text = repr(cache_key) + "".join(strings_in(cache_key))
         assert TEST_KEY not in text and OTHER_KEY not in text
         assert not any(isinstance(part, Credentials) for part in cache_key)
-    offline = RunPlan(Task.DETECTION, OFFLINE, credentials=Credentials(TEST_KEY, "sidebar")).cache_key(image)
-    assert offline == RunPlan(Task.DETECTION, OFFLINE).cache_key(image) and offline not in (with_test, without)
+    offline = RunPlan(Task.DETECTION, Backend.LOCAL, credentials=Credentials(TEST_KEY, "sidebar")).cache_key(image)
+    assert offline == RunPlan(Task.DETECTION, Backend.LOCAL).cache_key(image) and offline not in (with_test, without)
 
 
 def test_the_shared_cache_after_real_runs_holds_fingerprints_only(clarifai_env):
