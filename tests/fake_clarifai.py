@@ -227,6 +227,14 @@ NEW_STYLE_CATALOGUE = (
         "ACME VLM", "multimodal-to-text", runner="vlm", compute=ACME_COMPUTE,
     ),
     FakeModel(
+        "test-user", "bench", "slow-vlm", "e418293a4b5c6d7e8f90a1b2c3d4e5f6",
+        "Slow VLM", "multimodal-to-text", runner="slow-vlm",
+    ),
+)
+TODAY_CATALOGUE = DEFAULT_CATALOGUE + (LOGO_DETECTOR,) + NEW_STYLE_CATALOGUE
+# Models published to exhaust the app, added by the tests that face them (`with_hostile_models`).
+HOSTILE_CATALOGUE = (
+    FakeModel(
         "test-user", "hostile", "many-masks", "f6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1",
         "Many Masks", "visual-segmenter", runner="hostile-segmenter",
     ),
@@ -234,12 +242,7 @@ NEW_STYLE_CATALOGUE = (
         "test-user", "hostile", "endless-writer", "a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2",
         "Endless Writer", "multimodal-to-text", runner="endless-writer",
     ),
-    FakeModel(
-        "test-user", "bench", "slow-vlm", "e418293a4b5c6d7e8f90a1b2c3d4e5f6",
-        "Slow VLM", "multimodal-to-text", runner="slow-vlm",
-    ),
 )
-TODAY_CATALOGUE = DEFAULT_CATALOGUE + (LOGO_DETECTOR,) + NEW_STYLE_CATALOGUE
 # Private since December 31st, 2025 (Clarifai/docs decommission-legacy-models.md). Clarifai's own client
 # tests keep only the general, color, moderation, embedding and logo v2 models and no caption, segmentation
 # or other detection model (clarifai-python-grpc tests/public_models/public_test_helper.py, Dec 2025):

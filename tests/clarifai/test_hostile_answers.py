@@ -8,6 +8,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 from clarifai_grpc.grpc.api import resources_pb2
 
 from components.clarifai import replies
@@ -20,6 +21,7 @@ from components.run.model_fit import fit_model
 from components.settings import Credentials
 from components.tasks import Task
 from tests.conftest import TEST_KEY
+from tests.fake_clarifai import HOSTILE_CATALOGUE
 from tests.helpers import png_bytes
 
 WIDTH, HEIGHT = 1024, 683
@@ -101,7 +103,13 @@ def test_cache_entries_are_sized_by_their_text_and_raw_answer_too():
 MANY_MASKS = ModelRef("test-user", "hostile", "many-masks")
 
 
-def test_a_published_segmenter_answering_ten_thousand_masks_gives_a_bounded_result(client, fake_clarifai):
+@pytest.fixture
+def hostile(fake_clarifai):
+    fake_clarifai.catalogue = [*fake_clarifai.catalogue, *HOSTILE_CATALOGUE]
+    return fake_clarifai
+
+
+def test_a_published_segmenter_answering_ten_thousand_masks_gives_a_bounded_result(client, hostile):
     credentials = Credentials(TEST_KEY, "sidebar")
     info = client.get_model(MANY_MASKS, credentials)
     fit = fit_model(Task.SEGMENTATION.spec, info)
