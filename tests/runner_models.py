@@ -243,8 +243,13 @@ class EndlessWriter(VisionLanguageModel):
     chunk = "all work and no play makes a long answer " * 25  # 1 KB a chunk
     chunks = 50_000  # 50 MB in all
 
+    def __init__(self):
+        super().__init__(chunk_delay_s=0.0)
+
     def _stream(self, prompt, image, images, max_tokens) -> Iterator[str]:
         for _ in range(self.chunks):
+            if self.chunk_delay_s:
+                time.sleep(self.chunk_delay_s)
             yield self.chunk
 
 

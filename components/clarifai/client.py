@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+import grpc
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_pb2
 
@@ -36,7 +37,11 @@ from components.signatures import Method
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]  # the number of inputs answered so far
-TextSoFar = Callable[[int, str], None]  # (input index, the answer so far) while an answer streams in
+TextSoFar = Callable[[int, str], None]  # (input index, the latest part of the answer) while it streams in
+# A streamed answer is read up to this many characters (a long document's text is some 50,000),
+# and its latest LIVE_TAIL_CHARS are what the page shows while it streams.
+MAX_STREAMED_CHARS = 100_000
+LIVE_TAIL_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -307,24 +312,40 @@ class ClarifaiClient:
         report: Callable[[str], None] | None,
         on_wait: Waiting | None,
     ) -> Prediction:
-        """A streamed answer (GenerateModelOutputs), reported as it grows; retried only before it starts."""
+        """A streamed answer (GenerateModelOutputs), its latest part reported as it grows; retried
+        only before it starts. Bounded in size as well as time: past MAX_STREAMED_CHARS the call is
+        cancelled, and an answer cut by the deadline keeps what came, each with a note."""
         chunks: list[str] = []
         last: list[resources_pb2.Output] = []
         usage: list[TokenUsage] = []
+        cut: list[str] = []  # why the answer stops short, if it does
+        written = [0, ""]  # characters so far, and the latest of them
 
-        def read(stream: Iterator[service_pb2.MultiOutputResponse]) -> service_pb2.MultiOutputResponse:
-            """Reads the whole stream: the first response that is not a success, else a success."""
-            for response in stream:
-                output = response.outputs[0] if response.outputs else None
-                if response.status.code not in (SUCCESS, MIXED_STATUS) or output is None:
-                    return response
-                if output.status.code not in (SUCCESS, 0):
-                    raise status_error(output.status, model, credentials, routing=routing)
-                chunks.append(parts.answer_text(output))
-                last[:] = [output]
-                usage.extend(u for u in (parts.token_usage(output),) if u is not None)
-                if report:
-                    report("".join(chunks))
+        def read(stream) -> service_pb2.MultiOutputResponse:
+            """Reads the stream: the first response that is not a success, else a success."""
+            try:
+                for response in stream:
+                    output = response.outputs[0] if response.outputs else None
+                    if response.status.code not in (SUCCESS, MIXED_STATUS) or output is None:
+                        return response
+                    if output.status.code not in (SUCCESS, 0):
+                        raise status_error(output.status, model, credentials, routing=routing)
+                    chunk = parts.answer_text(output)[: MAX_STREAMED_CHARS - written[0]]
+                    chunks.append(chunk)
+                    written[0] += len(chunk)
+                    written[1] = (written[1] + chunk)[-LIVE_TAIL_CHARS:]
+                    last[:] = [output]
+                    usage.extend(u for u in (parts.token_usage(output),) if u is not None)
+                    if report:
+                        report(("…" if written[0] > LIVE_TAIL_CHARS else "") + written[1])
+                    if written[0] >= MAX_STREAMED_CHARS:
+                        cut.append(f"The answer passed {MAX_STREAMED_CHARS:,} characters: the app stopped reading there.")
+                        stream.cancel()
+                        break
+            except grpc.RpcError as error:
+                if not chunks or error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise
+                cut.append(f"The model was still writing after {self.policy.predict_timeout_s:.0f} s: this is what came by then.")
             return service_pb2.MultiOutputResponse(status=status_pb2.Status(code=SUCCESS))
 
         response = self._transport.call(
@@ -348,7 +369,7 @@ class ClarifaiClient:
         output.data.Clear()
         output.data.parts.add(id=parts.RETURN).data.string_value = "".join(chunks)
         prediction = prediction_from_answer(_status_without_key(output, credentials.pat.reveal()), method, model.path)
-        return replace(prediction, usage=usage[-1] if usage else None)
+        return replace(prediction, usage=usage[-1] if usage else None, notes=(*prediction.notes, *cut))
 
     # --- model information, from the catalogue -----------------------------------------------
 

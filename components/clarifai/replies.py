@@ -25,6 +25,7 @@ MAX_MASK_PIXELS = 85_000_000  # a mask is never bigger than the largest image Cl
 # all (a boolean byte each: 24 MB, some 30 full masks of a 1024 px picture).
 MAX_REGIONS = 300
 MAX_MASK_PIXELS_PER_ANSWER = 24_000_000
+MAX_TEXT_CHARS = 100_000  # of a text answer kept (a long document's text is some 50,000)
 
 
 def decode_mask(data: bytes) -> np.ndarray | None:
@@ -75,10 +76,14 @@ def prediction_from_answer(output: resources_pb2.Output, method: Method, model_l
     """The plain result of one new-style method's answer: text, regions or concepts, and token counts."""
     answer = parts.read_answer(output, method)
     regions, notes = regions_from_protos(answer.regions)
+    text = answer.text
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+        notes = (*notes, f"The answer passed {MAX_TEXT_CHARS:,} characters: the first {MAX_TEXT_CHARS:,} are kept.")
     return Prediction(
         concepts=tuple(_concept(c) for c in answer.concepts),
         regions=regions,
-        caption=answer.text,
+        caption=text,
         status=_status(output),
         model_label=model_label,
         raw=_output_as_json(output),
@@ -172,10 +177,15 @@ def _output_as_json(output: resources_pb2.Output) -> dict:
 
 
 def _strip_pixels(message) -> None:
-    """Clears every image's bytes in the message, and cuts region lists to the regions kept."""
+    """Clears every image's bytes in the message, cuts region lists to the regions kept and texts
+    to the characters kept."""
     if isinstance(message, resources_pb2.Image):
         message.ClearField("base64")
         return
+    if isinstance(message, resources_pb2.Data) and len(message.string_value) > MAX_TEXT_CHARS:
+        message.string_value = message.string_value[:MAX_TEXT_CHARS]
+    if isinstance(message, resources_pb2.Text) and len(message.raw) > MAX_TEXT_CHARS:
+        message.raw = message.raw[:MAX_TEXT_CHARS]
     for field, value in message.ListFields():
         if field.type != field.TYPE_MESSAGE or field.message_type.GetOptions().map_entry:
             continue

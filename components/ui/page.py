@@ -238,14 +238,15 @@ def run_with_progress(
     live = st.empty()
     started = time.perf_counter()
     shown_texts: dict[int, str] = {}
+    drawn_at = 0.0
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(work, reporter)
         while not future.done():
             done, waiting, texts = reporter.snapshot()
             status = waiting or f"{done} of {plural(total, unit)}"
             bar.progress(min(done / total if total else 0.0, 1.0), text=f"{label}: {status} · {time.perf_counter() - started:.1f} s")
-            if texts != shown_texts:
-                shown_texts = texts
+            if texts != shown_texts and time.perf_counter() - drawn_at >= LIVE_REDRAW_S:
+                shown_texts, drawn_at = texts, time.perf_counter()
                 _show_live_answers(live, texts, names)
             time.sleep(0.1)
     bar.empty()
@@ -253,9 +254,12 @@ def run_with_progress(
     return future.result()
 
 
+LIVE_REDRAW_S = 0.3  # answers as they arrive are redrawn at most this often
+
+
 def _show_live_answers(placeholder, texts: dict[int, str], names: Sequence[str]) -> None:
     with placeholder.container(border=True):
         st.caption(":material/stream: Answers as they arrive")
         for index in sorted(texts)[:LIVE_ANSWERS_SHOWN]:
             name = shorten(last_path_part(names[index]), 40) if index < len(names) else f"Image {index + 1}"
-            st.markdown(f"**{name}**: {texts[index]}▌")
+            st.text(f"{name}: {texts[index]}▌")  # the latest part only, as plain text

@@ -12,7 +12,9 @@ import pytest
 from clarifai_grpc.grpc.api import resources_pb2
 
 from components.clarifai import replies
+from components.clarifai.client import LIVE_TAIL_CHARS, MAX_STREAMED_CHARS, ClarifaiClient, RunCallbacks
 from components.clarifai.replies import MAX_MASK_PIXELS_PER_ANSWER, MAX_REGIONS, prediction_from_output, regions_from_protos
+from components.clarifai.transport import CallPolicy
 from components.models import ModelRef
 from components.results import ImageResult, Prediction
 from components.run import answers
@@ -23,6 +25,7 @@ from components.tasks import Task
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import HOSTILE_CATALOGUE
 from tests.helpers import png_bytes
+from tests.runner_models import EndlessWriter
 
 WIDTH, HEIGHT = 1024, 683
 
@@ -120,3 +123,40 @@ def test_a_published_segmenter_answering_ten_thousand_masks_gives_a_bounded_resu
     assert len(regions) == MAX_REGIONS
     assert sum(region.mask.nbytes for region in regions if region.mask is not None) <= MAX_MASK_PIXELS_PER_ANSWER
     assert "base64" not in json.dumps(result.prediction.raw)
+
+
+ENDLESS = ModelRef("test-user", "hostile", "endless-writer")
+
+
+def _streaming_call(client, fake, prompt: str = "Describe it."):
+    credentials = Credentials(TEST_KEY, "sidebar")
+    fit = fit_model(Task.CAPTIONING.spec, client.get_model(ENDLESS, credentials))
+    assert fit.method.streaming
+    seen: list[str] = []
+    picture = png_bytes(np.full((64, 64, 3), 90, np.uint8))
+    arguments = answers.call_arguments(fit.method, picture, prompt, {})
+    [result] = client.call_method(
+        ENDLESS, fit.method, [arguments], credentials, callbacks=RunCallbacks(on_text=lambda index, text: seen.append(text))
+    )
+    return result, seen
+
+
+def test_a_stream_past_the_character_cap_is_cut_there_and_keeps_what_came(client, hostile):
+    result, seen = _streaming_call(client, hostile)
+    assert result.ok, result.error
+    caption = result.prediction.caption
+    assert len(caption) == MAX_STREAMED_CHARS and caption.startswith(EndlessWriter.chunk)
+    assert any(f"{MAX_STREAMED_CHARS:,} characters" in note for note in result.prediction.notes)
+    assert seen and max(len(text) for text in seen) <= LIVE_TAIL_CHARS + 1, "the page is sent the latest part only"
+    assert len(json.dumps(result.prediction.raw)) < 2 * MAX_STREAMED_CHARS
+
+
+def test_a_stream_cut_by_the_deadline_keeps_what_came_with_a_note(clarifai_endpoint, hostile):
+    runner = hostile.runner(ENDLESS.path)
+    runner.chunk_delay_s = 0.05
+    runner.chunks = 10_000
+    client = ClarifaiClient(clarifai_endpoint, CallPolicy(predict_timeout_s=1.5, retry_budget_s=0.5, cold_start_wait_s=0.5))
+    result, _ = _streaming_call(client, hostile)
+    assert result.ok, result.error
+    assert 0 < len(result.prediction.caption) < MAX_STREAMED_CHARS
+    assert any("still writing" in note for note in result.prediction.notes)
