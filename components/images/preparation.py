@@ -30,6 +30,7 @@ from components.images.limits import LOSSLESS_FORMATS, MAX_IMAGES_PER_RUN, check
 from components.images.url_fetch import (
     MAX_FILE_BYTES,
     UrlRefusedError,
+    check_url_for_clarifai,
     check_url_syntax,
     fetch_image_url,
     shorten_url,
@@ -108,8 +109,8 @@ def prepare_url(
     fetch: Callable[[str], bytes] = fetch_image_url,
 ) -> PreparedImage:
     """Fetch (safely) and prepare the image at `url`, or hand the URL to Clarifai as it is."""
-    url = check_url_syntax(url)
     if options.clarifai_fetches_urls:
+        url = check_url_for_clarifai(url)
         return PreparedImage(
             name=url,
             source="url",
@@ -128,6 +129,7 @@ def prepare_url(
                 ),
             ),
         )
+    url = check_url_syntax(url)
     data = fetch(url)
     return _prepare_bytes(url, data, options, source="url", url=url)
 

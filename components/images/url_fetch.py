@@ -211,6 +211,33 @@ def check_url_syntax(url: str) -> str:
     return text
 
 
+# Names that never lead to a public host, wherever they are looked up (RFC 6761, 6762, 8375; cloud
+# metadata services). A name Clarifai fetches is looked up by Clarifai; these fail everywhere.
+LOCAL_NAMES = ("localhost", "local", "internal", "home.arpa", "lan", "intranet", "corp")
+
+
+def check_url_for_clarifai(url: str) -> str:
+    """The URL, if Clarifai may be given it to fetch: the same rules as the app's own fetching for
+    what the address itself says (a numeric address in any spelling must be public, a local name
+    is refused); the name is looked up by Clarifai. Else UrlRefusedError."""
+    text = check_url_syntax(url)
+    host = (urlsplit(text).hostname or "").rstrip(".").lower()
+    shown = f"“{shorten_url(text)}”"
+    try:
+        numeric = [info[4][0] for info in socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)]
+    except (socket.gaierror, UnicodeError, ValueError):
+        numeric = []
+    for ip in numeric:
+        reason = check_address(str(ip))
+        if reason:
+            raise UrlRefusedError(f"{shown} points to {reason}; only public addresses can be fetched.", "address")
+    if not numeric and any(host == name or host.endswith("." + name) for name in LOCAL_NAMES):
+        raise UrlRefusedError(
+            f"{shown} names a local host ({host}); only public addresses can be fetched.", "address"
+        )
+    return text
+
+
 def fetch_image_url(
     url: str,
     *,

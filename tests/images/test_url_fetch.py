@@ -29,6 +29,7 @@ from components.images.url_fetch import (
     MAX_LOOKUPS_IN_FLIGHT,
     UrlRefusedError,
     check_address,
+    check_url_for_clarifai,
     check_url_syntax,
     connection_pool,
     fetch_image_url,
@@ -596,3 +597,31 @@ def test_https_connections_hand_their_socket_to_the_deadline_watchdog():
         listener.close()
     server.join(5)
     assert len(watched) == 1 and isinstance(watched[0], socket.socket)
+
+
+# --- addresses Clarifai is given to fetch -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:8080/x.jpg",
+        "http://2130706433/x.jpg",  # 127.0.0.1 as one number
+        "http://0x7f.1/x.jpg",
+        "http://[::1]/x.jpg",
+        "http://[::ffff:169.254.169.254]/x.jpg",
+        "http://10.0.0.7/x.jpg",
+        "http://localhost/x.jpg",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://printer.local/x.jpg",
+    ],
+)
+def test_an_address_clarifai_would_fetch_follows_the_same_rules(url):
+    with pytest.raises(UrlRefusedError, match="only public addresses can be fetched"):
+        check_url_for_clarifai(url)
+
+
+def test_a_public_address_is_handed_to_clarifai_without_being_looked_up_here():
+    assert check_url_for_clarifai(" https://samples.clarifai.com/metro-north.jpg ") == "https://samples.clarifai.com/metro-north.jpg"
+    assert check_url_for_clarifai("https://93.184.215.14/a.png") == "https://93.184.215.14/a.png"

@@ -101,3 +101,21 @@ def test_a_pages_link_holds_its_model_and_image_addresses_but_no_key_and_no_uplo
     assert params(link)["url"] == [SQUARE_URL]
     assert params(link)["model"] == [QWEN.short_path]
     assert any("uploaded picture is not in it" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize("address", ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9000/x.jpg"])
+def test_a_link_letting_clarifai_fetch_a_private_address_is_refused_and_never_sent(clarifai_env, address):
+    link = share_query(SharedPage(model=QWEN, urls=(address, SQUARE_URL), clarifai_fetches_urls=True))
+    at = open_page("home", key=TEST_KEY)
+    for name, value in params(link).items():
+        at.query_params[name] = value
+    at = at.switch_page("app_pages/2_Detection.py").run()
+    no_traceback(at)
+    shown = page_text(at)
+    assert "only public addresses can be fetched" in shown
+    assert "1 image chosen" in shown, "the public address is kept"
+    at = predict(at)
+    no_traceback(at)
+    calls = clarifai_env.prediction_calls()
+    assert calls, "the public address was predicted"
+    assert address not in "".join(str(call.request) for call in calls), "the server never received it"
