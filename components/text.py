@@ -1,10 +1,28 @@
-"""Words for display: shortening names (one rule for file names, URLs and labels everywhere), plurals."""
+"""Words for display: outside text made plain for Streamlit's markdown, shortening names (one rule
+for file names, URLs and labels everywhere), plurals."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 ELLIPSIS = "…"
+# What Streamlit's markdown could read as markup in one line of text: CommonMark's inline marks,
+# escapes and brackets (with "[" escaped, no "(" or "!" makes a link or image), GitHub's tables,
+# strikethrough and autolinks, KaTeX's dollars, HTML and entities, Streamlit's :directives[...]
+# and :icons: (a colon before a letter or a slash, as in "http://").
+_MARKUP = re.compile(r"([\\`*_\[\]$<>~|&])|(:)(?=[A-Za-z/])|(?<=www)(\.)", re.IGNORECASE)
+_LINE_START = re.compile(r"^(\s*)(?:([#+\-=>])|(\d+)(?=[.)]))")  # a heading, list or quote line
+
+
+def plain(text: object) -> str:
+    """Text from outside (a model's answer, name or description, a file name, a link's prompt, a
+    URL) as Streamlit's markdown shows it literally: every character that could start markup
+    escaped, lines joined by spaces. The one place that decides; pass whatever comes from outside
+    through it."""
+    line = " ".join(str(text).split())
+    line = _MARKUP.sub(lambda m: "\\" + m.group(0), line)
+    return _LINE_START.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\"), line)
 
 
 def shorten(text: str, limit: int, keep: Literal["start", "end", "both"] = "start") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import os
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -44,10 +45,19 @@ def predict(at: AppTest) -> AppTest:
     return at.button(key="predict").click().run()
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def as_read(markdown: str) -> str:
+    """Markdown's backslash escapes removed: the characters a visitor reads."""
+    return _ESCAPED.sub(r"\1", str(markdown))
+
+
 def page_text(at: AppTest) -> str:
     parts = []
-    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader", "code"):
-        parts += [str(element.value) for element in getattr(at, kind)]
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader"):
+        parts += [as_read(element.value) for element in getattr(at, kind)]
+    parts += [str(element.value) for element in at.code]  # code blocks show their text as it is
     return "\n".join(parts)
 
 

@@ -18,7 +18,7 @@ from components.results import Box, Concept, Prediction, Region
 from components.tasks import TASKS, ResultKind, Task
 from components.views import VIEWS, DisplaySettings, TaskView
 from tests import ocr_engine
-from tests.apptest import no_traceback, open_page, page_text, predict, upload, visible_text
+from tests.apptest import as_read, no_traceback, open_page, page_text, predict, upload, visible_text
 from tests.color_analysis import color_blobs, color_labels, color_shares, describe, orientation, pixels_as_stored
 from tests.conftest import PROJECT_ROOT, TEST_KEY
 from tests.fake_clarifai import DECOMMISSIONED, TODAY_CATALOGUE
@@ -98,7 +98,7 @@ def test_every_task_is_complete(task: Task, clarifai_env):
     at = open_page(task.value, key=TEST_KEY)
     at = predict(upload(at, ("sign.png", picture)))
     no_traceback(at)
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [as_read(e.value) for e in at.error]
     assert "1 with results" in page_text(at)
     assert clarifai_env.prediction_calls()
     shown = visible_text(at)

@@ -7,16 +7,15 @@ tables (`charts`) and the same label layout (`labels`) as the drawing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from components.drawing.charts import format_value
+from components.text import plain
 
 LISTED = 60  # values listed before "and N more"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,6 @@ class PictureText:
     caption: str = ""
 
 
-def escape_markdown(text: str) -> str:
-    """Text shown literally by Streamlit's markdown: a concept named "*new*" or ":red[x]" stays as typed."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
-
 def listing(items: Iterable[tuple[str, str]], limit: int = LISTED, markdown: bool = False) -> str:
     """Names with their values, grouped by name in first-seen order:
     "person 0.93, 0.71 · dog 0.81". Past `limit` values: "… and 12 more"."""
@@ -40,7 +34,7 @@ def listing(items: Iterable[tuple[str, str]], limit: int = LISTED, markdown: boo
     items = list(items)
     for name, value in items[:limit]:
         grouped.setdefault(" ".join(str(name).split()) or "(no name)", []).append(value)
-    parts = [f"{escape_markdown(name) if markdown else name} {', '.join(values)}" for name, values in grouped.items()]
+    parts = [f"{plain(name) if markdown else name} {', '.join(values)}" for name, values in grouped.items()]
     text = " · ".join(parts)
     if len(items) > limit:
         text += f" … and {len(items) - limit} more"

@@ -20,7 +20,7 @@ from components.run import backend
 from components.run.backend import Backend, RunPlan
 from components.run.combined_results import legend, legend_html, summary_line, toggle_names
 from components.tasks import Task
-from components.text import shorten
+from components.text import plain, shorten
 from components.ui import state as ui_state
 from components.ui.page import (
     client_for,
@@ -96,14 +96,14 @@ def all_tasks_page() -> None:
         for task_run in run.task_runs:
             if task_run.error is not None:
                 error = task_run.error
-                st.error(f"**{task_run.plan.task.title}: {error.title}.** {error}", icon=":material/error:")
+                st.error(f"**{task_run.plan.task.title}: {error.title}.** {plain(error)}", icon=":material/error:")
         _combined_results(run)
 
 
 def _asked(request: RequestInputs) -> str:
     if request.labels:
-        return shorten(", ".join(request.labels), 60)
-    return f"“{shorten(request.prompt, 60)}”" if request.prompt else ""
+        return plain(shorten(", ".join(request.labels), 60))
+    return f"“{plain(shorten(request.prompt, 60))}”" if request.prompt else ""
 
 
 def _tasks_for(choice: SidebarChoice) -> list[Task]:
@@ -177,7 +177,7 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], setti
         if entries:
             st.markdown(legend_html(entries), unsafe_allow_html=True)
     with text_side:
-        st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}**")
+        st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}**")
         for task, result in results.items():
             if result.error is not None:
                 st.caption(f"{task.title}:")
@@ -187,7 +187,7 @@ def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], setti
                 view_for(task).compact(image, result.prediction, settings)
         for task, result in results.items():
             for note in (result.prediction.notes if result.ok else ()):
-                st.caption(f":material/warning: {task.title}: {note}")
+                st.caption(f":material/warning: {task.title}: {plain(note)}")
         if image.data is not None and any(task.spec.draws_on_picture and result.ok for task, result in results.items()):
             annotated_download(image, lambda: _drawn_full_size(image, results, settings), f"png_all_{image.digest}")
 

@@ -17,7 +17,7 @@ from components.run import backend
 from components.run.backend import Backend, RunPlan, TaskRun
 from components.run.model_fit import ModelChoice, Serving, fit_model
 from components.tasks import Task
-from components.text import shorten
+from components.text import plain, shorten
 from components.ui import state as ui_state
 from components.ui.page import client_for, configure_page, images_section, predict_button, run_with_progress
 from components.ui.results import NAME_LENGTH, paginate, show_error, show_picture
@@ -128,7 +128,7 @@ def _clarifai_slot(task: Task, slot: int, choice: SidebarChoice) -> tuple[RunPla
         st.error(model.problem)
         return None, f"Model {slot + 1}: {model.problem}"
     if model.serving is not None:
-        st.caption(f":material/check_circle: {shorten(model.info.name, 40)} · {_serving_words(model.serving)}")
+        st.caption(f":material/check_circle: {plain(shorten(model.info.name, 40))} · {_serving_words(model.serving)}")
     plan = RunPlan(task, Backend.CLARIFAI, ref, choice.settings, choice.credentials)
     return plan, ""
 
@@ -184,7 +184,7 @@ def _results(run: PageRun) -> None:
     st.dataframe(_summary_table(runs, len(run.images)), hide_index=True, width="stretch")
     for task_run in runs:
         if task_run.error is not None:
-            st.markdown(f"**{task_run.plan.model_label}**")
+            st.markdown(f"**{plain(task_run.plan.model_label)}**")
             show_error(task_run.error)
     done = [r for r in runs if r.outcome is not None]
     if len(done) < 2:
@@ -228,16 +228,16 @@ def _grid(task: Task, images: Sequence[PreparedImage], runs: Sequence[TaskRun]) 
 
 
 def _comparison_card(view, image: PreparedImage, labels, results: Sequence[ImageResult], difference, settings) -> None:
-    st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}** · agreement {difference.agreement:.0%}")
+    st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}** · agreement {difference.agreement:.0%}")
     for column, label, result, only in zip(st.columns(len(results)), labels, results, difference.only):
         with column:
-            st.caption(f"**{shorten(label, 50)}**")
+            st.caption(f"**{plain(shorten(label, 50))}**")
             if result.error is not None:
                 show_error(result.error)
                 continue
             show_picture(image, [(view, result.prediction)], settings)
             view.compact(image, result.prediction, settings)
             if only:
-                st.markdown(f":orange-badge[Only this model] {', '.join(sorted(set(only)))}")
+                st.markdown(f":orange-badge[Only this model] {plain(', '.join(sorted(set(only))))}")
     if difference.shared:
-        st.caption(f"Every model found: {', '.join(difference.shared)}")
+        st.caption(f"Every model found: {plain(', '.join(difference.shared))}")

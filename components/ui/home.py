@@ -13,7 +13,7 @@ from components.run import backend
 from components.run.backend import Backend
 from components.settings import Endpoint
 from components.tasks import TASKS, Task
-from components.text import last_path_part, shorten
+from components.text import last_path_part, plain, shorten
 from components.ui import state as ui_state
 from components.ui.inputs import add_sample, chosen_images_panel
 from components.ui.models import model_problem
@@ -109,7 +109,7 @@ def _objects_in_words(prediction: Prediction) -> str:
     if not named:
         return "nothing found."
     named.sort(key=lambda pair: -pair[1])
-    words = ", ".join(f"{name} {score:.2f}" for name, score in named[:EXAMPLE_OBJECTS_NAMED])
+    words = ", ".join(f"{plain(name)} {score:.2f}" for name, score in named[:EXAMPLE_OBJECTS_NAMED])
     more = len(named) - EXAMPLE_OBJECTS_NAMED
     return words + (f" and {more} more" if more > 0 else "") + "."
 
@@ -130,7 +130,7 @@ def _last_result(page_key: str, run: PageRun) -> bool:
     picture_side, text_side = st.columns([3, 2], gap="medium")
     with text_side:
         st.markdown(f"**Your latest result** · {page.label if page else ''}")
-        st.caption(shorten(last_path_part(image.name), 60))
+        st.caption(plain(shorten(last_path_part(image.name), 60)))
         for task, result in results:
             if any(region.box is not None for region in result.prediction.regions):
                 st.markdown(f"**{task.title}:** {_objects_in_words(result.prediction)}")

@@ -28,7 +28,7 @@ from components.images.preparation import (
     prepare_url,
 )
 from components.images.samples import CLARIFAI_SAMPLE_URL, SAMPLES, SAMPLES_BY_KEY, prepare_sample
-from components.text import last_path_part, plural, shorten
+from components.text import last_path_part, plain, plural, shorten
 from components.ui import state as ui_state
 from components.ui.state import ImageProblem
 
@@ -274,7 +274,7 @@ def thumbnail_grid(images: Sequence[PreparedImage]) -> None:
                     st.image(_thumbnail(image.preview, image.digest), width="stretch")
                 else:
                     st.markdown(":material/link: *fetched by Clarifai*")
-                st.caption(shorten(last_path_part(image.name), THUMBNAIL_NAME_LENGTH, keep="both"))
+                st.caption(plain(shorten(last_path_part(image.name), THUMBNAIL_NAME_LENGTH, keep="both")))
 
 
 def show_problems(problems: Sequence[ImageProblem]) -> None:

@@ -15,7 +15,7 @@ from components.run.model_fit import ModelChoice, ModelFit, Serving, fit_model
 from components.settings import Credentials
 from components.signatures import Argument
 from components.tasks import SuggestedModel, Task
-from components.text import shorten
+from components.text import plain, shorten
 from components.ui import state as ui_state
 
 SOURCES = {"default": "Suggested", "typed": "Type or paste", "browse": "Search the community"}
@@ -105,12 +105,12 @@ def model_section(task: Task, credentials: Credentials | None, budget: CallBudge
     except _DEFINITE as error:  # the model cannot be used as chosen: say so before Predict
         return ModelChoice(ref, problem=str(error), note=note, routing=routing)
     except errors.AppError as error:  # may pass (network, throttling, budget): Predict will try again
-        st.caption(f":material/warning: Could not look the model up yet: {error.message}")
+        st.caption(f":material/warning: Could not look the model up yet: {plain(error.message)}")
         return ModelChoice(ref, note=note, routing=routing)
     fit = fit_model(task.spec, info)
     if not fit.fits:
         return ModelChoice(ref, problem=fit.problem, note=note, info=info, fit=fit, routing=routing)
-    st.caption(f":material/check_circle: **{shorten(info.name, 60)}** · {info.model_type_id} · {SERVING_WORDS[fit.serving]}")
+    st.caption(f":material/check_circle: **{plain(shorten(info.name, 60))}** · {plain(info.model_type_id)} · {SERVING_WORDS[fit.serving]}")
     params = _parameters_section(task, ref, fit)
     return ModelChoice(ref, note=note, info=info, fit=fit, params=params, routing=routing)
 
@@ -132,7 +132,7 @@ def _suggested_picker(task: Task, credentials: Credentials | None, budget: CallB
     picked = suggested[st.session_state.get(key("model_suggested", task)) or first.ref.path]
     st.caption(f"{picked.why} {picked.ref.link_markdown}")
     if note:
-        st.caption(f":material/swap_horiz: {note}")
+        st.caption(f":material/swap_horiz: {plain(note)}")
     return note
 
 
@@ -204,14 +204,14 @@ def _community_search(task: Task, credentials: Credentials | None, budget: CallB
                 )
     found = st.session_state.get(key("model_found", task)) or {}
     if note := st.session_state.get(key("model_found_note", task)):
-        st.caption(note)
+        st.caption(plain(note))
     if found:
         st.radio(
             "Models found",
             options=list(found),
-            format_func=lambda path: f"{shorten(found[path][0], 40)} · {found[path][1]} · {found[path][2]}",
+            format_func=lambda path: plain(f"{shorten(found[path][0], 40)} · {found[path][1]} · {found[path][2]}"),
             key=key("model_pick", task),
-            captions=[shorten(found[path][3], 90) for path in found],
+            captions=[plain(shorten(found[path][3], 90)) for path in found],
             persist_state="session",
         )
 
@@ -253,8 +253,8 @@ def _parameters_section(task: Task, ref: ModelRef, fit: ModelFit) -> tuple[tuple
 
 
 def _parameter_control(argument: Argument, widget_key: str):
-    label = argument.name.replace("_", " ").capitalize()
-    help_text = argument.description or None
+    label = plain(argument.name.replace("_", " ").capitalize())
+    help_text = plain(argument.description) if argument.description else None
     default = argument.default
     if argument.type == signatures.BOOL:
         return st.toggle(label, value=bool(default), key=widget_key, help=help_text, persist_state="session")

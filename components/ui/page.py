@@ -19,7 +19,7 @@ from components.navigation import HOME, PAGES
 from components.run import backend
 from components.run.backend import Backend
 from components.tasks import Task
-from components.text import last_path_part, plural, shorten
+from components.text import last_path_part, plain, plural, shorten
 from components.ui import state as ui_state
 from components.ui.inputs import chosen_images_panel, image_picker
 from components.ui.results import show_error, show_task_results
@@ -99,11 +99,12 @@ def task_page(task: Task) -> None:
 
 
 def _model_words(plan: backend.RunPlan) -> str:
-    words = plan.model_label if plan.backend == Backend.LOCAL else f"“{plan.model_label}”"
+    label = plain(plan.model_label)
+    words = label if plan.backend == Backend.LOCAL else f"“{label}”"
     if plan.labels:
-        words += f", asked about: {shorten(', '.join(plan.labels), 120)}"
+        words += f", asked about: {plain(shorten(', '.join(plan.labels), 120))}"
     elif plan.prompt:
-        words += f", asked: “{shorten(plan.prompt, 120)}”"
+        words += f", asked: “{plain(shorten(plan.prompt, 120))}”"
     return words + "."
 
 

@@ -24,7 +24,7 @@ from components.images.preparation import PreparedImage
 from components.outputs import codegen, exports, report
 from components.results import ImageResult, Prediction
 from components.run.backend import Backend, RunOutcome, RunPlan
-from components.text import plural, shorten
+from components.text import plain, plural, shorten
 from components.ui.state import PageRun
 from components.views import DisplaySettings, Download, TaskView
 
@@ -96,7 +96,7 @@ def result_card(
     picture_side, result_side = st.columns([3, 2], gap="medium")
     picked: frozenset[int] = frozenset()
     with result_side:  # first: the rows selected in its table pick regions out on the picture
-        st.markdown(f"**{shorten(image.name, NAME_LENGTH, keep='end')}**")
+        st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}**")
         if result.error is not None:
             show_error(result.error)
         else:
@@ -106,7 +106,7 @@ def result_card(
                 key = f"png_{view.task.value}_{image.digest}"
                 annotated_download(image, lambda: view.draw(image.pixels(), prediction, settings), key)
             for note in prediction.notes:
-                st.caption(f":material/warning: {note}")
+                st.caption(f":material/warning: {plain(note)}")
         if code is not None:
             show_code(code)
     with picture_side:
@@ -130,7 +130,7 @@ def show_picture(image: PreparedImage, drawn: DrawnResults, settings: DisplaySet
     """The picture with each view's results drawn on it, what is drawn in words (the picture's
     alt text, and each view's caption under it), and the picture's notes."""
     if image.data is None:
-        st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{image.url}", icon=":material/link:")
+        st.info(f"Clarifai fetched this image itself, so it is not drawn here.  \n{plain(image.url)}", icon=":material/link:")
         return
     drawn = [(view, prediction) for view, prediction in drawn if view.spec.draws_on_picture and prediction is not None]
     if drawn:
@@ -141,11 +141,11 @@ def show_picture(image: PreparedImage, drawn: DrawnResults, settings: DisplaySet
         st.image(display_jpeg(draw_results(picture, drawn, settings)), width="stretch", alt=alt)
         for text in texts:
             if text.caption:
-                st.caption(text.caption)
+                st.caption(text.caption)  # names in it are made plain by picture_text
     else:
         st.image(image.preview, width="stretch", alt=image.name)
     if image.notes:
-        st.caption(" · ".join(image.notes))
+        st.caption(plain(" · ".join(image.notes)))
 
 
 def draw_results(picture: np.ndarray, drawn: DrawnResults, settings: DisplaySettings) -> np.ndarray:
@@ -177,7 +177,7 @@ def display_pixels(image: PreparedImage) -> np.ndarray:
 
 
 def show_error(error: AppError) -> None:
-    st.error(f"**{error.title}.** {error}", icon=":material/error:")
+    st.error(f"**{error.title}.** {plain(error)}", icon=":material/error:")
 
 
 # --- downloads -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from components.run.backend import Backend, RunPlan
 from components.run.model_fit import ModelChoice, Serving
 from components.settings import Credentials, DemoPolicy, resolve_credentials
 from components.tasks import Task
+from components.text import plain
 from components.ui import state as ui_state
 from components.ui.models import chosen_ref, chosen_routing, key, model_section
 
@@ -71,7 +72,7 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
     try:
         policy = ui_state.demo_policy()
     except errors.ConfigError as error:  # the owner's settings are wrong: say so on every page
-        st.error(f"**{error.title}.** {error}", icon=":material/settings:")
+        st.error(f"**{error.title}.** {plain(error)}", icon=":material/settings:")
         st.stop()
     secrets = ui_state.app_secrets()
     owner_key_present = resolve_credentials(None, secrets, os.environ) is not None
@@ -99,7 +100,7 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
                     ui_state.mark_key_works(credentials)  # the model was looked up with it
             elif task.spec.local_model is not None:
                 model = task.spec.local_model
-                st.info(f"**{model.name}**  \n{model.description}", icon=":material/memory:")
+                st.info(f"**{plain(model.name)}**  \n{plain(model.description)}", icon=":material/memory:")
             else:
                 st.warning("There is no local model for this task: choose the Clarifai API and add a key.", icon=":material/cloud_off:")
         classic = backend == Backend.LOCAL or task is None or models[task].serving in (None, Serving.CLASSIC)

@@ -13,6 +13,7 @@ from components.results import Prediction
 from components.run.compare import Difference, compare_captions
 from components.run.model_fit import ModelChoice
 from components.tasks import DEFAULT_CAPTION_PROMPT, Task
+from components.text import plain
 from components.views.base import (
     DisplaySettings,
     Download,
@@ -81,7 +82,7 @@ class CaptioningView(TaskView):
 
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         if prediction.caption:
-            st.markdown(f"#### “{prediction.caption}”")
+            st.markdown(f"#### “{plain(prediction.caption)}”")
         else:
             st.caption(NO_CAPTION)
 

@@ -14,7 +14,7 @@ from components.results import ImageResult, Prediction
 from components.run.compare import TOP_N, Difference, compare_concepts
 from components.run.model_fit import ModelChoice
 from components.tasks import MODEL_ESTIMATE_NOTE, Task
-from components.text import plural
+from components.text import plain, plural
 from components.views.base import (
     DisplaySettings,
     Download,
@@ -49,7 +49,7 @@ class ClassificationView(TaskView):
         )
         labels, message = parse_label_list(text)
         if message:
-            st.caption(f":material/info: {message}")
+            st.caption(f":material/info: {plain(message)}")
         st.caption(":material/psychology: " + MODEL_ESTIMATE_NOTE)
         return RequestInputs(labels=labels)
 

@@ -18,7 +18,7 @@ from components.results import ImageResult, Prediction
 from components.run.compare import Difference, compare_detections
 from components.run.model_fit import ModelChoice
 from components.tasks import Task
-from components.text import plural
+from components.text import plain, plural
 from components.views.base import (
     PICK_HINT,
     DisplaySettings,
@@ -52,7 +52,7 @@ class DetectionView(TaskView):
         )
         things, message = parse_label_list(text)
         if message:
-            st.caption(f":material/info: {message}")
+            st.caption(f":material/info: {plain(message)}")
         return RequestInputs(labels=things)
 
     def request_state(self, key: str, prompt: str, labels: str) -> dict[str, str]:

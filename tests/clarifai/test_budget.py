@@ -30,6 +30,7 @@ from components.clarifai.budget import (
 from components.run.backend import Backend
 from tests.apptest import (
     VISITOR_STATE,
+    as_read,
     no_traceback,
     open_page,
     page_text,
@@ -275,7 +276,7 @@ def sidebar_text(at) -> str:
 
 
 def errors_shown(at) -> str:
-    return " ".join(e.value for e in at.error)
+    return " ".join(as_read(e.value) for e in at.error)
 
 
 def test_a_reload_or_a_new_tab_finds_what_the_visitor_spent(clarifai_env, visitors):
@@ -385,5 +386,5 @@ def test_a_visitors_own_key_is_never_charged(clarifai_env, visitors):
 def test_an_hourly_ceiling_not_understood_stops_the_app_at_start_up(offline_env):
     at = open_page("home", CLARIFAI_DEMO_CALL_BUDGET=5, CLARIFAI_DEMO_HOURLY_CEILING="lots")
     no_traceback(at)
-    assert any("CLARIFAI_DEMO_HOURLY_CEILING in the app's secrets is set to text" in e.value for e in at.error)
+    assert any("CLARIFAI_DEMO_HOURLY_CEILING in the app's secrets is set to text" in as_read(e.value) for e in at.error)
     assert not at.get("radio"), "the app stops before the sidebar"

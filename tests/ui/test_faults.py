@@ -26,7 +26,7 @@ from components.run.backend import PREDICTION_CACHE, Backend
 from components.settings import Credentials
 from components.tasks import BLIP_CAPTIONS, Task
 from components.text import plural
-from tests.apptest import answer_blocks, no_traceback, open_page, page_text, predict, upload, use_classic_models
+from tests.apptest import answer_blocks, as_read, no_traceback, open_page, page_text, predict, upload, use_classic_models
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import png_bytes, scene_with_square
@@ -88,7 +88,7 @@ def open_with_settings(page: str, *files: tuple[str, bytes]):
 
 
 def errors_shown(at) -> list[str]:
-    return [e.value for e in at.error]
+    return [as_read(e.value) for e in at.error]
 
 
 def assert_nothing_lost(at, image_count: int) -> None:

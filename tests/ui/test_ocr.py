@@ -12,7 +12,7 @@ import pytest
 from components.colors import color_for
 from components.results import TEXT_CONCEPT
 from components.tasks import DEEPSEEK_OCR, QWEN_VL, Task
-from tests.apptest import answer_blocks, built, no_traceback, open_page, page_text, predict, upload, visible_text
+from tests.apptest import answer_blocks, as_read, built, no_traceback, open_page, page_text, predict, upload, visible_text
 from tests.conftest import TEST_KEY, require_tesseract
 from tests.fake_clarifai import classic_model_for
 from tests.helpers import PRINTED_LINES, png_bytes, scene_with_text
@@ -64,7 +64,7 @@ def test_an_old_style_ocr_model_answers_regions_with_text_and_its_lines_are_show
     at.sidebar.text_input(key="model_text_ocr").input(classic_model_for(Task.OCR.spec).path).run()
     at = predict(upload(at, SIGN))
     no_traceback(at)
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [as_read(e.value) for e in at.error]
     assert "\n".join(PRINTED_LINES) in text_blocks(at)
     [table] = [t.value for t in at.dataframe if "line" in t.value.columns]
     assert table["concept"].tolist() == list(PRINTED_LINES)
