@@ -23,13 +23,11 @@ from components.tasks import Task
 from components.text import plain, shorten
 from components.ui import state as ui_state
 from components.ui.page import (
-    client_for,
     configure_page,
     images_section,
     model_badge,
     predict_button,
-    refresh_if_budget_spent,
-    run_with_progress,
+    run_models_together,
 )
 from components.ui.results import (
     NAME_LENGTH,
@@ -78,16 +76,7 @@ def all_tasks_page() -> None:
         plans = [choice.plan(task, requests[task].prompt, requests[task].labels) for task in tasks]
         if segment_found:
             plans = [replace(p, regions_from=Task.DETECTION) if p.task == Task.SEGMENTATION else p for p in plans]
-        task_runs = run_with_progress(
-            lambda reporter: backend.run_tasks_concurrently(
-                plans, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
-            ),
-            len(images) * len(plans),
-            f"Running {len(plans)} models",
-            unit="prediction",
-        )
-        ui_state.save_page_run(PAGE_KEY, PageRun(images=list(images), task_runs=task_runs))
-        refresh_if_budget_spent(choice, sum(r.outcome.clarifai_calls for r in task_runs if r.outcome))
+        run_models_together(plans, images, choice, PAGE_KEY)
 
     run = ui_state.page_run(PAGE_KEY)
     if run is not None and run.task_runs:

@@ -13,13 +13,12 @@ from components.images.preparation import PreparedImage
 from components.models import MODEL_FORMAT_HELP, ModelRef, parse_model_ref
 from components.navigation import COMPARE
 from components.results import ImageResult
-from components.run import backend
 from components.run.backend import Backend, RunPlan, TaskRun
 from components.run.model_fit import ModelChoice, Serving, fit_model
 from components.tasks import Task
 from components.text import plain, shorten
 from components.ui import state as ui_state
-from components.ui.page import client_for, configure_page, images_section, predict_button, run_with_progress
+from components.ui.page import configure_page, images_section, predict_button, run_models_together
 from components.ui.results import NAME_LENGTH, paginate, show_error, show_picture
 from components.ui.sidebar import SidebarChoice, render_sidebar
 from components.ui.state import PageRun
@@ -50,15 +49,7 @@ def compare_page() -> None:
     problem = request.problem or next(iter(problems), "")
     if predict_button(images, choice, [task], RequestInputs(problem=problem)):
         plans = [_with_request(plan, request) for plan in plans]
-        task_runs = run_with_progress(
-            lambda reporter: backend.run_tasks_concurrently(
-                plans, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
-            ),
-            len(images) * len(plans),
-            f"Running {len(plans)} models",
-            unit="prediction",
-        )
-        ui_state.save_page_run(PAGE_KEY, PageRun(images=list(images), task_runs=task_runs))
+        run_models_together(plans, images, choice, PAGE_KEY)
 
     run = ui_state.page_run(PAGE_KEY)
     if run is not None and run.task_runs:

@@ -185,6 +185,21 @@ def _run_and_store(
     refresh_if_budget_spent(choice, outcome.clarifai_calls)
 
 
+def run_models_together(plans: Sequence[backend.RunPlan], images: list[PreparedImage], choice: SidebarChoice, page_key: str) -> None:
+    """Several models on the same images at once (All tasks, Compare), with the run's progress
+    shown; the run is kept for the page, and the sidebar redrawn when it spent the demo budget."""
+    task_runs = run_with_progress(
+        lambda reporter: backend.run_tasks_concurrently(
+            plans, images, client=client_for(choice), budget=choice.budget, callbacks=reporter.callbacks
+        ),
+        len(images) * len(plans),
+        f"Running {plural(len(plans), 'model')}",
+        unit="prediction",
+    )
+    ui_state.save_page_run(page_key, PageRun(images=list(images), task_runs=task_runs))
+    refresh_if_budget_spent(choice, sum(run.outcome.clarifai_calls for run in task_runs if run.outcome))
+
+
 def refresh_if_budget_spent(choice: SidebarChoice, calls: int) -> None:
     """The sidebar was drawn before the run: draw it again so the budget left is current."""
     if choice.budget is not None and calls:
