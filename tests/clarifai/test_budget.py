@@ -28,6 +28,7 @@ from components.clarifai.budget import (
     xsrf_token,
 )
 from components.run.backend import Backend
+from components.tasks import Task
 from tests.apptest import (
     VISITOR_STATE,
     as_read,
@@ -388,3 +389,41 @@ def test_an_hourly_ceiling_not_understood_stops_the_app_at_start_up(offline_env)
     no_traceback(at)
     assert any("CLARIFAI_DEMO_HOURLY_CEILING in the app's secrets is set to text" in as_read(e.value) for e in at.error)
     assert not at.get("radio"), "the app stops before the sidebar"
+
+
+# --- pages that spend a lot at once, counted at the server -------------------------------------------
+
+
+def operations_at_the_server(env) -> int:
+    """What the owner's key paid for, as the server saw it: each image predicted and each look-up."""
+    images = sum(len(call.request.inputs) for call in env.prediction_calls())
+    predictions = {id(call) for call in env.prediction_calls()}
+    asked = [c for c in env.calls if c.method in ("GetModel", "GetModelVersion", "ListModels", "PostModelOutputs")]
+    return images + sum(1 for c in asked if id(c) not in predictions)
+
+
+def test_all_tasks_spends_no_more_than_the_budget(clarifai_env, visitors):
+    at = owner_session("all", CLARIFAI_DEMO_CALL_BUDGET=6)
+    at = predict(upload(at, picture("a.png", 300), picture("b.png", 310)))
+    no_traceback(at)
+    assert operations_at_the_server(clarifai_env) <= 6
+    assert "Demo budget used up" in errors_shown(at) or "operations left" in sidebar_text(at)
+
+
+def test_compare_with_four_models_spends_no_more_than_the_budget(clarifai_env, visitors):
+    at = owner_session("home", CLARIFAI_DEMO_CALL_BUDGET=5).switch_page("app_pages/7_Compare.py").run()
+    at.segmented_control(key="compare_task").set_value(Task.CLASSIFICATION).run()
+    at.segmented_control(key="compare_count").set_value(4).run()
+    at = predict(upload(at, picture("a.png", 300)))  # the look-ups leave less than four images' worth
+    no_traceback(at)
+    assert operations_at_the_server(clarifai_env) <= 5
+    assert "Demo budget used up" in errors_shown(at)
+
+
+def test_a_run_of_128_images_past_the_budget_is_refused_before_any_image_is_sent(clarifai_env, visitors):
+    at = owner_session(CLARIFAI_DEMO_CALL_BUDGET=100)
+    at = predict(upload(at, *[picture(f"{n:03d}.png", 64 + n) for n in range(128)]))
+    no_traceback(at)
+    assert "this needs 128 (128 images)" in errors_shown(at)
+    assert not clarifai_env.prediction_calls()
+    assert operations_at_the_server(clarifai_env) <= 100
