@@ -25,25 +25,20 @@ from tests.fake_clarifai import DECOMMISSIONED, TODAY_CATALOGUE
 from tests.helpers import png_bytes, scene_with_text
 from tests.runner_models import MIN_SEGMENT_SHARE
 
-
-def _small(picture: bytes):
-    return pixels_as_stored(picture)
-
-
 # What each task's default model on the local Clarifai answers about a picture, as the page must
 # show it (computed the way the local server computes its answers, from the picture as sent).
 WHAT_THE_DEFAULT_MODEL_SAYS: dict[Task, Callable[[bytes], list[str]]] = {
     # general-image-recognition: the picture's orientation and colours, as concepts.
-    Task.CLASSIFICATION: lambda picture: [orientation(_small(picture)[1])],
+    Task.CLASSIFICATION: lambda picture: [orientation(pixels_as_stored(picture)[1])],
     # Qwen2.5-VL asked for boxes: one per blob of saturated colour, labelled by its colour.
-    Task.DETECTION: lambda picture: [name for name, _, _ in color_blobs(_small(picture)[0])][:1],
+    Task.DETECTION: lambda picture: [name for name, _, _ in color_blobs(pixels_as_stored(picture)[0])][:1],
     # Segment Anything: a mask per colour region, unnamed; the page lists each one.
     Task.SEGMENTATION: lambda picture: [
         f"segment {number}"
-        for number in range(1, 1 + sum(share >= MIN_SEGMENT_SHARE for _, share in color_shares(color_labels(_small(picture)[0]))))
+        for number in range(1, 1 + sum(share >= MIN_SEGMENT_SHARE for _, share in color_shares(color_labels(pixels_as_stored(picture)[0]))))
     ],
     # Qwen2.5-VL asked for a caption: it describes the picture.
-    Task.CAPTIONING: lambda picture: [describe(*_small(picture))],
+    Task.CAPTIONING: lambda picture: [describe(*pixels_as_stored(picture))],
     # DeepSeek-OCR: the printed lines, read from the pixels received.
     Task.OCR: lambda picture: [line.text for line in ocr_engine.read_lines(picture)] or ["(nothing read)"],
 }

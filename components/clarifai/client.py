@@ -319,10 +319,11 @@ class ClarifaiClient:
         last: list[resources_pb2.Output] = []
         usage: list[TokenUsage] = []
         cut: list[str] = []  # why the answer stops short, if it does
-        written = [0, ""]  # characters so far, and the latest of them
+        written, latest = 0, ""  # characters so far, and the latest of them
 
         def read(stream) -> service_pb2.MultiOutputResponse:
             """Reads the stream: the first response that is not a success, else a success."""
+            nonlocal written, latest
             try:
                 for response in stream:
                     output = response.outputs[0] if response.outputs else None
@@ -330,15 +331,15 @@ class ClarifaiClient:
                         return response
                     if output.status.code not in (SUCCESS, 0):
                         raise status_error(output.status, model, credentials, routing=routing)
-                    chunk = parts.answer_text(output)[: MAX_STREAMED_CHARS - written[0]]
+                    chunk = parts.answer_text(output)[: MAX_STREAMED_CHARS - written]
                     chunks.append(chunk)
-                    written[0] += len(chunk)
-                    written[1] = (written[1] + chunk)[-LIVE_TAIL_CHARS:]
+                    written += len(chunk)
+                    latest = (latest + chunk)[-LIVE_TAIL_CHARS:]
                     last[:] = [output]
                     usage.extend(u for u in (parts.token_usage(output),) if u is not None)
                     if report:
-                        report(("…" if written[0] > LIVE_TAIL_CHARS else "") + written[1])
-                    if written[0] >= MAX_STREAMED_CHARS:
+                        report(("…" if written > LIVE_TAIL_CHARS else "") + latest)
+                    if written >= MAX_STREAMED_CHARS:
                         cut.append(f"The answer passed {MAX_STREAMED_CHARS:,} characters: the app stopped reading there.")
                         stream.cancel()
                         break

@@ -28,6 +28,18 @@ MAX_MASK_PIXELS_PER_ANSWER = 24_000_000
 MAX_TEXT_CHARS = 100_000  # of a text answer kept (a long document's text is some 50,000)
 
 
+def mask_pixels(data: bytes) -> int | None:
+    """The pixel count an encoded mask declares in its header (nothing is decoded); None when the
+    bytes are no image Pillow can size."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            return header.width * header.height
+    except Image.DecompressionBombError:
+        return MAX_MASK_PIXELS + 1  # more than any mask may be
+    except Exception:  # not an image, or a header Pillow refuses
+        return None
+
+
 def decode_mask(data: bytes) -> np.ndarray | None:
     """A boolean mask from an encoded image: pixels > 0 belong to the region.
 
@@ -35,14 +47,9 @@ def decode_mask(data: bytes) -> np.ndarray | None:
     """
     if not data:
         return None
-    try:
-        with Image.open(io.BytesIO(data)) as header:  # reads the size only
-            if header.width * header.height > MAX_MASK_PIXELS:
-                return None
-    except Image.DecompressionBombError:
+    declared = mask_pixels(data)  # the header only; None: not an image Pillow knows, OpenCV may still read it
+    if declared is not None and declared > MAX_MASK_PIXELS:
         return None
-    except Exception:  # not an image Pillow knows; OpenCV may still read it
-        pass
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:  # e.g. a header declaring more pixels than OpenCV will allocate
@@ -92,16 +99,6 @@ def prediction_from_answer(output: resources_pb2.Output, method: Method, model_l
     )
 
 
-def mask_pixels(data: bytes) -> int | None:
-    """The pixel count an encoded mask declares in its header (nothing is decoded); None when the
-    bytes are no image Pillow can size."""
-    try:
-        with Image.open(io.BytesIO(data)) as header:
-            return header.width * header.height
-    except Exception:  # not an image, or a header Pillow refuses
-        return None
-
-
 def best_regions(protos: Sequence[resources_pb2.Region], limit: int = MAX_REGIONS) -> list[resources_pb2.Region]:
     """At most `limit` regions, in the answer's order: the best by score, then by box size."""
     if len(protos) <= limit:
@@ -135,12 +132,12 @@ def regions_from_protos(protos: Sequence[resources_pb2.Region]) -> tuple[tuple[R
         mask = None
         if info.HasField("mask"):
             declared = mask_pixels(info.mask.image.base64)
-            if declared is not None and declared > mask_budget:
+            if declared is not None and mask_budget < declared <= MAX_MASK_PIXELS:
                 over_budget += 1
             else:
                 mask = decode_mask(info.mask.image.base64) if declared is not None else None
                 undecodable_masks += mask is None
-                mask_budget -= declared or 0
+                mask_budget -= declared if mask is not None else 0
         concepts = tuple(_concept(c) for c in region.data.concepts)
         text = region.data.text.raw
         if text and not concepts:  # a line an OCR model read: named TEXT_CONCEPT, scored by its confidence

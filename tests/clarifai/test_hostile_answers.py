@@ -160,3 +160,14 @@ def test_a_stream_cut_by_the_deadline_keeps_what_came_with_a_note(clarifai_endpo
     assert result.ok, result.error
     assert 0 < len(result.prediction.caption) < MAX_STREAMED_CHARS
     assert any("still writing" in note for note in result.prediction.notes)
+
+
+def test_a_mask_too_big_to_be_one_does_not_use_up_the_budget_of_the_others():
+    bomb = full_size_mask_png()
+    header_end = bomb.index(b"IHDR") + 4
+    bomb = bomb[:header_end] + (30_000).to_bytes(4, "big") * 2 + bomb[header_end + 8 :]  # declares 900 MP
+    output = hostile_output(3)
+    output.data.regions[0].region_info.mask.image.base64 = bomb
+    regions, notes = regions_from_protos(output.data.regions)
+    assert [region.mask is not None for region in regions] == [False, True, True]
+    assert any("could not be decoded" in note for note in notes) and not any("size one answer" in note for note in notes)
