@@ -127,6 +127,15 @@ def _whole_decode_bytes(image: Image.Image) -> int:
     return image.width * image.height * per_pixel * _DECODER_COPIES.get(image.format or "", 1)
 
 
+def picture_size(data: bytes) -> tuple[int, int] | None:
+    """The size a file's header declares, without decoding a pixel; None when it does not open."""
+    try:
+        with _open("", data) as header:
+            return header.size
+    except ImageError:
+        return None
+
+
 def _open(label: str, data: bytes) -> Image.Image:
     """Pillow's Image.open for our formats, without its decompression-bomb warning.
 

@@ -24,9 +24,9 @@ import cv2
 import numpy as np
 
 from components.errors import ImageError
-from components.images.decoding import decode
+from components.images.decoding import decode, picture_size
 from components.images.encoding import encode, make_preview
-from components.images.limits import LOSSLESS_FORMATS, MAX_IMAGES_PER_RUN, check_file_size, megabytes
+from components.images.limits import LOSSLESS_FORMATS, MAX_IMAGES_PER_RUN, check_file_size, fit_within, megabytes
 from components.images.url_fetch import (
     MAX_FILE_BYTES,
     UrlRefusedError,
@@ -35,6 +35,7 @@ from components.images.url_fetch import (
     fetch_image_url,
     shorten_url,
 )
+from components.memory import WORKING_MEMORY
 
 DEFAULT_MAX_SIDE = 1024
 _MESSAGE_NAME_LENGTH = 80
@@ -167,6 +168,19 @@ def parse_url_lines(text: str) -> tuple[list[str], list[ImageError]]:
 def _prepare_bytes(name: str, data: bytes, options: PrepareOptions, source: str, url: str) -> PreparedImage:
     label = _display_name(name)
     check_file_size(label, data)
+    with WORKING_MEMORY.hold(preparation_bytes(data, options.max_side)):
+        return _prepare_checked(name, label, data, options, source, url)
+
+
+def preparation_bytes(data: bytes, max_side: int | None) -> int:
+    """About the most memory preparing `data` takes: the file twice over, the picture at the size
+    sent a few times, and the bands decoded on the way (measured: a 3 MB, 12 MP phone JPEG peaks
+    near 15 MB; at full size near 47 MB)."""
+    width, height = fit_within(picture_size(data) or (0, 0), max_side)
+    return 2 * len(data) + 4 * width * height + 8 * 1024 * 1024
+
+
+def _prepare_checked(name: str, label: str, data: bytes, options: PrepareOptions, source: str, url: str) -> PreparedImage:
     decoded = decode(label, data, options.max_side)
     picture = decoded.picture
     notes = list(decoded.notes)

@@ -92,6 +92,14 @@ _UNEXPECTED_FAILURE_MESSAGE = (
 )
 
 
+WORKING_BYTES_PER_PIXEL = 48  # the most any local model here takes while it runs, OpenCV's own buffers included
+
+
+def local_prediction_bytes(width: int, height: int) -> int:
+    """About the most memory one local prediction on a width x height picture takes while it runs."""
+    return WORKING_BYTES_PER_PIXEL * max(width, 1) * max(height, 1) + 4 * 1024 * 1024
+
+
 def predict_local(model: LocalModel, images: list[np.ndarray], settings: PredictSettings) -> list[ImageResult]:
     """One result per image, in order; a failure on one image never stops the others."""
     return [_predict_one(model.predict, image, settings) for image in images]

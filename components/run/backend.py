@@ -25,7 +25,8 @@ from components.clarifai.budget import CallBudget
 from components.clarifai.client import ClarifaiClient, Progress, RunCallbacks
 from components.clarifai.requests import input_sizes, plan_chunks
 from components.images.preparation import PreparedImage
-from components.local_models.catalogue import LocalModel, predict_local
+from components.local_models.catalogue import LocalModel, local_prediction_bytes, predict_local
+from components.memory import WORKING_MEMORY
 from components.models import ModelInfo, ModelRef, PredictSettings, Routing
 from components.results import ImageResult, Prediction
 from components.run import answers
@@ -218,7 +219,7 @@ def run_predictions(
         todo = [images[i] for i in missing]
         reporting = callbacks.after(from_cache).for_inputs(missing)
         if plan.backend == Backend.LOCAL:
-            fresh = _run_local(plan, todo, reporting.progress)
+            fresh = _run_local(plan, todo, reporting)
         else:
             todo_given = [given[i] for i in missing] if given is not None else None
             fresh, calls, method = _run_clarifai(plan, todo, client, budget, reporting, todo_given)
@@ -230,7 +231,9 @@ def run_predictions(
     return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache, method)
 
 
-def _run_local(plan: RunPlan, images: list[PreparedImage], progress: Progress | None) -> list[ImageResult]:
+def _run_local(plan: RunPlan, images: list[PreparedImage], callbacks: RunCallbacks) -> list[ImageResult]:
+    """Each image waits its turn under the process's working-memory budget (many visitors'
+    local models at once take far more memory than the 2 cores can use)."""
     model = plan.local_model
     results = []
     for count, image in enumerate(images, start=1):
@@ -239,10 +242,11 @@ def _run_local(plan: RunPlan, images: list[PreparedImage], progress: Progress | 
         elif image.data is None:
             results.append(ImageResult(error=_needs_pixels_error()))
         else:
-            [result] = predict_local(model, [image.pixels()], plan.settings)
+            with WORKING_MEMORY.hold(local_prediction_bytes(image.width, image.height), on_wait=callbacks.on_wait):
+                [result] = predict_local(model, [image.pixels()], plan.settings)
             results.append(result)
-        if progress:
-            progress(count)
+        if callbacks.progress:
+            callbacks.progress(count)
     return results
 
 
