@@ -9,7 +9,7 @@ from collections.abc import Collection
 import cv2
 import numpy as np
 
-from components.colors import Color, normalise_name
+from components.colors import Color, normalise_name, text_color_for
 from components.drawing.regions import hidden_names, region_color, region_name
 from components.results import Region
 
@@ -136,7 +136,22 @@ def _color_lut(colors: list[Color]) -> np.ndarray:
     return lut
 
 
-def blend_into(canvas: np.ndarray, regions: list[Region], opacity: float, hidden: Collection[str]) -> None:
+# A mask tinted in a colour close to the pixels under it (a colour model's "sky blue" segment on
+# the sky) would hardly change them. Such a mask is hatched: stripes in black or white, whichever
+# contrasts with its colour, so every segment shows whatever model made it and whatever its colour.
+CLOSE_DELTA = 48  # a pixel within this (0–255, per channel) of the mask's colour barely changes
+CLOSE_SHARE = 0.5  # a mask with this share of such pixels under it is hatched
+HATCH_PERIOD = 48  # stripes per longer side of the picture, about
+_SAMPLE_STEP = 4  # every 4th row and column are enough to tell whether a mask is close
+
+
+def blend_into(
+    canvas: np.ndarray, regions: list[Region], opacity: float, hidden: Collection[str], outline_width: int = 0
+) -> None:
+    """Tints each mask's pixels in its colour at `opacity`. With `outline_width`, each mask also
+    gets an outline that wide along the inside of its edge (not along the picture's border), in
+    black or white, whichever contrasts more with the pixels there, and a mask close in colour to
+    the pixels under it is hatched; pixels under no mask are never touched."""
     if opacity == 0.0:
         return
     height, width = canvas.shape[:2]
@@ -146,8 +161,59 @@ def blend_into(canvas: np.ndarray, regions: list[Region], opacity: float, hidden
     x0, y0, x1, y1 = rect
     labels = label_map[y0:y1, x0:x1]
     picture = canvas[y0:y1, x0:x1]
+    hatched = _close_slots(labels, picture, slot_colors) if outline_width > 0 else []
     colors = cv2.applyColorMap(labels, _color_lut(slot_colors))
     blended = cv2.addWeighted(picture, 1.0 - opacity, colors, opacity, 0.0)
+    if hatched:
+        period = max(6, round(max(width, height) / HATCH_PERIOD))
+        ys, xs = np.arange(y0, y1) % period, np.arange(x0, x1) % period
+        stripes = (ys[:, None] + xs[None, :]) % period < period * 2 // 5
+        inks = [text_color_for(color) for color in slot_colors]
+        ink_lut = _color_lut([ink if slot + 1 in hatched else color for slot, (ink, color) in
+                              enumerate(zip(inks, slot_colors))])
+        on_stripe = stripes & np.isin(labels, hatched)
+        inked = cv2.addWeighted(picture, 1.0 - opacity, cv2.applyColorMap(labels, ink_lut), opacity, 0.0)
+        blended[on_stripe] = inked[on_stripe]
+    if outline_width > 0:
+        _outline(blended, labels, _edges(label_map, rect, outline_width), len(slot_colors))
     written = cv2.copyTo(blended, labels, picture)  # only where a label is set, into canvas
     if written is not picture:
         picture[...] = written
+
+
+def _close_slots(labels: np.ndarray, picture: np.ndarray, colors: list[Color]) -> list[int]:
+    """The labels whose colour is within CLOSE_DELTA of most of the pixels under them."""
+    step = _SAMPLE_STEP
+    sample_labels = labels[::step, ::step].ravel()
+    sample = picture[::step, ::step].reshape(-1, 3).astype(np.int16)
+    lut = np.zeros((len(colors) + 1, 3), np.int16)
+    lut[1:] = colors
+    close = (np.abs(sample - lut[sample_labels]).max(axis=1) < CLOSE_DELTA).astype(np.float64)
+    count = np.bincount(sample_labels, minlength=len(colors) + 1)
+    share = np.bincount(sample_labels, close, minlength=len(colors) + 1) / np.maximum(count, 1)
+    return [slot for slot in range(1, len(colors) + 1) if count[slot] and share[slot] >= CLOSE_SHARE]
+
+
+def _edges(label_map: np.ndarray, rect: Rect, width: int) -> np.ndarray:
+    """Inside `rect`, the labelled pixels within `width` of a pixel with another label or none
+    (the picture's border is not an edge)."""
+    height, full_width = label_map.shape
+    x0, y0, x1, y1 = rect
+    ex0, ey0, ex1, ey1 = max(x0 - width, 0), max(y0 - width, 0), min(x1 + width, full_width), min(y1 + width, height)
+    around = label_map[ey0:ey1, ex0:ex1]
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    edge = (cv2.dilate(around, kernel) != around) | (cv2.erode(around, kernel) != around)
+    inside = (slice(y0 - ey0, y1 - ey0), slice(x0 - ex0, x1 - ex0))
+    return edge[inside] & (around[inside] > 0)
+
+
+def _outline(blended: np.ndarray, labels: np.ndarray, edge: np.ndarray, slots: int) -> None:
+    """Paints each label's `edge` pixels black or white, whichever contrasts more with their mean
+    colour in `blended`."""
+    if not edge.any():
+        return
+    on_edge = labels[edge]
+    count = np.maximum(np.bincount(on_edge, minlength=slots + 1), 1)
+    means = np.stack([np.bincount(on_edge, blended[..., c][edge], minlength=slots + 1) for c in range(3)], 1)
+    inks = np.array([text_color_for(mean) for mean in means / count[:, None]], np.uint8)
+    blended[edge] = inks[on_edge]

@@ -146,6 +146,7 @@ def blend_masks(
     opacity: float = 0.5,
     hidden: Collection[str] = frozenset(),
     highlighted: Collection[int] = frozenset(),
+    outlined: bool = False,
 ) -> np.ndarray:
     """A copy of the picture with each region's mask painted in its concept's colour.
 
@@ -157,6 +158,10 @@ def blend_masks(
     `highlighted` (indexes into `regions`) picks segments out: they are painted on top, at
     least PICKED_MIN_OPACITY opaque and outlined in black or white; the rest of the picture is
     dimmed and the other masks fade.
+
+    `outlined` (as `annotate` draws) outlines every mask in black or white and hatches a mask
+    whose colour is close to the pixels under it, so each segment shows on any picture: a
+    colour model's "sky blue" on the sky, "green" on grass (see `masks.blend_into`).
     """
     canvas = _bgr_copy(image)
     height, width = canvas.shape[:2]
@@ -172,19 +177,20 @@ def blend_masks(
         and mask_as_bool(regions[index].mask) is not None
         and normalise_name(region_name(regions[index])) not in hidden_set
     ]
+    outline_width = rim_width(style_for(width, height).line_width)
+    edges = outline_width if outlined else 0
     if not picked:
-        blend_into(canvas, regions, opacity, hidden)
+        blend_into(canvas, regions, opacity, hidden, edges)
         return canvas
     others = [region for index, region in enumerate(regions) if index not in picked]
     chosen = [regions[index] for index in picked]
     masks = [resize_mask(region.mask, width, height) for region in chosen]
     original = canvas.copy()
-    blend_into(canvas, others, opacity * FADED, hidden)
+    blend_into(canvas, others, opacity * FADED, hidden, edges)
     canvas = cv2.convertScaleAbs(canvas, alpha=DIMMED)
     inside = np.logical_or.reduce(masks)
     canvas[inside] = original[inside]
-    blend_into(canvas, chosen, max(opacity, PICKED_MIN_OPACITY), hidden)
-    outline_width = rim_width(style_for(width, height).line_width)
+    blend_into(canvas, chosen, max(opacity, PICKED_MIN_OPACITY), hidden, edges)
     for region, mask in zip(chosen, masks):
         contours, _ = cv2.findContours(mask.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(canvas, contours, -1, text_color_for(region_color(region)), outline_width, cv2.LINE_AA)
@@ -210,7 +216,9 @@ def annotate(
         return _bgr_copy(image)
     picture = image
     if masks:
-        picture = blend_masks(image, prediction.regions, opacity=opacity, hidden=hidden, highlighted=highlighted)
+        picture = blend_masks(
+            image, prediction.regions, opacity=opacity, hidden=hidden, highlighted=highlighted, outlined=True
+        )
     if boxes:
         return draw_detections(
             picture, prediction.regions, min_score=min_score, hidden=hidden, highlighted=highlighted,

@@ -58,11 +58,12 @@ COLOR_CLASSIFIER = LocalModel(
 LOCAL_DETECTOR = LocalModel(
     LOCAL_DETECTOR_NAME,
     "OpenCV on this server, no Clarifai call: faces, cat faces and licence plates (Haar cascades), "
-    "people (HOG), and things that stand out by colour, named by their colour and shape because "
-    "that is all it can tell (“red round object”, “teal object”)",
+    "people (HOG, and the person behind each face), and vivid things that stand out by colour away "
+    "from people, named by their colour and shape because that is all it can tell "
+    "(“red round object”, “teal object”)",
     detect_objects,
     "The local detector looks only for faces, cat faces, people, licence plates and things that "
-    "stand out clearly by colour.",
+    "stand out clearly by a vivid colour.",
 )
 COLOR_SEGMENTER = LocalModel(
     COLOR_SEGMENTER_NAME,

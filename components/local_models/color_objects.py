@@ -76,6 +76,7 @@ class ColorObject:
     roundness: float  # area / smallest enclosing circle's: 1 for a disc, 0.64 a square, < 0.2 a band
     solidity: float  # area / convex hull area
     contrast: float  # mean colour difference (CIE76) between its surroundings and its inside
+    chroma: float  # mean Lab chroma of its pixels of the main colour class: how saturated that colour is
 
 
 @dataclass(frozen=True)
@@ -409,8 +410,11 @@ class _Scene:
         left, top, right, bottom = shape.box
         window = self.owner[top:bottom, left:right]
         inside = np.isin(window, colored) if len(colored) > 1 else window == colored[0]
-        color_class = int(np.bincount(self.classes[top:bottom, left:right][inside].ravel()).argmax())
-        return ColorObject(shape.box, color_class, shape.roundness, shape.solidity, shape.contrast)
+        classes = self.classes[top:bottom, left:right][inside]
+        color_class = int(np.bincount(classes.ravel()).argmax())
+        main = self.lab[top:bottom, left:right][inside][classes == color_class]
+        chroma = float(np.hypot(main[:, 1], main[:, 2]).mean())
+        return ColorObject(shape.box, color_class, shape.roundness, shape.solidity, shape.contrast, chroma)
 
 
 def _gradient_magnitude(lab: np.ndarray) -> np.ndarray:

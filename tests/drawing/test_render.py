@@ -18,9 +18,16 @@ from components import colors
 from components.colors import Color
 from components.drawing import render
 from components.drawing.labels import SMALLEST_DISPLAY_PX, Label, drawable_text, label_font, layout_labels, page_font_path, style_for
+from components.images.preparation import prepare_upload
 from components.local_models import color_maths
-from components.local_models.segmenter import segment_colors
+from components.local_models.segmenter import segment_colors, segment_colors_finely
 from components.results import Box, Concept, Prediction, Region
+from tests.drawing.visibility import visibility
+from tests.local_models.pictures import sample_picture
+
+# A drawn segment is visible when this share of its pixels, and of its edge, changed by more
+# than visibility.VISIBLE_DELTA; segments under MIN_AREA of the picture are specks.
+MIN_CHANGED, MIN_OUTLINED, MIN_AREA = 0.3, 0.9, 0.01
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -539,32 +546,95 @@ def test_color_concepts_are_painted_and_boxed_in_their_own_color():
     assert is_color(boxed[50, 40], Color.from_rgb(250, 160, 190))
 
 
-def test_offline_color_segments_are_painted_in_the_color_they_are_named():
-    """A picture made of named colours, segmented and painted at full opacity, looks the same."""
+def test_offline_color_segments_are_hatched_and_outlined_on_a_picture_of_their_own_colors():
+    """A picture made of named colours, segmented: each segment tinted in its own colour alone
+    would change nothing, so each is hatched and outlined in black or white."""
     stripes = ("sky blue", "green", "orange", "navy", "beige", "purple")
     picture = np.zeros((240, 360, 3), np.uint8)
     for i, name in enumerate(stripes):
         picture[:, i * 60 : (i + 1) * 60] = next(c.color for c in colors.NAMED_COLORS if c.name == name)
     prediction = segment_colors(picture)
     assert {r.top_concept.name for r in prediction.regions} == set(stripes)
-    painted = render.annotate(picture, prediction, opacity=1.0, boxes=False)
-    inside = np.ones((240, 360), bool)
-    inside[:, [i * 60 + d for i in range(1, 6) for d in range(-4, 4)]] = False  # stripe edges are smoothed
-    difference = np.abs(painted.astype(int) - picture.astype(int)).max(axis=2)
-    assert np.percentile(difference[inside], 99) <= 2
+    plain = render.blend_masks(picture, prediction.regions, opacity=0.55)
+    assert np.abs(plain.astype(int) - picture.astype(int)).max(axis=2).mean() < 3  # what it used to draw
+    drawn = render.annotate(picture, prediction, opacity=0.55, boxes=False)
+    for segment_seen in visibility(picture, drawn, list(prediction.regions)):
+        assert segment_seen.changed >= MIN_CHANGED and segment_seen.outlined >= MIN_OUTLINED, segment_seen
+
+
+def test_a_mask_far_from_the_pixels_under_it_is_tinted_not_hatched_and_outlined_inside_itself():
+    image = blank(200, 100, 128)
+    mask = np.zeros((100, 200), bool)
+    mask[20:80, 40:160] = True
+    region = segment("car", mask)  # a palette colour, far from grey
+    drawn = render.blend_masks(image, [region], opacity=0.5, outlined=True)
+    plain = render.blend_masks(image, [region], opacity=0.5)
+    assert np.array_equal(drawn[~mask], image[~mask])  # the outline lies inside the mask
+    width = render.rim_width(style_for(200, 100).line_width)
+    inner = np.zeros_like(mask)
+    inner[20 + width : 80 - width, 40 + width : 160 - width] = True
+    assert np.array_equal(drawn[inner], plain[inner])  # no stripes inside
+    edge = mask & ~inner
+    ink = colors.text_color_for(tuple(int(v) for v in plain[50, 100]))
+    assert (drawn[edge] == np.array(ink)).all()
+
+
+def test_masks_are_visible_on_every_sample_whatever_their_colour():
+    for key in ("street", "sunset", "fruit", "balloons"):
+        picture = sample_picture(key)
+        for segmenter in (segment_colors, segment_colors_finely):
+            prediction = segmenter(picture)
+            drawn = render.annotate(picture, prediction, opacity=0.55, boxes=False)
+            for seen in visibility(picture, drawn, list(prediction.regions)):
+                if seen.area >= MIN_AREA:
+                    assert seen.changed >= MIN_CHANGED and seen.outlined >= MIN_OUTLINED, (key, segmenter, seen)
+
+
+@pytest.mark.parametrize("name", ["metro-north.jpg", "astronaut.png", "chelsea.png", "coffee.png", "red-truck.png"])
+def test_masks_are_visible_on_the_shared_photos(testdata, name):
+    path = testdata / "photos" / name
+    picture = prepare_upload(name, path.read_bytes()).pixels()
+    prediction = segment_colors(picture)
+    drawn = render.annotate(picture, prediction, opacity=0.55, boxes=False)
+    for seen in visibility(picture, drawn, list(prediction.regions)):
+        if seen.area >= MIN_AREA:
+            assert seen.changed >= MIN_CHANGED and seen.outlined >= MIN_OUTLINED, seen
+
+
+def test_a_clarifai_mask_in_a_colour_far_from_the_picture_keeps_its_plain_tint():
+    """Masks from any model go through the same rule: one hashed to a colour unlike the pixels
+    under it is tinted as before, only outlined."""
+    picture = sample_picture("street")
+    mask = np.zeros(picture.shape[:2], bool)
+    mask[560:690, 420:640] = True  # the blue car
+    region = segment("car", mask)
+    assert colors.color_for("car") != colors.color_for("blue")
+    drawn = render.annotate(picture, Prediction(regions=(region,)), opacity=0.55, boxes=False)
+    plain = render.blend_masks(picture, [region], opacity=0.55)
+    inside = np.zeros_like(mask)
+    inside[570:680, 430:630] = True
+    assert np.array_equal(drawn[inside], plain[inside])
+    [seen] = visibility(picture, drawn, [region])
+    assert seen.outlined >= MIN_OUTLINED
 
 
 def _edge_contrast(picture: np.ndarray, xyxy, band: int) -> list[float]:
     """Per side of a box, the highest contrast between a pixel of its drawn edge (stroke and rim)
-    and the picture just outside the box."""
+    and the picture just outside the box (the median of a short run along the side, so a hatched
+    mask's stripe there does not stand for the whole surroundings)."""
     x0, y0, x1, y1 = xyxy
     my, mx = (y0 + y1) // 2, (x0 + x1) // 2
+    run = slice(-12, 13)
+
+    def around(ys, xs):
+        return np.median(picture[ys, xs].reshape(-1, 3), axis=0)
+
     sides = [
-        (picture[my, x0 : x0 + band], picture[my, x0 - 3]),
-        (picture[my, x1 - band + 1 : x1 + 1], picture[my, x1 + 3]),
-        (picture[y1 - band + 1 : y1 + 1, mx], picture[y1 + 3, mx]),
+        (picture[my, x0 : x0 + band], around(np.r_[run] + my, x0 - 3)),
+        (picture[my, x1 - band + 1 : x1 + 1], around(np.r_[run] + my, x1 + 3)),
+        (picture[y1 - band + 1 : y1 + 1, mx], around(y1 + 3, np.r_[run] + mx)),
         # the label sits above the box's left end: look at the top edge near its right end
-        (picture[y0 : y0 + band, x1 - band - 3], picture[y0 - 3, x1 - band - 3]),
+        (picture[y0 : y0 + band, x1 - band - 3], around(y0 - 3, np.r_[run] + x1 - band - 3)),
     ]
     return [max(colors.contrast_ratio(p, outside) for p in edge) for edge, outside in sides]
 
@@ -843,7 +913,7 @@ def test_annotate_passes_the_picked_regions_to_boxes_and_masks():
     prediction = Prediction(regions=(segment("sky", mask), detection("dog", 0.9, 0.5, 0.5, 0.9, 0.9)))
     assert np.array_equal(
         render.annotate(image, prediction, highlighted={0}, boxes=False),
-        render.blend_masks(image, prediction.regions, highlighted={0}),
+        render.blend_masks(image, prediction.regions, highlighted={0}, outlined=True),
     )
     assert np.array_equal(
         render.annotate(image, prediction, highlighted={1}, masks=False),
