@@ -222,7 +222,7 @@ def _text_lines_in_reading_order(regions: tuple[Region, ...]) -> tuple[Region, .
 
 _PRINT_CONCEPTS = (
     'print("Predicted concepts:")',
-    "for concept in output.data.concepts:",
+    "for concept in sorted(output.data.concepts, key=lambda concept: -concept.value):",
     '    print(f"{concept.name} {concept.value:.2f}")',
 )
 _PRINT_BOXES = (

@@ -673,6 +673,27 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         models = [_model_proto(m, self._signatures(m)) for m in found]
         return service_pb2.MultiModelResponse(status=_status(10000), models=models)
 
+    def GetDeployment(self, request, context):
+        """A deployment of the catalogue's compute (the clarifai SDK checks one exists before routing to it)."""
+        _, early = self._begin("GetDeployment", request, context, service_pb2.SingleDeploymentResponse)
+        if early is not None:
+            return early
+        where = (request.user_app_id.user_id, request.deployment_id)
+        if not any(where in m.compute.deployments for m in self.catalogue if m.compute is not None):
+            return service_pb2.SingleDeploymentResponse(status=_status(25900))
+        deployment = resources_pb2.Deployment(id=request.deployment_id, user_id=request.user_app_id.user_id)
+        return service_pb2.SingleDeploymentResponse(status=_status(10000), deployment=deployment)
+
+    def GetNodepool(self, request, context):
+        """A nodepool of the catalogue's compute (the clarifai SDK checks one exists before routing to it)."""
+        _, early = self._begin("GetNodepool", request, context, service_pb2.SingleNodepoolResponse)
+        if early is not None:
+            return early
+        where = (request.user_app_id.user_id, request.compute_cluster_id, request.nodepool_id)
+        if not any(where in m.compute.nodepools for m in self.catalogue if m.compute is not None):
+            return service_pb2.SingleNodepoolResponse(status=_status(25700))
+        return service_pb2.SingleNodepoolResponse(status=_status(10000), nodepool=resources_pb2.Nodepool(id=request.nodepool_id))
+
     def _in_community(self, model: FakeModel) -> bool:
         """Listed on the community's pages: public, and not made private (today mode)."""
         return model.allowed_keys is None and not (self.mode == "today" and model.path in DECOMMISSIONED)
@@ -1010,7 +1031,8 @@ def _model_proto(model: FakeModel, signatures: Iterable[resources_pb2.MethodSign
 class LocalClarifaiServer:
     """A FakeClarifai served on 127.0.0.1 with Clarifai's message size limits."""
 
-    def __init__(self, servicer: FakeClarifai | None = None, port: int = 0):
+    def __init__(self, servicer: FakeClarifai | None = None, port: int = 0, tls: tuple[bytes, bytes] | None = None):
+        """`tls`: (private key, certificate chain) in PEM, to serve TLS as api.clarifai.com does."""
         self.servicer = servicer or FakeClarifai()
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=SERVER_THREADS),
@@ -1020,7 +1042,10 @@ class LocalClarifaiServer:
             ],
         )
         service_pb2_grpc.add_V2Servicer_to_server(self.servicer, self._server)
-        self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
+        if tls is None:
+            self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
+        else:
+            self.port = self._server.add_secure_port(f"127.0.0.1:{port}", grpc.ssl_server_credentials([tls]))
 
     @property
     def address(self) -> str:

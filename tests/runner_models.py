@@ -4,20 +4,29 @@ signatures. The local server hands requests to their `predict_wrapper` / `genera
 parts, old-style conversion, failures, signatures and token counts are the runner's own.
 
 No `from __future__ import annotations` here: the runner reads the annotations as types.
-The VLM's signature is the one of Clarifai/runners-examples
-`multimodal-models/qwen2_5-VL-3B-Instruct-vllm/1/model.py`.
+The VLMs are what Clarifai hosts (Clarifai/runners-examples
+`multimodal-models/qwen2_5-VL-3B-Instruct-vllm/1/model.py`): `OpenAIModelClass` runners whose
+`predict` / `generate` ask an OpenAI-compatible server behind them, and whose `openai_transport` /
+`openai_stream_transport` serve Clarifai's OpenAI-compatible endpoint (tests/openai_endpoint.py).
 """
 
+import base64
+import json
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 
 import cv2
+import httpx
 import numpy as np
 from clarifai.runners.models.model_class import ModelClass
+from clarifai.runners.models.openai_class import OpenAIModelClass
 from clarifai.runners.utils.data_types import Audio, Image, Region
 from clarifai.runners.utils.data_utils import Param
+from clarifai.runners.utils.openai_convertor import build_openai_messages
+from openai import OpenAI
 
 from tests import ocr_engine, vlm_answers
 from tests.color_analysis import color_labels, color_shares, pixels_as_stored
@@ -29,6 +38,7 @@ MIN_SEGMENT_SHARE = 0.01  # colour regions smaller than this are not segmented
 MAX_TOKENS_HELP = "The maximum number of tokens to generate. Shorter answers are cut off."
 TEMPERATURE_HELP = "Sampling temperature: higher values give more varied answers, lower values more focused ones."
 TOP_P_HELP = "Nucleus sampling: only the tokens making up this share of the probability are considered."
+CHAT_MODEL_NAME = "test-vlm"  # what the OpenAI-compatible server behind a VLM calls its model
 
 
 class _Answering:
@@ -48,46 +58,59 @@ class _Answering:
         with self._lock:
             self._scripted.extend(texts)
 
-    def _answer(self, prompt: str, pictures: list[Image | None], max_tokens) -> tuple[str, int]:
-        """The (possibly cut-off) answer and its prompt token count."""
+    def _answer(self, prompt: str, pictures: list[bytes], max_tokens) -> tuple[str, int]:
+        """The (possibly cut-off) answer to `prompt` about the encoded `pictures`, and its prompt token count."""
         started = time.monotonic()
         time.sleep(self.seconds_per_call)
-        if self.fails_with:
-            raise RuntimeError(self.fails_with)
-        given = [p for p in pictures if p is not None and p.bytes]
+        self._fail_if_broken()
+        given = [p for p in pictures if p]
         with self._lock:
             scripted = self._scripted.popleft() if self._scripted else None
-        if scripted is None:
-            text = self._compute_reply(prompt, given)
-        else:
-            text = scripted
+        text = self._compute_reply(prompt, given) if scripted is None else scripted
         text = "".join(vlm_answers.tokens(text)[: max(0, int(max_tokens))]).strip()
         with self._lock:
             self.calls.append((started, time.monotonic()))
         return text, len(vlm_answers.tokens(prompt)) + IMAGE_TOKENS * len(given)
 
-    def _compute_reply(self, prompt: str, given: list[Image]) -> str:
-        return vlm_answers.reply(prompt, [pixels_as_stored(p.bytes) for p in given], [p.bytes for p in given])
+    def _fail_if_broken(self) -> None:
+        if self.fails_with:
+            raise RuntimeError(self.fails_with)
 
-    def _reply(self, prompt, image, images, max_tokens) -> str:
-        text, prompt_tokens = self._answer(prompt, [image, *(images or [])], max_tokens)
-        self.set_output_context(prompt_tokens=prompt_tokens, completion_tokens=len(vlm_answers.tokens(text)))
-        return text
+    def _compute_reply(self, prompt: str, given: list[bytes]) -> str:
+        return vlm_answers.reply(prompt, [pixels_as_stored(p) for p in given], given)
 
-    def _stream(self, prompt, image, images, max_tokens) -> Iterator[str]:
-        text, prompt_tokens = self._answer(prompt, [image, *(images or [])], max_tokens)
+    def _chunks(self, text: str) -> Iterator[str]:
+        """A streamed answer: a few words at a time, `chunk_delay_s` apart."""
         words = vlm_answers.tokens(text)
         for start in range(0, len(words), CHUNK_TOKENS):
             time.sleep(self.chunk_delay_s)
-            if start + CHUNK_TOKENS >= len(words):  # usage comes with the last chunk, as in OpenAI streams
-                self.set_output_context(prompt_tokens=prompt_tokens, completion_tokens=len(words))
             yield "".join(words[start : start + CHUNK_TOKENS])
 
 
-class VisionLanguageModel(_Answering, ModelClass):
-    """A VLM with the typical signature: a required prompt, optional pictures, tunable parameters."""
+def _picture_bytes(picture: Image | None) -> bytes:
+    return picture.bytes if picture is not None and picture.bytes else b""
 
-    @ModelClass.method
+
+class VisionLanguageModel(_Answering, OpenAIModelClass):
+    """A VLM as Clarifai hosts them: an `OpenAIModelClass` in front of an OpenAI-compatible server
+    (vLLM's part is played in-process by `chat_server`), with the typical signature: `predict` and
+    `generate` (a required prompt, optional pictures, tunable parameters), and `openai_transport` /
+    `openai_stream_transport` for Clarifai's OpenAI-compatible endpoint. As in runners-examples,
+    `predict` reports token counts and `generate`'s stream carries none."""
+
+    client = True  # set in load_model, as runners-examples do
+    model = True
+
+    def load_model(self):
+        self.client = OpenAI(
+            api_key="notset",
+            base_url="http://vlm-server.invalid/v1",
+            max_retries=0,
+            http_client=httpx.Client(transport=httpx.MockTransport(self.chat_server)),
+        )
+        self.model = CHAT_MODEL_NAME
+
+    @OpenAIModelClass.method
     def predict(
         self,
         prompt: str,
@@ -99,9 +122,16 @@ class VisionLanguageModel(_Answering, ModelClass):
         top_p: float = Param(0.95, description=TOP_P_HELP, min_value=0.0, max_value=1.0),
     ) -> str:
         """Answers the prompt about the image(s)."""
-        return self._reply(prompt, image, images, max_tokens)
+        self._fail_if_broken()
+        messages = build_openai_messages(prompt=prompt, image=image, images=images, messages=chat_history)
+        response = self.client.chat.completions.create(
+            model=self.model, messages=messages, max_completion_tokens=max_tokens, temperature=temperature, top_p=top_p
+        )
+        if response.usage and response.usage.prompt_tokens and response.usage.completion_tokens:
+            self.set_output_context(prompt_tokens=response.usage.prompt_tokens, completion_tokens=response.usage.completion_tokens)
+        return response.choices[0].message.content
 
-    @ModelClass.method
+    @OpenAIModelClass.method
     def generate(
         self,
         prompt: str,
@@ -113,7 +143,75 @@ class VisionLanguageModel(_Answering, ModelClass):
         top_p: float = Param(0.95, description=TOP_P_HELP, min_value=0.0, max_value=1.0),
     ) -> Iterator[str]:
         """Streams the answer to the prompt about the image(s)."""
-        yield from self._stream(prompt, image, images, max_tokens)
+        self._fail_if_broken()
+        messages = build_openai_messages(prompt=prompt, image=image, images=images, messages=chat_history)
+        for chunk in self.client.chat.completions.create(
+            model=self.model, messages=messages, max_completion_tokens=max_tokens, temperature=temperature, top_p=top_p,
+            stream=True,
+        ):
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+    def chat_server(self, request: httpx.Request) -> httpx.Response:
+        """The OpenAI-compatible server behind the model (vLLM's `/v1/chat/completions`): the answer
+        to the last user message's text about its pictures; streamed as server-sent events when asked,
+        with a usage chunk at the end only when `stream_options.include_usage` asks for one."""
+        if not request.url.path.endswith("/chat/completions"):
+            return httpx.Response(404, json={"error": {"message": f"no route {request.url.path}"}})
+        body = json.loads(request.content)
+        prompt, pictures = _last_user_message(body.get("messages") or [])
+        limit = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
+        text, prompt_tokens = self._answer(prompt, pictures, limit)
+        completion_tokens = len(vlm_answers.tokens(text))
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        ids = {"id": "chatcmpl-" + uuid.uuid4().hex, "created": int(time.time()), "model": self.model}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": text}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            return httpx.Response(200, json={**ids, "object": "chat.completion", "choices": [choice], "usage": usage})
+        with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def events() -> Iterator[bytes]:
+            chunk = {**ids, "object": "chat.completion.chunk"}
+            for piece in self._chunks(text):
+                delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                yield f"data: {json.dumps({**chunk, 'choices': [delta]})}\n\n".encode()
+            yield f"data: {json.dumps({**chunk, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n".encode()
+            if with_usage:
+                yield f"data: {json.dumps({**chunk, 'choices': [], 'usage': usage})}\n\n".encode()
+            yield b"data: [DONE]\n\n"
+
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events())
+
+
+def _last_user_message(messages: list[dict]) -> tuple[str, list[bytes]]:
+    """The text and the pictures (from base64 data URLs) of the last user message."""
+    content = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
+    if isinstance(content, str):
+        return content, []
+    texts, pictures = [], []
+    for part in content:
+        if part.get("type") == "text":
+            texts.append(part.get("text", ""))
+        elif part.get("type") == "image_url":
+            url = (part.get("image_url") or {}).get("url", "")
+            pictures.append(base64.b64decode(url.split(",", 1)[1]) if url.startswith("data:") else b"")
+    return "\n".join(texts), pictures
+
+
+class _DirectAnswering(_Answering):
+    """A test model answering in its own methods (no OpenAI-compatible server behind it), counting tokens."""
+
+    def _reply(self, prompt, image, images, max_tokens) -> str:
+        pictures = [_picture_bytes(p) for p in [image, *(images or [])]]
+        text, prompt_tokens = self._answer(prompt, pictures, max_tokens)
+        self.set_output_context(prompt_tokens=prompt_tokens, completion_tokens=len(vlm_answers.tokens(text)))
+        return text
+
+    def _stream(self, prompt, image, images, max_tokens) -> Iterator[str]:
+        pictures = [_picture_bytes(p) for p in [image, *(images or [])]]
+        text, _ = self._answer(prompt, pictures, max_tokens)
+        yield from self._chunks(text)
 
 
 class DeepSeekOCR(VisionLanguageModel):
@@ -122,10 +220,10 @@ class DeepSeekOCR(VisionLanguageModel):
     `<|ref|>text<|/ref|><|det|>[[x1, y1, x2, y2]]<|/det|>` on a 0–999 grid; asked anything else
     ("Free OCR.", or a request for JSON it does not follow) it answers the plain text."""
 
-    def _compute_reply(self, prompt: str, given: list[Image]) -> str:
+    def _compute_reply(self, prompt: str, given: list[bytes]) -> str:
         if not given:
             return ""
-        encoded = given[0].bytes
+        encoded = given[0]
         lines = ocr_engine.read_lines(encoded)
         if "<|grounding|>" not in prompt:
             return "\n".join(line.text for line in lines)
@@ -141,7 +239,7 @@ class DeepSeekOCR(VisionLanguageModel):
         )
 
 
-class CaptionerWithOptionalPrompt(_Answering, ModelClass):
+class CaptionerWithOptionalPrompt(_DirectAnswering, ModelClass):
     """Like the VLM, but the prompt may be left out: it then captions the picture."""
 
     @ModelClass.method
@@ -246,7 +344,7 @@ class EndlessWriter(VisionLanguageModel):
     def __init__(self):
         super().__init__(chunk_delay_s=0.0)
 
-    def _stream(self, prompt, image, images, max_tokens) -> Iterator[str]:
+    def _chunks(self, text: str) -> Iterator[str]:
         for _ in range(self.chunks):
             if self.chunk_delay_s:
                 time.sleep(self.chunk_delay_s)

@@ -629,5 +629,13 @@ def test_no_download_code_or_link_a_page_offers_holds_the_key(clarifai_env, echo
                 text += "".join(archive.read(member).decode("latin-1") for member in archive.namelist())
         assert TEST_KEY not in text, file_name
     shown = [c.value for c in at.code]  # on task pages: the code beside each result and the share link
-    assert name == "all" or any("stub = service_pb2_grpc.V2Stub" in value for value in shown)
     assert not any(TEST_KEY in value for value in shown)
+    if name == "all":
+        return
+    # Every form of the code is scanned: the SDK and clarifai-grpc always, the OpenAI client for a VLM.
+    markers = {"clarifai SDK": "from clarifai.client.model import Model", "OpenAI client": "from openai import OpenAI",
+               "clarifai-grpc": "stub = service_pb2_grpc.V2Stub"}
+    [expander] = [e for e in at.expander if e.label == "Get the code"]
+    forms = [tab.label for tab in expander.tabs]
+    assert forms == (list(markers) if name in ("detection", "captioning") else ["clarifai SDK", "clarifai-grpc"])
+    assert all(any(markers[form] in value for value in shown) for form in forms)

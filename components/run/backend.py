@@ -114,6 +114,7 @@ class RunOutcome:
     clarifai_calls: int = 0  # predict requests sent for this run
     from_cache: int = 0  # images answered from the cache
     method: Method | None = None  # the new-style method called (None for old-style and local models)
+    info: ModelInfo | None = None  # the Clarifai model's name, type and methods (None for local models)
 
     @property
     def succeeded(self) -> int:
@@ -214,7 +215,7 @@ def run_predictions(
     missing = [i for i, result in enumerate(results) if result is None]
     from_cache = len(images) - len(missing)
     calls = 0
-    method = None
+    method = info = None
     if missing:
         todo = [images[i] for i in missing]
         reporting = callbacks.after(from_cache).for_inputs(missing)
@@ -222,13 +223,29 @@ def run_predictions(
             fresh = _run_local(plan, todo, reporting)
         else:
             todo_given = [given[i] for i in missing] if given is not None else None
-            fresh, calls, method = _run_clarifai(plan, todo, client, budget, reporting, todo_given)
+            fresh, calls, method, info = _run_clarifai(plan, todo, client, budget, reporting, todo_given)
         for index, result in zip(missing, fresh):
             results[index] = result
             cache.put(keys[index], result)
+    elif plan.backend == Backend.CLARIFAI and client is not None:
+        info, method = _cached_run_method(plan, client, budget, given)
     if callbacks.progress:
         callbacks.progress(len(images))
-    return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache, method)
+    return RunOutcome(plan, list(results), time.perf_counter() - started, calls, from_cache, method, info)
+
+
+def _cached_run_method(
+    plan: RunPlan, client: ClarifaiClient, budget: CallBudget | None, given: Sequence[GivenRegions] | None
+) -> tuple[ModelInfo | None, Method | None]:
+    """For a run answered wholly from the cache: the model's information (a look-up the sidebar has
+    usually made already) and the method the run would have called; (None, None) when it cannot be had."""
+    try:
+        info = _model_info(client, plan, budget)
+    except errors.AppError:
+        return None, None
+    with_regions = answers.fit_with_regions(plan.task.spec, info) if given is not None and any(given) else None
+    fit = with_regions or fit_model(plan.task.spec, info)
+    return info, fit.method
 
 
 def _run_local(plan: RunPlan, images: list[PreparedImage], callbacks: RunCallbacks) -> list[ImageResult]:
@@ -268,10 +285,11 @@ def _run_clarifai(
     budget: CallBudget | None,
     callbacks: RunCallbacks,
     given: list[GivenRegions] | None = None,
-) -> tuple[list[ImageResult], int, Method | None]:
+) -> tuple[list[ImageResult], int, Method | None, ModelInfo]:
     """Images given regions go to the model's method taking them; the others (and every image when
     the model has no such method) go as usual, with a note when regions were wanted but none found.
-    Also returns the new-style method called (the one taking regions when any image was given some)."""
+    Also returns the new-style method called (the one taking regions when any image was given some)
+    and the model's information."""
     if client is None:
         raise ValueError("a Clarifai run needs a client")
     info = _model_info(client, plan, budget)
@@ -281,7 +299,7 @@ def _run_clarifai(
     if with_regions is None:
         if not plain.fits:
             raise errors.ModelTypeError(plain.problem)
-        return (*_run_fit(run, plain, images, callbacks), plain.method)
+        return (*_run_fit(run, plain, images, callbacks), plain.method, info)
 
     boxed = [i for i, regions in enumerate(given) if regions]
     bare = [i for i, regions in enumerate(given) if not regions]
@@ -305,7 +323,7 @@ def _run_clarifai(
             results[index] = ImageResult(prediction=Prediction(model_label=plan.model.path, notes=(note,)))
         if callbacks.progress:
             callbacks.progress(len(images))
-    return list(results), calls, with_regions.method if boxed else plain.method
+    return list(results), calls, with_regions.method if boxed else plain.method, info
 
 
 def nothing_given_note(source: Task | None, fallback_method: str = "") -> str:

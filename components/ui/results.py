@@ -64,7 +64,7 @@ def _results_fragment(view: TaskView, run: PageRun, page_key: str) -> None:
     pairs = list(zip(run.images, run.outcome.results))
     for image, result in paginate(pairs, page_key):
         with st.container(border=True):
-            code = codegen.request_for(run.outcome.plan, run.outcome.method, image)
+            code = codegen.request_for(run.outcome.plan, run.outcome.info, image)
             result_card(view, image, result, settings, code)
 
 
@@ -114,13 +114,15 @@ def result_card(
 
 
 def show_code(request: codegen.CodeRequest) -> None:
-    """The Python that makes this same request with clarifai-grpc; the key is never in it."""
+    """The Python that makes this same request, one tab per form Clarifai's users call models with
+    (the SDK first for a new-style model, clarifai-grpc for an old-style one); the key is never in it."""
+    forms, first = codegen.code_forms(request)
     with st.expander("Get the code", icon=":material/code:"):
-        st.caption(
-            "Python with Clarifai's `clarifai-grpc` (`pip install clarifai-grpc`) that makes this same request. "
-            "Set `CLARIFAI_PAT` in your environment (or replace `YOUR_PAT_HERE`) and run it."
-        )
-        st.code(codegen.python_code(request), language="python")
+        st.caption(f"Python that makes this same request: set `{codegen.PAT_ENV}` in your environment and run it.")
+        for tab, form in zip(st.tabs([form.label for form in forms], default=first), forms):
+            with tab:
+                st.caption(f"{form.caption} `{form.install}`")
+                st.code(form.code, language="python")
 
 
 DrawnResults = Sequence[tuple[TaskView, Prediction | None]]

@@ -96,7 +96,7 @@ def test_a_pages_link_holds_its_model_and_image_addresses_but_no_key_and_no_uplo
     at.text_input(key="pat").input(TEST_KEY).run()
     at = predict(upload(at, ("uploaded.png", png_bytes(scene_with_square(color_bgr=(230, 60, 20))))))
     no_traceback(at)
-    [link] = [c.value for c in at.code if "model=" in c.value]
+    [link] = [c.value for c in at.code if "?model=" in c.value]  # the link, not the code beside the result
     assert TEST_KEY not in link and "uploaded" not in link
     assert params(link)["url"] == [SQUARE_URL]
     assert params(link)["model"] == [QWEN.short_path]

@@ -24,12 +24,30 @@ def test_each_result_has_the_code_that_makes_the_same_request(clarifai_env):
     at.text_input(key="detection_things").input("red things").run()
     at = predict(upload(at, SQUARE))
     no_traceback(at)
-    assert any(e.label == "Get the code" for e in at.expander)
+    [expander] = [e for e in at.expander if e.label == "Get the code"]
+    assert [tab.label for tab in expander.tabs] == ["clarifai SDK", "OpenAI client", "clarifai-grpc"]
+    installs = [c.value for c in expander.caption if "pip install" in c.value]
+    assert [i.split("`")[-2] for i in installs] == ["pip install clarifai", "pip install openai", "pip install clarifai-grpc"]
+    codes = [c.value for c in at.code if "CLARIFAI_PAT" in c.value]
+    sdk, openai, grpc = (next(c for c in codes if marker in c) for marker in ("Model(", "OpenAI(", "stub.PostModelOutputs"))
+    for code in (sdk, openai, grpc):
+        ast.parse(code)
+        assert TEST_KEY not in code and 'os.environ["CLARIFAI_PAT"]' in code
+        assert "bbox_2d" in code and "red things" in code and "square.png" in code
+    assert 'url="https://clarifai.com/qwen/qwen-VL/models/Qwen2_5-VL-7B-Instruct"' in sdk and "model.predict(" in sdk
+    assert 'MODEL_URL = "https://clarifai.com/qwen/qwen-VL/models/Qwen2_5-VL-7B-Instruct"' in openai
+    assert 'MODEL_ID = "Qwen2_5-VL-7B-Instruct"' in grpc and 'IMAGE_FILE_LOCATION = "square.png"' in grpc
+    assert '"_method_name": "predict"' in grpc and "MODEL_VERSION_ID" not in grpc, "no version was named"
+    assert "tokens in" in page_text(at), "predict's answer carries its token counts"
+
+
+def test_a_classic_model_shows_its_grpc_code_first_and_no_openai_form(clarifai_env):
+    at = predict(upload(typed_key(open_page("classification")), SQUARE))
+    no_traceback(at)
+    [expander] = [e for e in at.expander if e.label == "Get the code"]
+    assert [tab.label for tab in expander.tabs] == ["clarifai SDK", "clarifai-grpc"]
     [code] = [c.value for c in at.code if "stub.PostModelOutputs" in c.value]
-    ast.parse(code)
-    assert 'MODEL_ID = "Qwen2_5-VL-7B-Instruct"' in code and 'IMAGE_FILE_LOCATION = "square.png"' in code
-    assert '"_method_name": "predict"' in code and "bbox_2d" in code and "red things" in code
-    assert TEST_KEY not in code and "YOUR_PAT_HERE" in code
+    assert "max_concepts=20" in code and TEST_KEY not in code
 
 
 def test_local_models_offer_no_code_there_is_no_clarifai_call(offline_env):
