@@ -133,8 +133,8 @@ def approximate_size(value: object) -> int:
             total += len(item)
         elif isinstance(item, str):
             total += len(item)
-        elif isinstance(item, np.ndarray):
-            total += item.nbytes
+        elif isinstance(item, np.ndarray) or isinstance(getattr(item, "nbytes", None), int):
+            total += item.nbytes  # arrays, and what says its own size (a packed mask)
         elif isinstance(item, Mapping):
             stack.extend((part, depth + 1) for pair in item.items() for part in pair)
         elif isinstance(item, (list, tuple, set, frozenset)):

@@ -123,8 +123,9 @@ def test_an_offline_run_is_kept_unchanged():
 
 
 def test_size_counts_pixels_and_bytes_once_each():
-    mask = np.ones((100, 100), bool)
+    mask = np.random.default_rng(1).random((400, 400)) < 0.5
     prediction = Prediction(regions=(Region((Concept("sky", 0.5),), mask=mask),))
+    mask = prediction.regions[0].mask  # kept packed: about a bit per pixel
     prepared = image(300)
     alone = approximate_size(prepared)
     assert alone >= len(prepared.data) + len(prepared.preview)

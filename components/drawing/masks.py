@@ -21,7 +21,7 @@ def mask_as_bool(mask: np.ndarray | None) -> np.ndarray | None:
     """
     if mask is None:
         return None
-    mask = np.asarray(mask)
+    mask = np.asarray(mask)  # a PackedMask unpacks here
     if mask.ndim not in (2, 3) or mask.size == 0 or mask.dtype.kind not in "buif":
         return None
     with np.errstate(invalid="ignore"):

@@ -86,7 +86,8 @@ def test_failures_are_not_cached(client, fake_clarifai):
 
 
 def big_result(megabytes: float) -> ImageResult:
-    mask = np.zeros((int(megabytes * 1024), 512), bool)  # megabytes/2 of mask
+    # Random pixels: a mask that does not pack smaller than a bit per pixel (megabytes of bits)
+    mask = np.random.default_rng(0).random((int(megabytes * 1024 * 8), 1024)) < 0.5
     return ImageResult(Prediction(regions=(Region((Concept("x", 1.0),), mask=mask),)))
 
 
