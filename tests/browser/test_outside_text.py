@@ -1,9 +1,10 @@
 """Outside text cannot fetch or link anything, in a real browser: a model's streamed answer, a share
-link's prompt, a model's name and description from Clarifai's catalogue, captions on All tasks and
-Compare, and the notes and labels the app makes of a model's answer each carry markdown images and
-links, autolinks, raw HTML, a bare address and KaTeX pointing at a local "pixel server". The page
-must show that text as text: no request reaches the pixel server, no link or image to it is in
-the page, no math is typeset, and the payload itself is on the page to read.
+link's prompt and image addresses, a model's name and description from Clarifai's catalogue, captions
+on All tasks and Compare, a model's own error, the notes and labels the app makes of a model's answer,
+and the name of a file that cannot be read each carry markdown images and links, autolinks, raw HTML,
+a bare address and KaTeX pointing at a local "pixel server". The page must show that text as text:
+no request reaches the pixel server, no link or image to it is in the page, no math is typeset,
+and the payload itself is on the page to read.
 
 Screenshots are saved to tests/artifacts/ for a person to look at.
 """
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 
 from components.outputs.share import SharedPage, share_query
-from components.tasks import MM_POLY, QWEN_VL
+from components.tasks import DEEPSEEK_OCR, MM_POLY, QWEN_VL
 from tests.app_process import settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 from tests.helpers import png_bytes, scene_with_square
@@ -266,11 +267,13 @@ def test_a_models_name_and_description_in_the_community_search_stay_text(app_url
     screenshot(page, "outside-text-search")
 
 
-def test_captions_labels_and_notes_on_all_tasks_stay_text(app_url, page, pixels, hostile_catalogue, tmp_path):
+def test_captions_labels_and_a_models_error_on_all_tasks_stay_text(app_url, page, pixels, hostile_catalogue, tmp_path):
     # Qwen-VL answers both detection and captioning here: one answer serves as a caption and holds boxes.
     boxes = [{"bbox_2d": [40, 60, 200, 180], "label": pixels.label("legend")}]
     answer = f"{pixels.payload('all')} {json.dumps(boxes)}"
     hostile_catalogue.runner(QWEN_VL.path).script_replies(answer, answer)
+    failure = pixels.payload("error")
+    hostile_catalogue.runner(DEEPSEEK_OCR.path).fails_with = failure  # its own error, in Clarifai's description
     page.goto(f"{app_url}/All_tasks")
     settle(page)
     upload(page, tmp_path, "all.png", (230, 0, 0))
@@ -278,7 +281,7 @@ def test_captions_labels_and_notes_on_all_tasks_stay_text(app_url, page, pixels,
     wait_for_results(page)
     page.get_by_text("Shown on the pictures").wait_for(timeout=20_000)
     assert_nothing_reached_out(page, pixels, "All tasks")
-    assert_shown(page, answer, pixels.label("legend"))
+    assert_shown(page, answer, pixels.label("legend"), failure)
     screenshot(page, "outside-text-all-tasks")
 
 
