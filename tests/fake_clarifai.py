@@ -136,6 +136,7 @@ class FakeModel:
     allowed_keys: frozenset[str] | None = None  # None = public
     runner: str | None = None  # new-style: a kind in tests/runner_models.RUNNERS, served by Clarifai's runner
     compute: Compute | None = None  # None = Clarifai's shared compute serves it
+    description: str = ""  # the model's description, as its page on Clarifai shows it
 
     @property
     def path(self) -> str:
@@ -1014,6 +1015,7 @@ def _model_proto(model: FakeModel, signatures: Iterable[resources_pb2.MethodSign
     proto = resources_pb2.Model(
         id=model.model_id,
         name=model.name,
+        description=model.description,
         app_id=model.app_id,
         user_id=model.user_id,
         model_type_id=model.model_type_id,

@@ -7,7 +7,6 @@ exactly the colour of its boxes and masks on the picture.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from components.results import Prediction
 from components.run import backend
 from components.run.backend import Backend
 from components.tasks import TaskSpec
+from components.text import plain
 
 Drawn = Iterable[tuple[TaskSpec, Prediction | None]]  # each task's prediction for one picture
 
@@ -76,7 +76,9 @@ def legend(drawn: Drawn, min_score: float = 0.0, hidden: Collection[str] = froze
 
 def legend_html(entries: Sequence[LegendEntry]) -> str:
     """The legend as coloured chips (each in its concept's colour, black or white text), for
-    `st.markdown(..., unsafe_allow_html=True)`: names are escaped."""
+    `st.markdown(..., unsafe_allow_html=True)`. Markdown still reads the text between the tags, so
+    names are made plain text for it (which escapes HTML too): a model's label cannot become a
+    link, an image or math."""
     chips = []
     for entry in entries:
         style = (
@@ -84,7 +86,7 @@ def legend_html(entries: Sequence[LegendEntry]) -> str:
             "border-radius:0.75rem;padding:0.05rem 0.6rem;margin:0 0.3rem 0.3rem 0;display:inline-block;"
             "font-size:0.85rem;line-height:1.5;border:1px solid rgba(49,51,63,0.2)"
         )
-        chips.append(f'<span style="{style}">{html.escape(entry.words)}</span>')
+        chips.append(f'<span style="{style}">{plain(entry.words)}</span>')
     return "".join(chips)
 
 

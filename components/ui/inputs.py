@@ -296,7 +296,10 @@ def show_problems(problems: Sequence[ImageProblem]) -> None:
 
 
 def _problem_line(problem: ImageProblem) -> str:
-    return problem.message if problem.name in problem.message else f"**{problem.name}**: {problem.message}"
+    """One problem as markdown: its file name or address, and the message quoting it, are plain text."""
+    if problem.name in problem.message:
+        return plain(problem.message)
+    return f"**{plain(problem.name)}**: {plain(problem.message)}"
 
 
 def _details_row(image: PreparedImage) -> dict[str, object]:

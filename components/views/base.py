@@ -25,6 +25,7 @@ from components.results import ImageResult, Prediction
 from components.run.compare import Difference
 from components.run.model_fit import ModelChoice, Serving
 from components.tasks import Task, TaskSpec
+from components.text import plain
 
 RAW_ANSWER_SHOWN = 20_000  # characters of a model's answer shown on the page
 
@@ -201,10 +202,11 @@ def answer_details(prediction: Prediction) -> None:
 
 
 def names_turned_off(label: str, names: list[str], key: str, help: str) -> frozenset[str]:
-    """A pill for each name, all on at first; the names the user turned off."""
+    """A pill for each name, all on at first; the names the user turned off. Pills read their
+    labels as markdown, so the names (a model's labels) are shown as plain text."""
     if not names:
         return frozenset()
-    shown = st.pills(label, names, selection_mode="multi", default=names, key=key, help=help)
+    shown = st.pills(label, names, selection_mode="multi", default=names, format_func=plain, key=key, help=help)
     return frozenset(set(names) - set(shown or []))
 
 
