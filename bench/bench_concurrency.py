@@ -85,6 +85,8 @@ async def _one_session(browser, url: str, photos: list[Path], ready: asyncio.Bar
         page = await context.new_page()
         await page.goto(f"{url}/All_tasks", timeout=STEP_TIMEOUT_MS)
         await _settle(page)
+        await ready.wait()  # every session uploads together
+        sampler.step = "upload + prepare"
         await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
             [str(p) for p in photos], timeout=STEP_TIMEOUT_MS
         )
@@ -129,7 +131,7 @@ def run_once(backend: str, batches: list[list[Path]], folder: Path) -> bool:
         env = {"CLARIFAI_GRPC_BASE": server.address, "CLARIFAI_GRPC_INSECURE": "true", "CLARIFAI_PAT": KEY}
     process, url = start_app(env, folder / f"streamlit-{backend}-{len(batches)}.log")
     sampler = RssSampler(process.pid)
-    sampler.step = "open + upload + prepare"
+    sampler.step = "open the page"
     sampler.start()
     try:
         before = tree_kb(process.pid, "VmRSS") / 1024

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -50,6 +51,7 @@ WORKING_MEMORY_BYTES = 96 * MB  # what preparations and predictions in flight ma
 # once took the process from 590 to 1,150 MB, and on 2 cores more at once is not faster.
 
 Waiting = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -144,3 +146,17 @@ def _place_words(place: int) -> str:
 
 
 WORKING_MEMORY = MemoryGovernor()  # one for the process: every visitor's work shares it
+
+
+def one_at_a_time(function: Callable[..., T]) -> Callable[..., T]:
+    """Runs a cached function for one caller at a time, so a value is computed once however many
+    visitors ask for it together (a cold process's first visitors would otherwise each paint the
+    samples and load the detectors at the same moment). Put it above functools' cache decorator."""
+    lock = threading.Lock()
+
+    @functools.wraps(function)
+    def serialized(*args, **kwargs) -> T:
+        with lock:
+            return function(*args, **kwargs)
+
+    return serialized

@@ -157,3 +157,58 @@ def test_many_threads_never_hold_more_than_the_budget():
     assert max(held_at_most) <= 1000 and governor.peak_held <= 1000
     assert governor.peak_held > 400  # several ran at once: the budget is shared, not a lock
     assert governor.held_bytes() == 0
+
+
+def test_a_cached_value_is_computed_once_however_many_threads_ask_together():
+    import functools
+
+    from components.memory import one_at_a_time
+
+    calls = []
+    started = threading.Barrier(12)
+
+    @one_at_a_time
+    @functools.cache
+    def expensive(key: str) -> str:
+        calls.append(key)
+        time.sleep(0.05)  # long enough for every thread to arrive while the first computes
+        return key.upper()
+
+    def ask() -> None:
+        started.wait(GUARD_SECONDS)
+        assert expensive("street") == "STREET"
+
+    threads = [threading.Thread(target=ask) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(GUARD_SECONDS)
+    assert calls == ["street"]
+
+
+def test_a_sample_is_prepared_once_when_many_visitors_open_a_page_at_once(monkeypatch):
+    from components.images import samples
+    from components.images.preparation import PrepareOptions
+
+    prepared = []
+    original = samples.prepare_upload
+
+    def slow_prepare(*args, **kwargs):
+        prepared.append(args[0])
+        time.sleep(0.05)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(samples, "prepare_upload", slow_prepare)
+    options = PrepareOptions(max_side=333)  # a size no other test asks for: not cached yet
+    barrier = threading.Barrier(8)
+
+    def visit() -> None:
+        barrier.wait(GUARD_SECONDS)
+        samples.prepare_sample("street", options)
+
+    threads = [threading.Thread(target=visit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(GUARD_SECONDS)
+    assert len(prepared) == 1

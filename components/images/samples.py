@@ -16,6 +16,7 @@ import numpy as np
 
 from components.colors import Color
 from components.images.preparation import PreparedImage, PrepareOptions, prepare_upload
+from components.memory import one_at_a_time
 
 CLARIFAI_SAMPLE_URL = "https://samples.clarifai.com/metro-north.jpg"
 SAMPLE_WIDTH, SAMPLE_HEIGHT = 1024, 768
@@ -43,12 +44,14 @@ SAMPLES: tuple[Sample, ...] = (
 SAMPLES_BY_KEY = {sample.key: sample for sample in SAMPLES}
 
 
+@one_at_a_time
 @cache
 def sample_bytes(key: str) -> bytes:
     """The sample's JPEG bytes (made once per process)."""
     return render_sample_jpeg(key)
 
 
+@one_at_a_time
 @lru_cache(maxsize=32)
 def prepare_sample(key: str, options: PrepareOptions = PrepareOptions()) -> PreparedImage:
     """The sample prepared like an upload (source "sample"); PreparedImage is immutable."""

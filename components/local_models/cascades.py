@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from components.local_models.common import LocalModelError, downscale
+from components.memory import one_at_a_time
 from components.results import Box
 
 DETECT_SIDE = 512  # the cascades look at the picture at most this long
@@ -62,6 +63,7 @@ class _Cascade:
     last_stage_best_sum: float
 
 
+@one_at_a_time
 @functools.cache
 def _load_cascade(cascade_file: str) -> _Cascade:
     path = cv2.data.haarcascades + cascade_file

@@ -21,6 +21,7 @@ from components.local_models.cascades import DETECT_SIDE, DETECTORS, MAX_CONFIDE
 from components.local_models.color_maths import bgr_to_lab, nearest_color_index
 from components.local_models.color_objects import ColorObject, find_color_objects
 from components.local_models.common import bgr_from_any, downscale, honour_settings, selected_names
+from components.memory import one_at_a_time
 from components.models import PredictSettings
 from components.results import Box, Concept, Prediction, Region
 
@@ -218,6 +219,7 @@ class _PeopleDetector:
     lock: threading.Lock  # one descriptor, many sessions: one detection at a time
 
 
+@one_at_a_time
 @functools.cache
 def _load_people_detector() -> _PeopleDetector:
     hog = cv2.HOGDescriptor()
@@ -313,6 +315,7 @@ class _ColorFindings:
     upright: list[Box]  # taller-than-wide regions, those standing out most first
 
 
+@one_at_a_time
 @functools.cache
 def _color_class_table() -> tuple[np.ndarray, tuple[NamedColor, ...]]:
     """The colour class of each 5-bit-per-channel BGR cell, and the named colour of each class."""
