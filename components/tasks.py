@@ -253,10 +253,12 @@ MM_POLY = ModelRef("clarifai", "main", "mm-poly-8b")
 GEMMA = ModelRef("gcp", "generate", "gemma-3-4b-it")
 DEEPSEEK_OCR = ModelRef("deepseek-ai", "deepseek-ocr", "DeepSeek-OCR")
 SEGMENT_ANYTHING = ModelRef("meta", "segment-anything", "sam2_1-hiera-base-plus")
-GENERAL_RECOGNITION = ModelRef("clarifai", "main", "general-image-recognition", "aa7f35c01e0642fda5cf400f543e7c40")
-GENERAL_DETECTION = ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f")
-GENERAL_SEGMENTATION = ModelRef("clarifai", "main", "image-general-segmentation", "1581820110264581908ce024b12b4bfb")
-BLIP_CAPTIONS = ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4")
+# No version on any of them: as Clarifai's own clients do, the version is sent only when a person names
+# one, and Clarifai answers with the model's current version (a pinned one may be retired).
+GENERAL_RECOGNITION = ModelRef("clarifai", "main", "general-image-recognition")
+GENERAL_DETECTION = ModelRef("clarifai", "main", "general-image-detection")
+GENERAL_SEGMENTATION = ModelRef("clarifai", "main", "image-general-segmentation")
+BLIP_CAPTIONS = ModelRef("salesforce", "blip", "general-english-image-caption-blip")
 
 _QWEN_LABEL = "Qwen2.5-VL 7B (vision-language)"
 _MM_POLY_LABEL = "MM-Poly-8B (vision-language)"

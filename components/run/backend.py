@@ -375,8 +375,8 @@ def _run_fit(
     ]
     if budget is not None:
         budget.spend(calls=len(arguments), images=len(arguments))
-    model = replace(plan.model, version_id=plan.model.version_id or run.info.ref.version_id)
-    results = client.call_method(model, fit.method, arguments, plan.credentials, routing=plan.routing, callbacks=callbacks)
+    # The model as named: a version only when the person named one, as Clarifai's own clients send it.
+    results = client.call_method(plan.model, fit.method, arguments, plan.credentials, routing=plan.routing, callbacks=callbacks)
     interpreted = [
         answers.interpret(
             spec, fit, result, plan.labels, image.width, image.height, given[index] if given is not None else ()
