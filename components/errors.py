@@ -106,6 +106,13 @@ class NetworkError(ClarifaiError):
     retryable = True
 
 
+class ServerBusyError(ClarifaiError):
+    """Clarifai's own servers said they are busy (a full request queue, a server not available)."""
+
+    title = "Clarifai busy"
+    retryable = True
+
+
 class CallTimeoutError(ClarifaiError):
     title = "Clarifai took too long"
 

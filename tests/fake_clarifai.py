@@ -303,6 +303,7 @@ class Fault:
     count: int = 0
     times: int | None = 1
     method: str = "PostModelOutputs"  # also GenerateModelOutputs, GetModel, GetModelVersion, ListModels
+    details: str = ""  # an rpc fault's details (gRPC's own words, e.g. a message over a size limit)
 
     @classmethod
     def rpc(cls, code: grpc.StatusCode, **kw) -> Fault:
@@ -519,7 +520,7 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         self._record(method, request, context)
         fault = self._take_fault(method)
         if fault is not None and fault.kind == "rpc":
-            context.abort(fault.rpc_code, f"fake {fault.rpc_code.name}")
+            context.abort(fault.rpc_code, fault.details or f"fake {fault.rpc_code.name}")
         if fault is not None and fault.seconds:  # "slow", or any fault that also takes its time
             time.sleep(fault.seconds)
         if fault is not None and fault.kind == "status":
@@ -1033,14 +1034,21 @@ def _model_proto(model: FakeModel, signatures: Iterable[resources_pb2.MethodSign
 class LocalClarifaiServer:
     """A FakeClarifai served on 127.0.0.1 with Clarifai's message size limits."""
 
-    def __init__(self, servicer: FakeClarifai | None = None, port: int = 0, tls: tuple[bytes, bytes] | None = None):
-        """`tls`: (private key, certificate chain) in PEM, to serve TLS as api.clarifai.com does."""
+    def __init__(
+        self,
+        servicer: FakeClarifai | None = None,
+        port: int = 0,
+        tls: tuple[bytes, bytes] | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ):
+        """`tls`: (private key, certificate chain) in PEM, to serve TLS as api.clarifai.com does;
+        `max_message_bytes`: the largest message received or sent."""
         self.servicer = servicer or FakeClarifai()
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=SERVER_THREADS),
             options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes),
             ],
         )
         service_pb2_grpc.add_V2Servicer_to_server(self.servicer, self._server)

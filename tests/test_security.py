@@ -305,7 +305,7 @@ STATUS_TABLE = {
     47104: (errors.InputFailedError, "could not decode"),
     40001: (errors.RequestError, "refused the request"),
     40032: (errors.CallTimeoutError, "too long"),
-    40033: (errors.RequestError, "refused the request"),
+    40033: (errors.RequestError, "too large for Clarifai"),
 }
 
 

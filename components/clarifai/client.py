@@ -434,6 +434,7 @@ _RUN_STOPPING_ERRORS = (
     errors.ModelWarmingUpError,
     errors.NetworkError,
     errors.ThrottledError,
+    errors.ServerBusyError,
 )
 
 

@@ -362,6 +362,18 @@ def test_passing_transport_errors_are_retried(client, fake, code):
     assert len(fake.calls_to("PostModelOutputs")) == 2
 
 
+@pytest.mark.parametrize("code", [40030, 40031])  # RPC_REQUEST_QUEUE_FULL, RPC_SERVER_UNAVAILABLE
+def test_a_busy_clarifai_is_retried_for_a_new_style_call_and_stops_the_run_when_it_stays_busy(client, fake, code):
+    fake.fail_next(Fault.status(code))
+    [result] = ask(client, QWEN, {"prompt": "Describe", "image": RED_SQUARE})
+    assert result.ok and len(fake.calls_to("PostModelOutputs")) == 2
+    fake.reset()
+    fake.fail_next(Fault.status(code, times=None))
+    with pytest.raises(errors.ServerBusyError) as caught:
+        ask(client, QWEN, *[{"prompt": "Describe", "image": RED_SQUARE}] * 3)
+    assert caught.value.code == code and "press Predict again" in caught.value.message
+
+
 def test_retrying_a_slow_throttled_server_is_bounded_in_wall_time(client, fake):
     fake.fail_next(Fault.status(11005, seconds=0.3, times=None))  # answers "throttled" after 0.3 s
     started = time.monotonic()
