@@ -88,6 +88,12 @@ class InputFailedError(ClarifaiError):
     title = "Image refused by Clarifai"
 
 
+class ImageUnreadableError(InputFailedError):
+    """The model's runner could not download an image's address, or open the bytes it got."""
+
+    title = "Image not read by Clarifai"
+
+
 class ThrottledError(ClarifaiError):
     title = "Too many requests"
     retryable = True

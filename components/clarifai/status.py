@@ -196,11 +196,32 @@ _MODEL_RAISED = _rule(
     errors.ModelFailedError,
     "{Model} failed while answering (its own error is in Clarifai's description below). Try again, or pick another model.",
 )
-# How the runner reports an argument that was not sent: the old-style converter's words, and Python's
-# own when parts reach the method without it.
+# How the runner reports an argument that was not sent: the old-style converter's words, the
+# deserializer's, and Python's own when parts reach the method without it.
 _MISSING_ARGUMENT = re.compile(
-    r"Field (\w+) is required but not set|missing \d+ required (?:positional |keyword-only )?arguments?: ([\w', ]+)"
+    r"Field (\w+) is required but not set|Missing required field: (\w+)"
+    r"|missing \d+ required (?:positional |keyword-only )?arguments?: ([\w', ]+)"
 )
+# How a runner's exception reads when it got no picture it could open. The runner downloads image
+# URLs itself, logs a failed download and calls the model anyway (clarifai.runners.utils.url_fetcher);
+# the model then fails on the image: Clarifai's data types ("Image has no bytes", "Image must contain
+# either bytes or URL"), the downloader's own words, Pillow's ("cannot identify image file", "image
+# file is truncated"), or an image loader's.
+_IMAGE_UNREADABLE = re.compile(
+    r"Image has no bytes|Image must contain either bytes or URL|error downloading image|cannot identify image file"
+    r"|image file is truncated|UnidentifiedImageError"
+    r"|(?:failed|unable|could not|cannot|can't) (?:to )?(?:download|fetch|load|decode|open|read) (?:the )?image",
+    re.I,
+)
+
+
+def image_unreadable_message(image: str = "") -> str:
+    """What to say when the model got no picture it could open; `image` names it (plain text, short)."""
+    named = f"“{image}”" if image else "this image"
+    return (
+        f"Clarifai could not fetch or read {named}: the model got no picture it could open. Check that "
+        "the address opens in a browser and shows a picture, or upload the file instead."
+    )
 
 
 def error_for_status(
@@ -214,7 +235,7 @@ def error_for_status(
     routing_label: str = "",
 ) -> errors.ClarifaiError:
     """The typed error for a non-success Clarifai status."""
-    described = description + (f" ({details})" if details else "")
+    described = f"{description} ({details})" if description and details else description or details
     model_name = f"the model “{model.path}”" if model else "this model"
     subject = model_name[0].upper() + model_name[1:]
     if code in MODEL_ARGUMENT_CODES and selected_concepts:
@@ -226,9 +247,12 @@ def error_for_status(
             code,
             described,
         )
+    if (code == FAILURE or code in RUNNER_FAILED_CODES) and _IMAGE_UNREADABLE.search(details):
+        return errors.ImageUnreadableError(image_unreadable_message(), code, described)
     missing = _MISSING_ARGUMENT.search(details) if code == FAILURE else None
     if missing:
-        names = ", ".join(f"“{n}”" for n in re.findall(r"\w+", missing.group(1) or missing.group(2)) if n != "and")
+        listed = next(group for group in missing.groups() if group)
+        names = ", ".join(f"“{n}”" for n in re.findall(r"\w+", listed) if n != "and")
         return errors.RequestError(
             f"{subject} needs {names}, which was not sent. Pick the model again in the sidebar so the app "
             "reads what it takes, or pick another model.",

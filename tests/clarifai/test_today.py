@@ -228,6 +228,22 @@ def test_segment_anything_fills_the_boxes_it_is_given(client, fake):
     assert 0.1 < region.mask.mean() < 0.25  # the square covers 16 % of the picture
 
 
+def test_segment_anything_predict_has_the_real_signature_with_regions_required(client, fake):
+    method = client.get_model(SAM, CREDENTIALS).method("predict")
+    arguments = {a.name: a for a in method.arguments}
+    assert list(arguments) == ["image", "regions", "dict_inputs", "round_mask", "multimask_output", "denormalize_coord"]
+    assert [name for name, a in arguments.items() if a.required] == ["image", "regions"]
+    assert (arguments["round_mask"].default, arguments["denormalize_coord"].default) == (False, True)
+
+
+def test_segment_anything_predict_without_regions_is_refused_as_the_runner_refuses_it(client, fake):
+    [result] = ask(client, SAM, {"image": RED_SQUARE})  # predict, with no regions
+    assert isinstance(result.error, errors.RequestError)
+    assert result.error.code == 10020 and "Missing required field: regions" in result.error.description
+    assert "needs “regions”, which was not sent" in result.error.message
+    assert fit_model(Task.SEGMENTATION.spec, client.get_model(SAM, CREDENTIALS)).method.name == "segment_anything"
+
+
 # --- which models fit which page -------------------------------------------------------------------
 
 
@@ -479,3 +495,4 @@ def test_a_model_that_is_not_there_is_not_looked_up_again_on_every_redraw(client
     with pytest.raises(errors.ClarifaiError):
         client.get_model(missing, Credentials("another-key", "sidebar"))  # one key's answer is not another's
     assert len(fake.calls_to("GetModel")) == 2
+
