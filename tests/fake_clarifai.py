@@ -247,6 +247,17 @@ HOSTILE_CATALOGUE = (
         "Endless Writer", "multimodal-to-text", runner="endless-writer",
     ),
 )
+# Captioners that report their tokens (cached ones too) or none, added by the tests that read them.
+TOKEN_CATALOGUE = (
+    FakeModel(
+        "test-user", "tokens", "counting-captioner", "b8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3",
+        "Counting Captioner", "image-to-text", runner="counting-captioner",
+    ),
+    FakeModel(
+        "test-user", "tokens", "uncounted-captioner", "c9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4",
+        "Uncounted Captioner", "image-to-text", runner="uncounted-captioner",
+    ),
+)
 # Private since December 31st, 2025 (Clarifai/docs decommission-legacy-models.md). Clarifai's own client
 # tests keep only the general, color, moderation, embedding and logo v2 models and no caption, segmentation
 # or other detection model (clarifai-python-grpc tests/public_models/public_test_helper.py, Dec 2025):

@@ -375,6 +375,35 @@ class SpeechRecognizer(ModelClass):
         return f"a transcript of the audio at {audio.url}"
 
 
+class CountingCaptioner(ModelClass):
+    """A captioner that reports its tokens, cached ones too (`Output.cached_tokens`)."""
+
+    prompt_tokens, completion_tokens, cached_tokens = 300, 12, 256
+
+    @ModelClass.method
+    def predict(self, image: Image) -> str:
+        """Captions the image."""
+        self.set_output_context(
+            prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens, cached_tokens=self.cached_tokens
+        )
+        return f"a picture of {len(image.bytes)} bytes"
+
+
+class UncountedCaptioner(ModelClass):
+    """A captioner that reports no tokens, as most VLM streams on Clarifai do."""
+
+    @ModelClass.method
+    def predict(self, image: Image) -> str:
+        """Captions the image."""
+        return f"a picture of {len(image.bytes)} bytes"
+
+    @ModelClass.method
+    def generate(self, image: Image) -> Iterator[str]:
+        """Streams the caption."""
+        yield "a picture of "
+        yield f"{len(image.bytes)} bytes"
+
+
 def _full_size_labels(image: Image) -> tuple[np.ndarray, list[tuple[int, float]]]:
     # Opened as Clarifai's models open their images: "Image has no bytes" when the runner's download
     # failed, PIL's "cannot identify image file" when the bytes are no picture.
@@ -395,6 +424,8 @@ RUNNERS: dict[str, Callable[[], ModelClass]] = {
     "speech-to-text": SpeechRecognizer,
     "hostile-segmenter": HostileSegmenter,
     "endless-writer": EndlessWriter,
+    "counting-captioner": CountingCaptioner,
+    "uncounted-captioner": UncountedCaptioner,
 }
 
 

@@ -496,3 +496,37 @@ def test_a_model_that_is_not_there_is_not_looked_up_again_on_every_redraw(client
         client.get_model(missing, Credentials("another-key", "sidebar"))  # one key's answer is not another's
     assert len(fake.calls_to("GetModel")) == 2
 
+
+# --- tokens and time, as the runner reports them -----------------------------------------------------
+
+
+@pytest.fixture
+def token_models(fake):
+    from tests.fake_clarifai import TOKEN_CATALOGUE
+
+    fake.catalogue.extend(TOKEN_CATALOGUE)
+    return {m.model_id: ModelRef(m.user_id, m.app_id, m.model_id) for m in TOKEN_CATALOGUE}
+
+
+def test_cached_tokens_are_read_beside_the_prompt_and_completion_tokens(client, token_models):
+    [result] = ask(client, token_models["counting-captioner"], {"image": RED_SQUARE})
+    assert result.ok, result.error
+    usage = result.prediction.usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens) == (300, 12, 256)
+    assert result.prediction.token_words == "300 tokens in (256 cached), 12 out"
+
+
+@pytest.mark.parametrize("method", ["predict", "generate"])
+def test_a_model_reporting_no_tokens_is_said_not_to(client, token_models, method):
+    [result] = ask(client, token_models["uncounted-captioner"], {"image": RED_SQUARE}, method=method)
+    assert result.ok, result.error
+    assert result.prediction.usage is None and result.prediction.token_words == "tokens not reported by this model"
+
+
+def test_each_image_has_the_time_of_its_own_call_and_masks_have_no_token_words(client, fake):
+    fake.runner(SLOW.short_path).seconds_per_call = 0.2
+    [slow] = ask(client, SLOW, {"prompt": "Hi", "image": RED_SQUARE})
+    assert 0.2 <= slow.prediction.seconds < 2.0 and slow.prediction.facts[0].endswith(" ms")
+    [masks] = ask(client, SAM, {"image": RED_SQUARE}, method="segment_anything")
+    assert masks.prediction.seconds > 0 and masks.prediction.token_words == ""
+    assert not masks.prediction.facts[0].startswith("0.0")
