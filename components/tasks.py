@@ -128,10 +128,20 @@ class TaskSpec:
     def draws_on_picture(self) -> bool:
         return self.draws_boxes or self.draws_masks
 
+    @property
+    def prompted_pick(self) -> SuggestedModel | None:
+        """The first suggestion asked by a prompt (labels to choose from, things to find), when the
+        task has any: the one offered to a person who wants to list their own labels."""
+        return next((m for m in self.models if not m.classic), None) if self.prompted else None
+
+    def own_prompt(self, model: ModelRef | None) -> str:
+        """The suggested model's own documented wording for this task ("" when it has none)."""
+        return next((m.prompt for m in self.models if model is not None and m.ref.path == model.path and m.prompt), "")
+
     def prompt_for(self, model: ModelRef | None, prompt: str, labels: tuple[str, ...], width: int, height: int) -> str:
         """What a prompted `model` is asked about one picture of `width` x `height` (0 when unknown):
         the suggested model's own wording where it has one, else the task's prompt."""
-        own = next((m.prompt for m in self.models if model is not None and m.ref.path == model.path and m.prompt), "")
+        own = self.own_prompt(model)
         if own:
             return own
         return self.ask(prompt, labels, width, height) if self.ask is not None else prompt
@@ -262,8 +272,9 @@ BLIP_CAPTIONS = ModelRef("salesforce", "blip", "general-english-image-caption-bl
 
 _QWEN_LABEL = "Qwen2.5-VL 7B (vision-language)"
 _MM_POLY_LABEL = "MM-Poly-8B (vision-language)"
-# DeepSeek-OCR's own prompt for text with boxes (its model card): "<|grounding|>OCR this image."
+# DeepSeek-OCR's own prompts (its model card): text with boxes, and a general picture described.
 DEEPSEEK_OCR_PROMPT = "<|grounding|>OCR this image."
+DEEPSEEK_DESCRIBE_PROMPT = "Describe this image in detail."
 
 _SPECS = (
     TaskSpec(
@@ -348,6 +359,11 @@ _SPECS = (
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Captions, descriptions, alt text or answers, as you ask."),
             SuggestedModel(MM_POLY, _MM_POLY_LABEL, "Captions and answers to what you ask about the picture."),
             SuggestedModel(GEMMA, "Gemma 3 4B (vision-language)", "A small, quick model for short captions."),
+            SuggestedModel(
+                DEEPSEEK_OCR, "DeepSeek-OCR", "Describes pictures full of text (documents, signs, screenshots); "
+                "asked its own prompt, not the one below.",
+                prompt=DEEPSEEK_DESCRIBE_PROMPT,
+            ),
             SuggestedModel(BLIP_CAPTIONS, "BLIP captions", "The seed page's captioner: one plain sentence.", classic=True),
         ),
         local_model=None,
