@@ -777,6 +777,8 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
                 if data.image.url and not data.image.base64:
                     sent.append((data.image, data.image.url))
                     data.image.url = self._reachable_address(data.image.url)
+        if not sent:
+            return  # nothing to fetch (the downloader would only start and stop its threads)
         ensure_urls_downloaded(request)
         for image, url in sent:
             image.url = url
