@@ -206,10 +206,12 @@ _MISSING_ARGUMENT = re.compile(
 # URLs itself, logs a failed download and calls the model anyway (clarifai.runners.utils.url_fetcher);
 # the model then fails on the image: Clarifai's data types ("Image has no bytes", "Image must contain
 # either bytes or URL"), the downloader's own words, Pillow's ("cannot identify image file", "image
-# file is truncated"), or an image loader's.
+# file is truncated", "Truncated File Read"), or an image loader's. A page of text served as an image
+# reaches an OpenAI-style VLM as a "base64" data URL it cannot decode: Clarifai's
+# `Image.to_base64_str` takes bytes that read as text to be base64 already ("Incorrect padding").
 _IMAGE_UNREADABLE = re.compile(
     r"Image has no bytes|Image must contain either bytes or URL|error downloading image|cannot identify image file"
-    r"|image file is truncated|UnidentifiedImageError"
+    r"|image file is truncated|Truncated File Read|UnidentifiedImageError|Incorrect padding|Invalid base64"
     r"|(?:failed|unable|could not|cannot|can't) (?:to )?(?:download|fetch|load|decode|open|read) (?:the )?image",
     re.I,
 )

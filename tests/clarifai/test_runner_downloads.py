@@ -24,12 +24,13 @@ from tests.runner_models import new_runner
 
 RED_SQUARE = png_bytes(scene_with_square())  # 400x300, a red square
 NOT_A_PICTURE = b"<html><body>This page has moved.</body></html>"
+BROKEN_BYTES = b"\x00\x81\xfe\xff no known picture format \x80"  # bytes that are not text either
 FAILURE = 10020
 
 
 class _Web(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (the name http.server calls)
-        body = {"/square.png": RED_SQUARE, "/moved.jpg": NOT_A_PICTURE}.get(self.path)
+        body = {"/square.png": RED_SQUARE, "/moved.jpg": NOT_A_PICTURE, "/broken.jpg": BROKEN_BYTES}.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Type", "image/png" if body is RED_SQUARE else "text/html")
         self.end_headers()
@@ -86,11 +87,20 @@ def test_a_failed_download_or_no_picture_is_answered_exactly_as_clarifais_servic
     assert answer.status.stack_trace, "the runner's traceback comes with it"
 
 
-def test_an_address_serving_no_picture_fails_a_prompted_model_as_its_runner_does(client, credentials, fake_clarifai, web):
+@pytest.mark.parametrize(
+    ("path", "details"),
+    [
+        ("/moved.jpg", "Incorrect padding"),  # a text page: Clarifai's Image takes its bytes for base64 text
+        ("/broken.jpg", "cannot identify image file"),  # bytes that are no picture: the server behind the model fails
+    ],
+)
+def test_an_address_serving_no_picture_fails_a_prompted_model_as_its_runner_does(
+    client, credentials, fake_clarifai, web, path, details
+):
     info = client.get_model(QWEN_VL, credentials)
-    [result] = client.call_method(QWEN_VL, info.method("predict"), [{"prompt": "Describe it.", "image": f"{web}/moved.jpg"}], credentials)
+    [result] = client.call_method(QWEN_VL, info.method("predict"), [{"prompt": "Describe it.", "image": web + path}], credentials)
     assert isinstance(result.error, errors.ImageUnreadableError)
-    assert result.error.code == FAILURE and "cannot identify image file" in result.error.description
+    assert result.error.code == FAILURE and details in result.error.description
     assert "Clarifai could not fetch or read this image" in result.error.message
 
 
