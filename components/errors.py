@@ -88,6 +88,12 @@ class InputFailedError(ClarifaiError):
     title = "Image refused by Clarifai"
 
 
+class ImageUnreadableError(InputFailedError):
+    """The model's runner could not download an image's address, or open the bytes it got."""
+
+    title = "Image not read by Clarifai"
+
+
 class ThrottledError(ClarifaiError):
     title = "Too many requests"
     retryable = True
@@ -103,6 +109,13 @@ class RequestError(ClarifaiError):
 
 class NetworkError(ClarifaiError):
     title = "Clarifai unreachable"
+    retryable = True
+
+
+class ServerBusyError(ClarifaiError):
+    """Clarifai's own servers said they are busy (a full request queue, a server not available)."""
+
+    title = "Clarifai busy"
     retryable = True
 
 

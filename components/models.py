@@ -50,11 +50,12 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    ref: ModelRef
+    ref: ModelRef  # as it was asked for: with a version only when one was named
     name: str
     model_type_id: str
     description: str = ""
     methods: tuple[Method, ...] = ()  # empty for an old-style model (image in, outputs[].data out)
+    version_id: str = ""  # the version Clarifai described (the one `methods` come from); never sent unless named
 
     @property
     def is_new_style(self) -> bool:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from components.text import duration
+
 if TYPE_CHECKING:
     from components.errors import AppError
 
@@ -220,10 +222,19 @@ class TokenUsage:
 
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of the prompt tokens, those the model had cached
 
     @property
     def total(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def words(self) -> str:
+        cached = f" ({self.cached_tokens:,} cached)" if self.cached_tokens else ""
+        return f"{self.prompt_tokens:,} tokens in{cached}, {self.completion_tokens:,} out"
+
+
+TOKENS_NOT_REPORTED = "tokens not reported by this model"
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,6 +251,7 @@ class Prediction:
     usage: TokenUsage | None = None
     seconds: float | None = None  # how long the model took on this image, when it was asked alone
     raw_answer: str = ""  # a prompted model's own text, when the concepts or regions were read from it
+    answered_in_text: bool = False  # by a new-style method returning text (a language model, which may count tokens)
 
     @property
     def sorted_concepts(self) -> tuple[Concept, ...]:
@@ -252,6 +264,20 @@ class Prediction:
         texts = len(self.caption) + len(self.raw_answer) + sum(len(region.text) for region in self.regions)
         raw = _json_size(self.raw) if self.raw is not None else 0
         return 4096 + masks + 2 * texts + raw + 256 * (len(self.regions) + len(self.concepts))
+
+    @property
+    def token_words(self) -> str:
+        """The tokens as a few words: the counts when the model reported them, else that it did not
+        (for a language model's answer); "" for other answers."""
+        if self.usage is not None:
+            return self.usage.words
+        return TOKENS_NOT_REPORTED if self.answered_in_text else ""
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """How the model answered this image, in a few words each: its time, its tokens."""
+        time_taken = (duration(self.seconds),) if self.seconds is not None else ()
+        return time_taken + ((self.token_words,) if self.token_words else ())
 
     @property
     def text_read(self) -> str:

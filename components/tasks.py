@@ -128,10 +128,20 @@ class TaskSpec:
     def draws_on_picture(self) -> bool:
         return self.draws_boxes or self.draws_masks
 
+    @property
+    def prompted_pick(self) -> SuggestedModel | None:
+        """The first suggestion asked by a prompt (labels to choose from, things to find), when the
+        task has any: the one offered to a person who wants to list their own labels."""
+        return next((m for m in self.models if not m.classic), None) if self.prompted else None
+
+    def own_prompt(self, model: ModelRef | None) -> str:
+        """The suggested model's own documented wording for this task ("" when it has none)."""
+        return next((m.prompt for m in self.models if model is not None and m.ref.path == model.path and m.prompt), "")
+
     def prompt_for(self, model: ModelRef | None, prompt: str, labels: tuple[str, ...], width: int, height: int) -> str:
         """What a prompted `model` is asked about one picture of `width` x `height` (0 when unknown):
         the suggested model's own wording where it has one, else the task's prompt."""
-        own = next((m.prompt for m in self.models if model is not None and m.ref.path == model.path and m.prompt), "")
+        own = self.own_prompt(model)
         if own:
             return own
         return self.ask(prompt, labels, width, height) if self.ask is not None else prompt
@@ -253,15 +263,18 @@ MM_POLY = ModelRef("clarifai", "main", "mm-poly-8b")
 GEMMA = ModelRef("gcp", "generate", "gemma-3-4b-it")
 DEEPSEEK_OCR = ModelRef("deepseek-ai", "deepseek-ocr", "DeepSeek-OCR")
 SEGMENT_ANYTHING = ModelRef("meta", "segment-anything", "sam2_1-hiera-base-plus")
-GENERAL_RECOGNITION = ModelRef("clarifai", "main", "general-image-recognition", "aa7f35c01e0642fda5cf400f543e7c40")
-GENERAL_DETECTION = ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f")
-GENERAL_SEGMENTATION = ModelRef("clarifai", "main", "image-general-segmentation", "1581820110264581908ce024b12b4bfb")
-BLIP_CAPTIONS = ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4")
+# No version on any of them: as Clarifai's own clients do, the version is sent only when a person names
+# one, and Clarifai answers with the model's current version (a pinned one may be retired).
+GENERAL_RECOGNITION = ModelRef("clarifai", "main", "general-image-recognition")
+GENERAL_DETECTION = ModelRef("clarifai", "main", "general-image-detection")
+GENERAL_SEGMENTATION = ModelRef("clarifai", "main", "image-general-segmentation")
+BLIP_CAPTIONS = ModelRef("salesforce", "blip", "general-english-image-caption-blip")
 
 _QWEN_LABEL = "Qwen2.5-VL 7B (vision-language)"
 _MM_POLY_LABEL = "MM-Poly-8B (vision-language)"
-# DeepSeek-OCR's own prompt for text with boxes (its model card): "<|grounding|>OCR this image."
+# DeepSeek-OCR's own prompts (its model card): text with boxes, and a general picture described.
 DEEPSEEK_OCR_PROMPT = "<|grounding|>OCR this image."
+DEEPSEEK_DESCRIBE_PROMPT = "Describe this image in detail."
 
 _SPECS = (
     TaskSpec(
@@ -346,6 +359,11 @@ _SPECS = (
             SuggestedModel(QWEN_VL, _QWEN_LABEL, "Captions, descriptions, alt text or answers, as you ask."),
             SuggestedModel(MM_POLY, _MM_POLY_LABEL, "Captions and answers to what you ask about the picture."),
             SuggestedModel(GEMMA, "Gemma 3 4B (vision-language)", "A small, quick model for short captions."),
+            SuggestedModel(
+                DEEPSEEK_OCR, "DeepSeek-OCR", "Describes pictures full of text (documents, signs, screenshots); "
+                "asked its own prompt, not the one below.",
+                prompt=DEEPSEEK_DESCRIBE_PROMPT,
+            ),
             SuggestedModel(BLIP_CAPTIONS, "BLIP captions", "The seed page's captioner: one plain sentence.", classic=True),
         ),
         local_model=None,

@@ -1,5 +1,5 @@
 """Words for display: outside text made plain for Streamlit's markdown, shortening names (one rule
-for file names, URLs and labels everywhere), plurals."""
+for file names, URLs and labels everywhere), plurals, durations."""
 
 from __future__ import annotations
 
@@ -58,3 +58,13 @@ def plural(count: int, word: str, many: str = "") -> str:
     if not many:
         many = word + ("es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s")
     return f"{count:,} {many}"
+
+
+def duration(seconds: float) -> str:
+    """A time as people read it: "2.4 s" from a second up, "350 ms" below, "under 1 ms" below that;
+    never "0.0 s"."""
+    seconds = max(float(seconds), 0.0)
+    milliseconds = round(seconds * 1000)
+    if milliseconds >= 1000:
+        return f"{seconds:.1f} s"
+    return f"{milliseconds} ms" if milliseconds >= 1 else "under 1 ms"

@@ -22,6 +22,7 @@ Run it alone for manual use:  python tests/fake_clarifai.py --port 50051 --key m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import sys
 import threading
@@ -33,11 +34,13 @@ from collections.abc import Iterable
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 if __package__ in (None, ""):  # run as a script: make `tests.` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
+import fsspec  # noqa: E402
 import grpc  # noqa: E402
 import numpy as np  # noqa: E402
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2, service_pb2_grpc  # noqa: E402
@@ -244,6 +247,17 @@ HOSTILE_CATALOGUE = (
         "Endless Writer", "multimodal-to-text", runner="endless-writer",
     ),
 )
+# Captioners that report their tokens (cached ones too) or none, added by the tests that read them.
+TOKEN_CATALOGUE = (
+    FakeModel(
+        "test-user", "tokens", "counting-captioner", "b8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3",
+        "Counting Captioner", "image-to-text", runner="counting-captioner",
+    ),
+    FakeModel(
+        "test-user", "tokens", "uncounted-captioner", "c9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4",
+        "Uncounted Captioner", "image-to-text", runner="uncounted-captioner",
+    ),
+)
 # Private since December 31st, 2025 (Clarifai/docs decommission-legacy-models.md). Clarifai's own client
 # tests keep only the general, color, moderation, embedding and logo v2 models and no caption, segmentation
 # or other detection model (clarifai-python-grpc tests/public_models/public_test_helper.py, Dec 2025):
@@ -303,6 +317,7 @@ class Fault:
     count: int = 0
     times: int | None = 1
     method: str = "PostModelOutputs"  # also GenerateModelOutputs, GetModel, GetModelVersion, ListModels
+    details: str = ""  # an rpc fault's details (gRPC's own words, e.g. a message over a size limit)
 
     @classmethod
     def rpc(cls, code: grpc.StatusCode, **kw) -> Fault:
@@ -519,7 +534,7 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
         self._record(method, request, context)
         fault = self._take_fault(method)
         if fault is not None and fault.kind == "rpc":
-            context.abort(fault.rpc_code, f"fake {fault.rpc_code.name}")
+            context.abort(fault.rpc_code, fault.details or f"fake {fault.rpc_code.name}")
         if fault is not None and fault.seconds:  # "slow", or any fault that also takes its time
             time.sleep(fault.seconds)
         if fault is not None and fault.kind == "status":
@@ -624,6 +639,7 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
             output.status.CopyFrom(_status(problems[0].code, details=problems[0].details))
             yield service_pb2.MultiOutputResponse(status=output.status, outputs=[output])
             return
+        self._runner_downloads(to_send)
         for response in self.runner(model.path).generate_wrapper(to_send):
             _complete_status(response.status)
             for output in response.outputs:
@@ -717,7 +733,7 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
                 output.status.CopyFrom(_status(problem.code, details=problem.details))
         if healthy and (len(healthy) == len(problems) or not self.fail_fast):
             answer = self._ask_runner(model, to_send, healthy)
-            if answer.status.code != 10000:  # the runner failed as a whole: its answer, no outputs
+            if answer.status.code != 10000:  # the runner failed as a whole: its status as it set it, no outputs
                 _complete_status(answer.status)
                 return answer
             for index, answered in zip(healthy, answer.outputs):
@@ -735,29 +751,46 @@ class FakeClarifai(service_pb2_grpc.V2Servicer):
             del request.inputs[:]
             request.inputs.extend(kept)
         # Each input is answered in turn: predict_wrapper works through a batch one input after another.
+        self._runner_downloads(request)
         return self.runner(model.path).predict_wrapper(request)
 
     def _runner_inputs(self, request) -> tuple[service_pb2.PostModelOutputsRequest, list[_InputProblem | None]]:
-        """A copy of the request to hand to the runner, with every image URL replaced by its bytes
-        (as Clarifai downloads them), and each input's problem, if any."""
+        """A copy of the request to hand to the runner, and each input's problem, if any. Images are
+        neither downloaded nor checked here: the runner downloads their URLs itself and does not
+        validate them (CLARIFAI.md, "Audit of December 2026")."""
         to_send = service_pb2.PostModelOutputsRequest()
         to_send.CopyFrom(request)
-        problems: list[_InputProblem | None] = []
-        for item in to_send.inputs:
-            try:
-                if self.mode == "today" and item.data.ByteSize() == 0:
-                    raise _InputProblem(30104, "Input has no data")
-                for image in _images_in(item.data):
-                    if image.url and not image.base64:
-                        if image.url not in self.url_images:
-                            raise _InputProblem(30002, f"404 Client Error: Not Found for url: {image.url}")
-                        image.base64 = self.url_images[image.url]
-                    self._decode_input(image)
-            except _InputProblem as problem:
-                problems.append(problem)
-            else:
-                problems.append(None)
-        return to_send, problems
+        no_data = [self.mode == "today" and item.data.ByteSize() == 0 for item in to_send.inputs]
+        return to_send, [_InputProblem(30104, "Input has no data") if empty else None for empty in no_data]
+
+    def _runner_downloads(self, request) -> None:
+        """The runner's own download of image URLs (`clarifai.runners.utils.url_fetcher.
+        ensure_urls_downloaded`, which ModelServicer calls before predict_wrapper): top-level and
+        first-level parts only; a failed download is logged and leaves the image without bytes.
+        Addresses of `url_images` are served from memory and the loopback ones from this machine;
+        the rest of the web is out of reach, as a missing file."""
+        from clarifai.runners.utils.url_fetcher import ensure_urls_downloaded
+
+        sent = []
+        for item in request.inputs:
+            for data in (item.data, *(part.data for part in item.data.parts)):
+                if data.image.url and not data.image.base64:
+                    sent.append((data.image, data.image.url))
+                    data.image.url = self._reachable_address(data.image.url)
+        if not sent:
+            return  # nothing to fetch (the downloader would only start and stop its threads)
+        ensure_urls_downloaded(request)
+        for image, url in sent:
+            image.url = url
+
+    def _reachable_address(self, url: str) -> str:
+        host = (urlsplit(url).hostname or "").lower()
+        if host in ("127.0.0.1", "localhost", "::1"):
+            return url
+        path = f"/fake-clarifai-web-{id(self)}/{hashlib.sha256(url.encode()).hexdigest()}"
+        if url in self.url_images:
+            fsspec.filesystem("memory").pipe_file(path, self.url_images[url])
+        return "memory://" + path
 
     def _output_shell(self, model: FakeModel, item) -> resources_pb2.Output:
         """An output as Clarifai's API wraps what the model answered: ids, model, echoed input."""
@@ -964,14 +997,6 @@ def _encode_mask(mask: np.ndarray, style: str) -> bytes:
     return encoded.tobytes()
 
 
-def _images_in(data: resources_pb2.Data) -> list[resources_pb2.Image]:
-    """Every image an input carries: data.image and those in its parts, at any depth."""
-    found = [data.image] if data.HasField("image") else []
-    for part in data.parts:
-        found += _images_in(part.data)
-    return found
-
-
 def _spoil(outputs: list[resources_pb2.Output], fault: Fault) -> list[resources_pb2.Output]:
     """A scripted fault applied to a runner-served model's outputs."""
     if fault.kind == "fewer_outputs":
@@ -1004,9 +1029,10 @@ def _status(code: int, description: str | None = None, details: str = "") -> sta
 
 
 def _complete_status(status: status_pb2.Status) -> None:
-    """What Clarifai's API adds to a status the runner set: its description and a request id."""
-    if not status.description:
-        status.description = DESCRIPTIONS.get(status.code, "Failure")
+    """What Clarifai's API adds to a status the runner set: a request id, and "Ok" on a success. A
+    failure keeps the runner's own status: FAILURE, no description, the exception text in details."""
+    if not status.description and status.code == 10000:
+        status.description = DESCRIPTIONS[10000]
     if not status.req_id:
         status.req_id = uuid.uuid4().hex
 
@@ -1033,14 +1059,21 @@ def _model_proto(model: FakeModel, signatures: Iterable[resources_pb2.MethodSign
 class LocalClarifaiServer:
     """A FakeClarifai served on 127.0.0.1 with Clarifai's message size limits."""
 
-    def __init__(self, servicer: FakeClarifai | None = None, port: int = 0, tls: tuple[bytes, bytes] | None = None):
-        """`tls`: (private key, certificate chain) in PEM, to serve TLS as api.clarifai.com does."""
+    def __init__(
+        self,
+        servicer: FakeClarifai | None = None,
+        port: int = 0,
+        tls: tuple[bytes, bytes] | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ):
+        """`tls`: (private key, certificate chain) in PEM, to serve TLS as api.clarifai.com does;
+        `max_message_bytes`: the largest message received or sent."""
         self.servicer = servicer or FakeClarifai()
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=SERVER_THREADS),
             options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes),
             ],
         )
         service_pb2_grpc.add_V2Servicer_to_server(self.servicer, self._server)

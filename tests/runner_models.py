@@ -23,7 +23,7 @@ import httpx
 import numpy as np
 from clarifai.runners.models.model_class import ModelClass
 from clarifai.runners.models.openai_class import OpenAIModelClass
-from clarifai.runners.utils.data_types import Audio, Image, Region
+from clarifai.runners.utils.data_types import JSON, Audio, Image, Region
 from clarifai.runners.utils.data_utils import Param
 from clarifai.runners.utils.openai_convertor import build_openai_messages
 from openai import OpenAI
@@ -270,7 +270,9 @@ class CaptionerWithOptionalPrompt(_DirectAnswering, ModelClass):
 class SegmentAnything(ModelClass):
     """Class-agnostic masks, one per colour region of the picture (as the classic fake segmenter
     finds them), with their boxes; or, given regions, the main colour region inside each box.
-    Methods as Clarifai's meta/segment-anything (Clarifai/docs docs/compute/inference/clarifai/api.md)."""
+    Methods as Clarifai's meta/segment-anything (Clarifai/docs docs/compute/inference/clarifai/api.md:
+`segment_anything(image)` and `predict(image, regions, dict_inputs, round_mask, multimask_output,
+denormalize_coord)`)."""
 
     @ModelClass.method
     def segment_anything(self, image: Image) -> list[Region]:
@@ -291,8 +293,19 @@ class SegmentAnything(ModelClass):
         return regions
 
     @ModelClass.method
-    def predict(self, image: Image, regions: list[Region]) -> list[Region]:
-        """For each given region's box, the mask of the main colour region inside it."""
+    def predict(
+        self,
+        image: Image,
+        regions: list[Region],
+        dict_inputs: JSON = None,
+        round_mask: bool = False,
+        multimask_output: bool = False,
+        denormalize_coord: bool = True,
+    ) -> list[Region]:
+        """For each given region's box, the mask of the main colour region inside it. `regions` is
+        required, as in Clarifai's model: a call without it is refused by the runner ("Missing
+        required field: regions"). The other arguments are accepted as the real model's are; boxes
+        are always read as 0–1 fractions here."""
         labels, _ = _full_size_labels(image)
         height, width = labels.shape
         answered = []
@@ -362,7 +375,39 @@ class SpeechRecognizer(ModelClass):
         return f"a transcript of the audio at {audio.url}"
 
 
+class CountingCaptioner(ModelClass):
+    """A captioner that reports its tokens, cached ones too (`Output.cached_tokens`)."""
+
+    prompt_tokens, completion_tokens, cached_tokens = 300, 12, 256
+
+    @ModelClass.method
+    def predict(self, image: Image) -> str:
+        """Captions the image."""
+        self.set_output_context(
+            prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens, cached_tokens=self.cached_tokens
+        )
+        return f"a picture of {len(image.bytes)} bytes"
+
+
+class UncountedCaptioner(ModelClass):
+    """A captioner that reports no tokens, as most VLM streams on Clarifai do."""
+
+    @ModelClass.method
+    def predict(self, image: Image) -> str:
+        """Captions the image."""
+        return f"a picture of {len(image.bytes)} bytes"
+
+    @ModelClass.method
+    def generate(self, image: Image) -> Iterator[str]:
+        """Streams the caption."""
+        yield "a picture of "
+        yield f"{len(image.bytes)} bytes"
+
+
 def _full_size_labels(image: Image) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    # Opened as Clarifai's models open their images: "Image has no bytes" when the runner's download
+    # failed, PIL's "cannot identify image file" when the bytes are no picture.
+    image.to_pil().close()
     rgb, (width, height) = pixels_as_stored(image.bytes)
     small = color_labels(rgb).astype(np.uint8)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST), color_shares(small)
@@ -379,6 +424,8 @@ RUNNERS: dict[str, Callable[[], ModelClass]] = {
     "speech-to-text": SpeechRecognizer,
     "hostile-segmenter": HostileSegmenter,
     "endless-writer": EndlessWriter,
+    "counting-captioner": CountingCaptioner,
+    "uncounted-captioner": UncountedCaptioner,
 }
 
 

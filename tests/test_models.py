@@ -10,19 +10,22 @@ from components.tasks import Task
 
 
 def test_every_task_has_todays_documented_default_and_the_classic_one_a_click_away():
-    assert Task.CLASSIFICATION.spec.default_model.path == "clarifai/main/general-image-recognition/aa7f35c01e0642fda5cf400f543e7c40"
+    assert Task.CLASSIFICATION.spec.default_model.path == "clarifai/main/general-image-recognition"
     assert Task.DETECTION.spec.default_model.short_path == "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
     assert Task.SEGMENTATION.spec.default_model.short_path == "meta/segment-anything/sam2_1-hiera-base-plus"
     assert Task.CAPTIONING.spec.default_model.short_path == "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
     classic = {task: [m.ref for m in task.spec.models if m.classic] for task in Task}
-    assert classic[Task.DETECTION] == [ModelRef("clarifai", "main", "general-image-detection", "1580bb1932594c93b7e2e04456af7c6f")]
-    assert classic[Task.SEGMENTATION] == [
-        ModelRef("clarifai", "main", "image-general-segmentation", "1581820110264581908ce024b12b4bfb")
-    ]
-    assert classic[Task.CAPTIONING] == [
-        ModelRef("salesforce", "blip", "general-english-image-caption-blip", "cdb690f13e62470ea6723642044f95e4")
-    ]
+    assert classic[Task.DETECTION] == [ModelRef("clarifai", "main", "general-image-detection")]
+    assert classic[Task.SEGMENTATION] == [ModelRef("clarifai", "main", "image-general-segmentation")]
+    assert classic[Task.CAPTIONING] == [ModelRef("salesforce", "blip", "general-english-image-caption-blip")]
     assert any(m.ref.model_id == "mm-poly-8b" for m in Task.CLASSIFICATION.spec.models), "Clarifai's prompted pick"
+
+
+def test_no_suggested_model_is_pinned_to_a_version():
+    """Clarifai's own clients send a version only when a person names one: a pinned version on a
+    default turns a working model into "does not exist" once Clarifai retires that version."""
+    pinned = [m.ref.path for task in Task for m in task.spec.models if m.ref.version_id]
+    assert pinned == []
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,7 @@ FAST_POLICY = CallPolicy(
     predict_timeout_s=5, info_timeout_s=5, retry_budget_s=0.3, first_backoff_s=0.05, max_backoff_s=0.1, cold_start_wait_s=1.0
 )
 MISSING_URL = "https://images.example/not-there.jpg"
+MOVED_URL = "https://images.example/moved.jpg"  # serves a page, not a picture
 
 
 # --- fixtures and helpers ------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_no_page_shows_the_key_or_puts_it_in_the_url(clarifai_env, echoing_serve
 
 
 def test_no_error_path_shows_the_key(clarifai_env, echoing_server):
-    at = with_typed_key(open_page("detection"))
+    at = with_typed_key(open_page("classification"))  # a classic model: the failed input has its own status
     at = upload(at, picture())
     at.toggle(key="clarifai_fetches_urls").set_value(True).run()
     at.text_area(key="url_text").input(MISSING_URL)
@@ -244,12 +245,15 @@ def test_no_export_holds_the_key_even_when_clarifai_echoes_it(fast_client, echoi
 
 
 @pytest.mark.parametrize("task", list(Task))
-def test_no_export_of_a_new_style_answer_holds_the_key_even_when_clarifai_echoes_it(fast_client, echoing_server, task):
+def test_no_export_of_a_new_style_answer_holds_the_key_even_when_clarifai_echoes_it(
+    fast_client, echoing_server, monkeypatch, task
+):
     credentials = Credentials(TEST_KEY, "sidebar")
     model = task.spec.models[0].ref if task != Task.CLASSIFICATION else task.spec.models[1].ref
     info = fast_client.get_model(model, credentials)
     fit = fit_model(task.spec, info)
-    images = [png_bytes(scene_with_square()), jpeg_bytes(64, 48, (30, 160, 40)), MISSING_URL]
+    monkeypatch.setitem(echoing_server.url_images, MOVED_URL, b"<html>moved</html>")  # the runner's model cannot open it
+    images = [png_bytes(scene_with_square()), jpeg_bytes(64, 48, (30, 160, 40)), MOVED_URL]
     arguments = [answers.call_arguments(fit.method, image, "Describe it.", {}) for image in images]
     results = fast_client.call_method(model, fit.method, arguments, credentials)
     assert [r.ok for r in results] == [True, True, False]
@@ -305,7 +309,7 @@ STATUS_TABLE = {
     47104: (errors.InputFailedError, "could not decode"),
     40001: (errors.RequestError, "refused the request"),
     40032: (errors.CallTimeoutError, "too long"),
-    40033: (errors.RequestError, "refused the request"),
+    40033: (errors.RequestError, "too large for Clarifai"),
 }
 
 

@@ -103,3 +103,44 @@ def test_every_task_is_complete(task: Task, clarifai_env):
 
 def test_every_view_belongs_to_a_task_in_the_table():
     assert set(VIEWS) == set(TASKS) == set(Task)
+
+
+def test_mm_poly_is_offered_first_to_whoever_lists_labels_for_classification():
+    spec = Task.CLASSIFICATION.spec
+    assert spec.prompted_pick.ref == ModelRef("clarifai", "main", "mm-poly-8b")
+    assert spec.prompted_pick is next(m for m in spec.models if not m.classic), "before any other prompted model"
+    assert Task.SEGMENTATION.spec.prompted_pick is None, "masks are not asked for by a prompt"
+
+
+def test_captioning_offers_deepseek_ocr_asked_its_own_prompt():
+    from components.tasks import DEEPSEEK_DESCRIBE_PROMPT, DEEPSEEK_OCR, QWEN_VL
+
+    spec = Task.CAPTIONING.spec
+    assert DEEPSEEK_OCR in [m.ref for m in spec.models]
+    assert spec.prompt_for(DEEPSEEK_OCR, "Write alt text.", (), 400, 300) == DEEPSEEK_DESCRIBE_PROMPT
+    assert spec.prompt_for(QWEN_VL, "Write alt text.", (), 400, 300) == "Write alt text."
+    assert Task.OCR.spec.own_prompt(DEEPSEEK_OCR) == "<|grounding|>OCR this image.", "each page its own wording"
+
+
+def test_deepseek_ocr_on_the_captioning_page_is_sent_its_prompt_and_says_so(clarifai_env):
+    from tests.conftest import require_tesseract
+
+    require_tesseract()  # the local DeepSeek-OCR reads the picture's text
+    at = open_page("captioning", key=TEST_KEY)
+    at.selectbox(key="model_suggested_captioning").set_value("deepseek-ai/deepseek-ocr/DeepSeek-OCR").run()
+    assert "This model is asked its own prompt: “Describe this image in detail.”" in page_text(at)
+    assert not [area for area in at.text_area if area.key == "captioning_prompt"], "no prompt it would not be sent"
+    at = predict(upload(at, ("letters.png", png_bytes(scene_with_text(("OPEN",))))))
+    no_traceback(at)
+    sent = [
+        part.data.string_value
+        for call in clarifai_env.prediction_calls()
+        for part in call.request.inputs[0].data.parts
+        if part.id == "prompt"
+    ]
+    assert sent == ["Describe this image in detail."]
+
+
+def test_a_classic_classifier_points_to_mm_poly_for_labels_one_lists(clarifai_env):
+    at = open_page("classification", key=TEST_KEY)  # the classic default: no labels to list
+    assert "To choose from labels you list, pick MM-Poly-8B (vision-language) in the sidebar." in page_text(at)

@@ -77,9 +77,10 @@ class Catalogue:
         info = _model_info(response.model, model.version_id)
         if not info.methods:
             # GetModel carries the version it describes; only when it does not is the version asked for.
+            # Every request names the model as it was asked for (a version only when one was named).
             ask_version = not response.model.model_version.id
             ask_runner = info.model_type_id not in OLD_STYLE_TYPES
-            methods = self._signatures(info.ref, credentials, routing, ask_version, ask_runner, before)
+            methods = self._signatures(model, credentials, routing, ask_version, ask_runner, before)
             info = replace(info, methods=methods)
         with self._info_lock:
             self._info_cache[cache_key] = info
@@ -208,13 +209,15 @@ def _nothing() -> None:
     pass
 
 
-def _model_info(model: resources_pb2.Model, version_id: str) -> ModelInfo:
-    ref = ModelRef(model.user_id, model.app_id, model.id, version_id or model.model_version.id)
+def _model_info(model: resources_pb2.Model, named_version: str) -> ModelInfo:
+    """The model Clarifai described; its ref keeps only the version that was named (none for a
+    listing), and `version_id` the one Clarifai described."""
     return ModelInfo(
-        ref=ref,
+        ref=ModelRef(model.user_id, model.app_id, model.id, named_version),
         name=model.name or model.display_name or model.id,
         model_type_id=model.model_type_id,
         description=model.description,
         methods=parts.methods_from_protos(model.model_version.method_signatures),
+        version_id=model.model_version.id or named_version,
     )
 

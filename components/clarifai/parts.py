@@ -237,6 +237,9 @@ def answer_text(output: resources_pb2.Output) -> str:
 
 
 def token_usage(output: resources_pb2.Output) -> TokenUsage | None:
-    if not (output.prompt_tokens or output.completion_tokens):
+    """The tokens the output reports (`prompt_tokens`, `completion_tokens`, `cached_tokens`), or
+    None when it reports none: most VLM streams carry no counts."""
+    cached = int(getattr(output, "cached_tokens", 0) or 0)
+    if not (output.prompt_tokens or output.completion_tokens or cached):
         return None
-    return TokenUsage(int(output.prompt_tokens), int(output.completion_tokens))
+    return TokenUsage(int(output.prompt_tokens), int(output.completion_tokens), cached)

@@ -41,10 +41,16 @@ COMPUTE_CLUSTER_CODES = {25800, 25801, 25802}
 DEPLOYMENT_CODES = {25900, 25901, 25902}
 DEPLOYMENT_DISABLED_CODES = {25903}
 INPUT_CODES = {30002, 30101, 30104, 30105, 30106, 47101, 47103, 47104}
-REQUEST_CODES = {40001, 40033}
+REQUEST_CODES = {40001}
+SERVER_BUSY_CODES = {40030, 40031}  # RPC_REQUEST_QUEUE_FULL, RPC_SERVER_UNAVAILABLE: passing, by their names
 REQUEST_TIMEOUT_CODES = {40032}
+TOO_LARGE_CODES = {40033}  # RPC_MAX_MESSAGE_SIZE_EXCEEDED
 TRY_AGAIN_CODES = {10030}
-RETRIED_CODES = THROTTLED_CODES | RUNNER_RETRY_CODES | TRY_AGAIN_CODES  # within the retry budget
+RETRIED_CODES = THROTTLED_CODES | RUNNER_RETRY_CODES | TRY_AGAIN_CODES | SERVER_BUSY_CODES  # within the retry budget
+TOO_LARGE_MESSAGE = (
+    "The request was too large for Clarifai to take in. Send fewer images at once, or smaller ones: "
+    "turn on “Shrink large images” under “Image handling” in the sidebar."
+)
 
 _INPUT_MESSAGES = {
     30002: "Clarifai could not download or read this image. Check that the address opens in a browser, or upload the file instead.",
@@ -171,6 +177,13 @@ _STATUS_RULES: tuple[_Rule, ...] = (
     ),
     _rule(REQUEST_TIMEOUT_CODES, errors.CallTimeoutError, "Clarifai took too long to answer. Try again with fewer images."),
     _rule(REQUEST_CODES, errors.RequestError, "Clarifai refused the request. Try again with fewer or smaller images."),
+    _rule(TOO_LARGE_CODES, errors.RequestError, TOO_LARGE_MESSAGE),
+    _rule(
+        SERVER_BUSY_CODES,
+        errors.ServerBusyError,
+        "Clarifai's servers are too busy to take the request right now, and stayed busy while the app kept "
+        "trying. Wait a few seconds and press Predict again.",
+    ),
     _rule(TRY_AGAIN_CODES, errors.NetworkError, "Clarifai asked to try again. Press Predict again."),
     *(_rule((code,), errors.InputFailedError, message) for code, message in _INPUT_MESSAGES.items()),
 )
@@ -183,11 +196,34 @@ _MODEL_RAISED = _rule(
     errors.ModelFailedError,
     "{Model} failed while answering (its own error is in Clarifai's description below). Try again, or pick another model.",
 )
-# How the runner reports an argument that was not sent: the old-style converter's words, and Python's
-# own when parts reach the method without it.
+# How the runner reports an argument that was not sent: the old-style converter's words, the
+# deserializer's, and Python's own when parts reach the method without it.
 _MISSING_ARGUMENT = re.compile(
-    r"Field (\w+) is required but not set|missing \d+ required (?:positional |keyword-only )?arguments?: ([\w', ]+)"
+    r"Field (\w+) is required but not set|Missing required field: (\w+)"
+    r"|missing \d+ required (?:positional |keyword-only )?arguments?: ([\w', ]+)"
 )
+# How a runner's exception reads when it got no picture it could open. The runner downloads image
+# URLs itself, logs a failed download and calls the model anyway (clarifai.runners.utils.url_fetcher);
+# the model then fails on the image: Clarifai's data types ("Image has no bytes", "Image must contain
+# either bytes or URL"), the downloader's own words, Pillow's ("cannot identify image file", "image
+# file is truncated", "Truncated File Read"), or an image loader's. A page of text served as an image
+# reaches an OpenAI-style VLM as a "base64" data URL it cannot decode: Clarifai's
+# `Image.to_base64_str` takes bytes that read as text to be base64 already ("Incorrect padding").
+_IMAGE_UNREADABLE = re.compile(
+    r"Image has no bytes|Image must contain either bytes or URL|error downloading image|cannot identify image file"
+    r"|image file is truncated|Truncated File Read|UnidentifiedImageError|Incorrect padding|Invalid base64"
+    r"|(?:failed|unable|could not|cannot|can't) (?:to )?(?:download|fetch|load|decode|open|read) (?:the )?image",
+    re.I,
+)
+
+
+def image_unreadable_message(image: str = "") -> str:
+    """What to say when the model got no picture it could open; `image` names it (plain text, short)."""
+    named = f"“{image}”" if image else "this image"
+    return (
+        f"Clarifai could not fetch or read {named}: the model got no picture it could open. Check that "
+        "the address opens in a browser and shows a picture, or upload the file instead."
+    )
 
 
 def error_for_status(
@@ -201,7 +237,7 @@ def error_for_status(
     routing_label: str = "",
 ) -> errors.ClarifaiError:
     """The typed error for a non-success Clarifai status."""
-    described = description + (f" ({details})" if details else "")
+    described = f"{description} ({details})" if description and details else description or details
     model_name = f"the model “{model.path}”" if model else "this model"
     subject = model_name[0].upper() + model_name[1:]
     if code in MODEL_ARGUMENT_CODES and selected_concepts:
@@ -213,9 +249,12 @@ def error_for_status(
             code,
             described,
         )
+    if (code == FAILURE or code in RUNNER_FAILED_CODES) and _IMAGE_UNREADABLE.search(details):
+        return errors.ImageUnreadableError(image_unreadable_message(), code, described)
     missing = _MISSING_ARGUMENT.search(details) if code == FAILURE else None
     if missing:
-        names = ", ".join(f"“{n}”" for n in re.findall(r"\w+", missing.group(1) or missing.group(2)) if n != "and")
+        listed = next(group for group in missing.groups() if group)
+        names = ", ".join(f"“{n}”" for n in re.findall(r"\w+", listed) if n != "and")
         return errors.RequestError(
             f"{subject} needs {names}, which was not sent. Pick the model again in the sidebar so the app "
             "reads what it takes, or pick another model.",
@@ -239,12 +278,30 @@ def error_for_status(
 
 
 RETRIED_RPC_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+# How gRPC (C core, Go, Java) says a message was over a size limit: RESOURCE_EXHAUSTED, but not passing.
+_MESSAGE_TOO_LARGE = re.compile(r"message (?:is )?larger than max|max(?:imum)? message size|message too large", re.I)
+
+
+def _rpc_details(error: grpc.RpcError) -> str:
+    return (error.details() if hasattr(error, "details") else "") or ""
+
+
+def message_too_large(error: grpc.RpcError) -> bool:
+    """A RESOURCE_EXHAUSTED that says the message was over a size limit: sending it again fails again."""
+    code = error.code() if hasattr(error, "code") else None
+    return code == grpc.StatusCode.RESOURCE_EXHAUSTED and bool(_MESSAGE_TOO_LARGE.search(_rpc_details(error)))
+
+
+def retried_rpc(error: grpc.RpcError) -> bool:
+    """A transport failure that may pass: retried within the retry budget."""
+    code = error.code() if hasattr(error, "code") else None
+    return code in RETRIED_RPC_CODES and not message_too_large(error)
 
 
 def error_for_rpc(error: grpc.RpcError, endpoint_label: str) -> errors.ClarifaiError:
     """The typed error for a transport failure (the call never got a Clarifai status)."""
     code = error.code() if hasattr(error, "code") else None
-    details = (error.details() if hasattr(error, "details") else "") or ""
+    details = _rpc_details(error)
     name = code.name if code is not None else "UNKNOWN"
     if code == grpc.StatusCode.UNAVAILABLE:
         return errors.NetworkError(
@@ -256,9 +313,13 @@ def error_for_rpc(error: grpc.RpcError, endpoint_label: str) -> errors.ClarifaiE
         return errors.CallTimeoutError(
             "Clarifai did not answer in time. Try again, or send fewer images at once.", None, f"gRPC {name}"
         )
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return errors.RequestError(
-            "The request was too large for Clarifai. Send fewer or smaller images.", None, f"gRPC {name}: {details}"
+    if message_too_large(error):
+        return errors.RequestError(TOO_LARGE_MESSAGE, None, f"gRPC {name}: {details}")
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:  # a limit that may pass (Clarifai's rate limits, a busy server)
+        return errors.ThrottledError(
+            "Clarifai is out of room for this request right now. Wait a few seconds and press Predict again.",
+            None,
+            f"gRPC {name}: {details}",
         )
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return errors.RequestError(

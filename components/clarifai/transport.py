@@ -2,8 +2,9 @@
 bounded retries, the rate limit per key and the slots for requests in flight; errors made from
 statuses, with the key redacted.
 
-Waiting is bounded and never holds a slot: transport failures (UNAVAILABLE, DEADLINE_EXCEEDED,
-RESOURCE_EXHAUSTED) and throttling are retried within `retry_budget_s` of wall time; a model
+Waiting is bounded and never holds a slot: transport failures that may pass (UNAVAILABLE,
+DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED unless a message was over a size limit), throttling and
+Clarifai's busy servers (40030, 40031) are retried within `retry_budget_s` of wall time; a model
 starting up is waited for up to `cold_start_wait_s`, reporting the wait.
 """
 
@@ -21,7 +22,7 @@ from clarifai_grpc.channel.clarifai_channel import ClarifaiChannel
 from clarifai_grpc.grpc.api import service_pb2_grpc
 
 from components import errors
-from components.clarifai.status import RETRIED_CODES, RETRIED_RPC_CODES, WARMING_UP_CODES, error_for_rpc, error_for_status
+from components.clarifai.status import RETRIED_CODES, WARMING_UP_CODES, error_for_rpc, error_for_status, retried_rpc
 from components.models import ModelRef, PredictSettings, Routing
 from components.settings import Credentials, Endpoint
 
@@ -127,7 +128,7 @@ class Transport:
                     response = rpc(request, metadata=metadata, timeout=timeout)
                 except grpc.RpcError as rpc_error:
                     error = self._rpc_error(rpc_error, credentials)
-                    retry = _rpc_code(rpc_error) in RETRIED_RPC_CODES
+                    retry = retried_rpc(rpc_error)
             if response is not None:
                 code = response.status.code
                 if code in WARMING_UP_CODES and retry_while():
@@ -197,8 +198,4 @@ def status_error(
 
 def redact(text: str, secret: str) -> str:
     return text.replace(secret, "[key]") if secret and text else text
-
-
-def _rpc_code(rpc_error: grpc.RpcError):
-    return rpc_error.code() if hasattr(rpc_error, "code") else None
 

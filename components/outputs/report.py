@@ -109,9 +109,8 @@ def _prediction_details(prediction: Prediction) -> list[str]:
         out.append(_score_table("Found", heading, rows))
     for note in prediction.notes:
         out.append(f'<p class="note">{_e(note)}</p>')
-    if prediction.usage is not None:
-        usage = prediction.usage
-        out.append(f'<p class="note">{usage.prompt_tokens:,} tokens in, {usage.completion_tokens:,} out</p>')
+    if prediction.token_words:
+        out.append(f'<p class="note">{_e(prediction.token_words)}</p>')
     if prediction.raw_answer:
         out.append(f"<details><summary>The model's own answer</summary><pre>{_e(prediction.raw_answer[:MAX_ANSWER_CHARS])}</pre></details>")
     return out

@@ -24,7 +24,9 @@ from components import errors
 from components.clarifai.budget import CallBudget
 from components.clarifai.client import ClarifaiClient, Progress, RunCallbacks
 from components.clarifai.requests import input_sizes, plan_chunks
+from components.clarifai.status import image_unreadable_message
 from components.images.preparation import PreparedImage
+from components.images.url_fetch import shorten_url
 from components.local_models.catalogue import LocalModel, local_prediction_bytes, predict_local
 from components.memory import WORKING_MEMORY
 from components.models import ModelInfo, ModelRef, PredictSettings, Routing
@@ -34,6 +36,7 @@ from components.run.model_fit import ModelFit, Serving, fit_model
 from components.settings import Credentials
 from components.signatures import Method, RegionValue
 from components.tasks import Task
+from components.text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -375,8 +378,9 @@ def _run_fit(
     ]
     if budget is not None:
         budget.spend(calls=len(arguments), images=len(arguments))
-    model = replace(plan.model, version_id=plan.model.version_id or run.info.ref.version_id)
-    results = client.call_method(model, fit.method, arguments, plan.credentials, routing=plan.routing, callbacks=callbacks)
+    # The model as named: a version only when the person named one, as Clarifai's own clients send it.
+    results = client.call_method(plan.model, fit.method, arguments, plan.credentials, routing=plan.routing, callbacks=callbacks)
+    results = [_naming_the_image(result, image) for result, image in zip(results, images)]
     interpreted = [
         answers.interpret(
             spec, fit, result, plan.labels, image.width, image.height, given[index] if given is not None else ()
@@ -384,6 +388,16 @@ def _run_fit(
         for index, (result, image) in enumerate(zip(results, images))
     ]
     return interpreted, len(arguments)
+
+
+def _naming_the_image(result: ImageResult, image: PreparedImage) -> ImageResult:
+    """An image the model could not open, named in its message (the address without its query, or
+    the file name, shortened)."""
+    error = result.error
+    if not isinstance(error, errors.ImageUnreadableError):
+        return result
+    name = shorten_url(image.url) if image.url else shorten(image.name, 60, keep="both")
+    return ImageResult(error=errors.ImageUnreadableError(image_unreadable_message(name), error.code, error.description))
 
 
 def _needs_pixels_error() -> errors.AppError:

@@ -186,14 +186,8 @@ PICK_HINT = ":material/touch_app: Select rows to pick their {what} out on the pi
 
 def answer_details(prediction: Prediction) -> None:
     """How the model answered one image: time and tokens, and a prompted model's own text."""
-    facts = []
-    if prediction.seconds is not None:
-        facts.append(f"{prediction.seconds:.1f} s")
-    if prediction.usage is not None:
-        usage = prediction.usage
-        facts.append(f"{usage.prompt_tokens:,} tokens in, {usage.completion_tokens:,} out")
-    if facts:
-        st.caption(":material/timer: " + " · ".join(facts))
+    if prediction.facts:
+        st.caption(":material/timer: " + " · ".join(prediction.facts))
     if prediction.raw_answer:
         with st.expander("The model's own answer"):
             st.code(prediction.raw_answer[:RAW_ANSWER_SHOWN], language=None, wrap_lines=True)

@@ -41,6 +41,10 @@ class CaptioningView(TaskView):
         takes_prompt = prompted(model) and model.fit.method.prompt_argument is not None
         if not local and not takes_prompt:
             return RequestInputs()
+        own = self.task.spec.own_prompt(model.ref) if not local else ""
+        if own:  # a model that follows only its documented wording is asked that, not the page's prompt
+            st.caption(f":material/chat: This model is asked its own prompt: “{plain(own)}”")
+            return RequestInputs()
         prompt_key = f"{key}_prompt"
         if prompt_key not in st.session_state:
             st.session_state[prompt_key] = DEFAULT_CAPTION_PROMPT

@@ -38,6 +38,9 @@ class ClassificationView(TaskView):
 
     def request_controls(self, model: ModelChoice, local: bool, key: str) -> RequestInputs:
         if local or not prompted(model):
+            pick = self.task.spec.prompted_pick
+            if not local and pick is not None and model.serving is not None:
+                st.caption(f":material/label: To choose from labels you list, pick {pick.label} in the sidebar.")
             return RequestInputs()
         text = st.text_area(
             "Labels to choose from",

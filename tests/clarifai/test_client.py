@@ -60,7 +60,7 @@ def test_each_call_carries_the_key_in_metadata_and_the_model_owner_as_app(client
     [call] = fake_clarifai.calls_to("PostModelOutputs")
     assert call.metadata["authorization"] == f"Key {TEST_KEY}"
     assert (call.request.user_app_id.user_id, call.request.user_app_id.app_id) == ("clarifai", "main")
-    assert (call.request.model_id, call.request.version_id) == (DETECTOR.model_id, DETECTOR.version_id)
+    assert (call.request.model_id, call.request.version_id) == (DETECTOR.model_id, "")  # no version unless named
 
 
 def test_settings_become_the_output_config_and_are_honoured(client, credentials, fake_clarifai):
@@ -333,7 +333,13 @@ def test_a_private_model_is_forbidden(client, credentials):
 
 @pytest.mark.parametrize(
     ("code", "kind"),
-    [(11005, errors.ThrottledError), (21351, errors.ModelWarmingUpError), (21355, errors.ModelWarmingUpError)],
+    [
+        (11005, errors.ThrottledError),
+        (21351, errors.ModelWarmingUpError),
+        (21355, errors.ModelWarmingUpError),
+        (40030, errors.ServerBusyError),  # RPC_REQUEST_QUEUE_FULL
+        (40031, errors.ServerBusyError),  # RPC_SERVER_UNAVAILABLE
+    ],
 )
 def test_throttling_and_warming_up_are_retried_then_succeed(client, credentials, fake_clarifai, code, kind):
     fake_clarifai.fail_next(Fault.status(code), Fault.status(code))
@@ -342,7 +348,10 @@ def test_throttling_and_warming_up_are_retried_then_succeed(client, credentials,
     assert len(fake_clarifai.calls_to("PostModelOutputs")) == 3
 
 
-@pytest.mark.parametrize(("code", "kind"), [(11005, errors.ThrottledError), (21354, errors.ModelWarmingUpError)])
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [(11005, errors.ThrottledError), (21354, errors.ModelWarmingUpError), (40030, errors.ServerBusyError), (40031, errors.ServerBusyError)],
+)
 def test_persistent_throttling_gives_up_within_the_retry_budget(client, credentials, fake_clarifai, code, kind):
     fake_clarifai.fail_next(Fault.status(code, times=None))
     started = time.perf_counter()
@@ -351,6 +360,47 @@ def test_persistent_throttling_gives_up_within_the_retry_budget(client, credenti
     assert time.perf_counter() - started < client.policy.retry_budget_s + 1.5
     assert caught.value.code == code
     assert 2 <= len(fake_clarifai.calls_to("PostModelOutputs")) <= 8
+
+
+TOO_LARGE = "Received message larger than max (31457600 vs. 4194304)"  # gRPC's own words
+
+
+def test_a_message_over_a_size_limit_is_not_retried_and_says_what_to_do(client, credentials, fake_clarifai):
+    fake_clarifai.fail_next(Fault.rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, details=TOO_LARGE, times=None))
+    with pytest.raises(errors.RequestError) as caught:
+        client.predict(CLASSIFIER, [jpeg_bytes(20, 20)], SETTINGS, credentials)
+    assert len(fake_clarifai.calls_to("PostModelOutputs")) == 1, "sending it again would fail again"
+    assert "Send fewer images at once, or smaller ones" in caught.value.message
+    assert "Shrink large images" in caught.value.message
+    assert TOO_LARGE in caught.value.description
+
+
+def test_resource_exhausted_for_another_reason_is_still_retried(client, credentials, fake_clarifai):
+    fake_clarifai.fail_next(Fault.rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, details="Quota exceeded for this minute"))
+    [result] = client.predict(CLASSIFIER, [jpeg_bytes(20, 20)], SETTINGS, credentials)
+    assert result.ok
+    assert len(fake_clarifai.calls_to("PostModelOutputs")) == 2
+
+
+def test_a_server_refusing_a_message_by_its_size_is_asked_once(classic_clarifai):
+    """A real gRPC server whose message limit is smaller than the request: gRPC's own
+    RESOURCE_EXHAUSTED, raised before the server sees the call."""
+    from tests.fake_clarifai import LocalClarifaiServer
+
+    with LocalClarifaiServer(classic_clarifai, max_message_bytes=256 * 1024) as small:
+        client = ClarifaiClient(Endpoint(small.address, insecure=True), CallPolicy(retry_budget_s=2.0, first_backoff_s=0.05))
+        sent = []
+        real = client._transport.stub.PostModelOutputs
+        client._transport.stub.PostModelOutputs = lambda request, **kw: sent.append(1) or real(request, **kw)
+        big = png_bytes(np.random.default_rng(0).integers(0, 255, (400, 400, 3), dtype=np.uint8))  # noise: 480 KB
+        assert len(big) > 256 * 1024
+        try:
+            with pytest.raises(errors.RequestError) as caught:
+                client.predict(CLASSIFIER, [big], SETTINGS, Credentials(TEST_KEY, "sidebar"))
+        finally:
+            client.close()
+    assert len(sent) == 1
+    assert "too large for Clarifai" in caught.value.message and "smaller ones" in caught.value.message
 
 
 def test_unavailable_then_success(client, credentials, fake_clarifai):
@@ -398,7 +448,8 @@ def test_a_call_that_ran_out_of_time_once_is_tried_again(clarifai_endpoint, fake
 def test_get_model_gives_name_and_type_and_is_cached(client, credentials, fake_clarifai):
     info = client.get_model(DETECTOR, credentials)
     assert (info.name, info.model_type_id) == ("Image Detection", "visual-detector")
-    assert info.ref.version_id == DETECTOR.version_id
+    assert info.ref == DETECTOR  # as asked for: no version, since none was named
+    assert info.version_id == "1580bb1932594c93b7e2e04456af7c6f"  # the version Clarifai described
     client.get_model(DETECTOR, credentials)
     assert len(fake_clarifai.calls_to("GetModel")) == 1
     client.get_model(DETECTOR, Credentials(OTHER_KEY, "sidebar"))  # another key asks again

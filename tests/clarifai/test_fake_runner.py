@@ -215,11 +215,11 @@ def test_a_list_of_images_goes_in_nested_parts_and_each_is_described(stub, fake)
     assert "picture 2: a portrait picture (60x90)" in answer
 
 
-def test_an_image_url_in_a_part_is_fetched_and_an_unknown_one_fails_that_input(stub, fake):
+def test_an_image_url_in_a_part_is_downloaded_by_the_runner_and_an_unknown_one_fails_the_call(stub, fake):
     response = predict(stub, QWEN, parts_input(prompt="Describe it.", image=resources_pb2.Image(url=SQUARE_URL)))
     assert "(400x300)" in returned(response.outputs[0]).string_value
-    missing = predict(stub, QWEN, parts_input(prompt="Describe it.", image=resources_pb2.Image(url=SQUARE_URL + "x")))
-    assert missing.status.code == 30002 and missing.outputs[0].status.code == 30002
+    missing = predict(stub, SAM, parts_input(method="segment_anything", image=resources_pb2.Image(url=SQUARE_URL + "x")))
+    assert (missing.status.code, missing.status.details, len(missing.outputs)) == (FAILURE, "Image has no bytes", 0)
 
 
 def test_a_grounding_prompt_gets_qwen_style_boxes_in_pixels_of_the_image_as_sent(stub, fake):

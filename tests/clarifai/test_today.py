@@ -228,6 +228,22 @@ def test_segment_anything_fills_the_boxes_it_is_given(client, fake):
     assert 0.1 < region.mask.mean() < 0.25  # the square covers 16 % of the picture
 
 
+def test_segment_anything_predict_has_the_real_signature_with_regions_required(client, fake):
+    method = client.get_model(SAM, CREDENTIALS).method("predict")
+    arguments = {a.name: a for a in method.arguments}
+    assert list(arguments) == ["image", "regions", "dict_inputs", "round_mask", "multimask_output", "denormalize_coord"]
+    assert [name for name, a in arguments.items() if a.required] == ["image", "regions"]
+    assert (arguments["round_mask"].default, arguments["denormalize_coord"].default) == (False, True)
+
+
+def test_segment_anything_predict_without_regions_is_refused_as_the_runner_refuses_it(client, fake):
+    [result] = ask(client, SAM, {"image": RED_SQUARE})  # predict, with no regions
+    assert isinstance(result.error, errors.RequestError)
+    assert result.error.code == 10020 and "Missing required field: regions" in result.error.description
+    assert "needs “regions”, which was not sent" in result.error.message
+    assert fit_model(Task.SEGMENTATION.spec, client.get_model(SAM, CREDENTIALS)).method.name == "segment_anything"
+
+
 # --- which models fit which page -------------------------------------------------------------------
 
 
@@ -362,6 +378,18 @@ def test_passing_transport_errors_are_retried(client, fake, code):
     assert len(fake.calls_to("PostModelOutputs")) == 2
 
 
+@pytest.mark.parametrize("code", [40030, 40031])  # RPC_REQUEST_QUEUE_FULL, RPC_SERVER_UNAVAILABLE
+def test_a_busy_clarifai_is_retried_for_a_new_style_call_and_stops_the_run_when_it_stays_busy(client, fake, code):
+    fake.fail_next(Fault.status(code))
+    [result] = ask(client, QWEN, {"prompt": "Describe", "image": RED_SQUARE})
+    assert result.ok and len(fake.calls_to("PostModelOutputs")) == 2
+    fake.reset()
+    fake.fail_next(Fault.status(code, times=None))
+    with pytest.raises(errors.ServerBusyError) as caught:
+        ask(client, QWEN, *[{"prompt": "Describe", "image": RED_SQUARE}] * 3)
+    assert caught.value.code == code and "press Predict again" in caught.value.message
+
+
 def test_retrying_a_slow_throttled_server_is_bounded_in_wall_time(client, fake):
     fake.fail_next(Fault.status(11005, seconds=0.3, times=None))  # answers "throttled" after 0.3 s
     started = time.monotonic()
@@ -467,3 +495,38 @@ def test_a_model_that_is_not_there_is_not_looked_up_again_on_every_redraw(client
     with pytest.raises(errors.ClarifaiError):
         client.get_model(missing, Credentials("another-key", "sidebar"))  # one key's answer is not another's
     assert len(fake.calls_to("GetModel")) == 2
+
+
+# --- tokens and time, as the runner reports them -----------------------------------------------------
+
+
+@pytest.fixture
+def token_models(fake):
+    from tests.fake_clarifai import TOKEN_CATALOGUE
+
+    fake.catalogue.extend(TOKEN_CATALOGUE)
+    return {m.model_id: ModelRef(m.user_id, m.app_id, m.model_id) for m in TOKEN_CATALOGUE}
+
+
+def test_cached_tokens_are_read_beside_the_prompt_and_completion_tokens(client, token_models):
+    [result] = ask(client, token_models["counting-captioner"], {"image": RED_SQUARE})
+    assert result.ok, result.error
+    usage = result.prediction.usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens) == (300, 12, 256)
+    assert result.prediction.token_words == "300 tokens in (256 cached), 12 out"
+
+
+@pytest.mark.parametrize("method", ["predict", "generate"])
+def test_a_model_reporting_no_tokens_is_said_not_to(client, token_models, method):
+    [result] = ask(client, token_models["uncounted-captioner"], {"image": RED_SQUARE}, method=method)
+    assert result.ok, result.error
+    assert result.prediction.usage is None and result.prediction.token_words == "tokens not reported by this model"
+
+
+def test_each_image_has_the_time_of_its_own_call_and_masks_have_no_token_words(client, fake):
+    fake.runner(SLOW.short_path).seconds_per_call = 0.2
+    [slow] = ask(client, SLOW, {"prompt": "Hi", "image": RED_SQUARE})
+    assert 0.2 <= slow.prediction.seconds < 2.0 and slow.prediction.facts[0].endswith(" ms")
+    [masks] = ask(client, SAM, {"image": RED_SQUARE}, method="segment_anything")
+    assert masks.prediction.seconds > 0 and masks.prediction.token_words == ""
+    assert not masks.prediction.facts[0].startswith("0.0")

@@ -164,6 +164,17 @@ def test_deadline_exceeded_says_clarifai_was_too_slow_and_replaces_the_stale_res
     assert caption.value and not answer_blocks(at), "the error replaces the caption it made stale"
 
 
+def test_a_request_over_a_message_size_limit_is_not_retried_and_says_to_send_fewer_or_smaller(fast_client, clarifai_env):
+    at = open_with_settings("classification", RED, BLUE)
+    too_large = "Received message larger than max (31457600 vs. 4194304)"
+    clarifai_env.fail_next(Fault.rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, details=too_large, times=None))
+    at = predict(at)
+    assert_nothing_lost(at, 2)
+    [message] = errors_shown(at)
+    assert "too large for Clarifai" in message and "Send fewer images at once, or smaller ones" in message
+    assert predict_calls(clarifai_env) == 1, "the same request would fail the same way"
+
+
 def test_the_model_check_failing_in_transport_is_a_clear_message(fast_client, clarifai_env):
     at = predict(open_with_settings("classification", RED))
     at = upload(at, GREEN)

@@ -4,6 +4,8 @@ and answers that are not what was asked for."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.tasks import MODEL_ESTIMATE_NOTE
@@ -79,6 +81,18 @@ def test_a_caption_preset_becomes_the_prompt_sent(clarifai_env):
     assert "you asked: \"What colour is the square?\"" in code.value
     assert "tokens in" not in page_text(at), "a hosted VLM's stream carries no token counts, and none are made up"
     assert clarifai_env.calls_to("GenerateModelOutputs"), "the caption was streamed"
+
+
+def test_a_caption_from_a_model_reporting_no_tokens_says_so_with_its_time(clarifai_env):
+    from tests.fake_clarifai import TOKEN_CATALOGUE
+
+    clarifai_env.catalogue.extend(TOKEN_CATALOGUE)
+    at = with_model(open_page("captioning", key=TEST_KEY), "captioning", "test-user/tokens/uncounted-captioner")
+    at = predict(upload(at, RED_SQUARE))
+    no_traceback(at)
+    [facts] = [c.value for c in at.caption if ":material/timer:" in c.value]
+    assert "tokens not reported by this model" in facts
+    assert re.search(r"timer: (\d+ ms|under 1 ms|\d+\.\d s) ·", facts) and "0.0 s" not in facts
 
 
 @pytest.mark.parametrize(
