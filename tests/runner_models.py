@@ -14,6 +14,7 @@ import base64
 import json
 import threading
 import time
+import urllib.request
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -159,7 +160,10 @@ class VisionLanguageModel(_Answering, OpenAIModelClass):
         if not request.url.path.endswith("/chat/completions"):
             return httpx.Response(404, json={"error": {"message": f"no route {request.url.path}"}})
         body = json.loads(request.content)
-        prompt, pictures = _last_user_message(body.get("messages") or [])
+        try:
+            prompt, pictures = _last_user_message(body.get("messages") or [])
+        except _ImageFetchFailed as failure:  # as vLLM answers a picture address it cannot open
+            return httpx.Response(400, json={"object": "error", "message": str(failure), "type": "BadRequestError", "code": 400})
         limit = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
         text, prompt_tokens = self._answer(prompt, pictures, limit)
         completion_tokens = len(vlm_answers.tokens(text))
@@ -184,8 +188,22 @@ class VisionLanguageModel(_Answering, OpenAIModelClass):
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events())
 
 
+class _ImageFetchFailed(Exception):
+    """A picture given by address that the OpenAI-compatible server could not fetch."""
+
+
+def _fetch_picture(url: str) -> bytes:
+    """What vLLM does with an `image_url` that is an address (the runner leaves one there when its
+    own download failed): fetches it, and refuses the request when it cannot."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read(20 * 1024 * 1024)
+    except (OSError, ValueError) as error:
+        raise _ImageFetchFailed(f"Failed to fetch image from {url}: {error}") from None
+
+
 def _last_user_message(messages: list[dict]) -> tuple[str, list[bytes]]:
-    """The text and the pictures (from base64 data URLs) of the last user message."""
+    """The text and the pictures (base64 data URLs, or addresses fetched) of the last user message."""
     content = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
     if isinstance(content, str):
         return content, []
@@ -195,7 +213,12 @@ def _last_user_message(messages: list[dict]) -> tuple[str, list[bytes]]:
             texts.append(part.get("text", ""))
         elif part.get("type") == "image_url":
             url = (part.get("image_url") or {}).get("url", "")
-            pictures.append(base64.b64decode(url.split(",", 1)[1]) if url.startswith("data:") else b"")
+            if url.startswith("data:"):
+                pictures.append(base64.b64decode(url.split(",", 1)[1]))
+            elif url.startswith(("http://", "https://")):
+                pictures.append(_fetch_picture(url))
+            else:
+                pictures.append(b"")
     return "\n".join(texts), pictures
 
 

@@ -125,3 +125,15 @@ def test_the_other_images_keep_their_results_and_the_failed_one_is_named(client,
         assert result.error.message.startswith(f"Clarifai could not fetch or read “{name}”")
         assert "could not process the request" not in str(result.error)
     assert "size=large" not in no_picture.error.message, "the address is shortened: no query"
+
+
+def test_a_vlm_given_an_address_nobody_can_fetch_fails_as_vllm_refuses_it(client, credentials, fake_clarifai, web):
+    """The runner's download fails and leaves the address in the message; the server behind the
+    model (vLLM) then cannot fetch it either and refuses the request."""
+    info = client.get_model(QWEN_VL, credentials)
+    [result] = client.call_method(
+        QWEN_VL, info.method("predict"), [{"prompt": "Describe it.", "image": web + "/gone.jpg"}], credentials
+    )
+    assert isinstance(result.error, errors.ImageUnreadableError)
+    assert result.error.code == FAILURE and "Failed to fetch image" in result.error.description
+    assert "Clarifai could not fetch or read this image" in result.error.message
