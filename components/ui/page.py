@@ -51,6 +51,8 @@ def run_app() -> None:
     current = st.navigation(sections, position="sidebar", expanded=True)
     ui_state.set_current_page(current.title)
     ui_state.restore_after_reload()
+    if note := ui_state.take_arrival_note():
+        st.toast(note, icon=":material/check_circle:")
     current.run()
     ui_state.keep_for_reload()
 

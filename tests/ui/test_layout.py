@@ -53,10 +53,12 @@ def test_home_opens_on_a_drawn_example_then_the_tasks_then_a_short_setup(offline
     at = open_page("home")
     no_traceback(at)
     sequence = main_sequence(at)
-    example = first_index(sequence, "**Example**")
-    # the picture (with what is drawn on it, as text, under it) leads, beside what was found
-    assert "<picture>" in sequence[max(example - 2, 0) : example], sequence
-    order = [first_index(sequence, text) for text in ("**Example**", "Tasks", "Setup", "Default models")]
+    # the sample's choice and the way to use it, then the picture (with what is drawn on it, as
+    # text, under it) leading what was found
+    order = [
+        first_index(sequence, text)
+        for text in ("**Example**", "<picture>", "**Detection:**", "Tasks", "Setup", "Default models")
+    ]
     assert order == sorted(order), sequence
     assert "round object" in page_text(at), "the local detector's objects, as text"
     assert at.get("vega_lite_chart"), "the colour classifier's chart"
@@ -67,8 +69,13 @@ def test_home_opens_on_a_drawn_example_then_the_tasks_then_a_short_setup(offline
 
     at = at.button(key="use_example").click().run()
     no_traceback(at)
+    # the button opens the task drawn on the example, the picture chosen there, and says so
+    assert [title.value.split(" ", 1)[-1] for title in at.title] == ["Detection"]
     assert "1 image chosen" in page_text(at)
     assert [image.name for image in ui_state_images(at)] == ["sample-balloons.jpg"]
+    assert [toast.value for toast in at.toast] == ["Hot-air balloons is chosen: press Predict to run Detection."]
+    at.run()
+    assert not at.toast, "said once"
 
 
 def ui_state_images(at):
