@@ -3,8 +3,8 @@
 A `Color` is stored in OpenCV's BGR order, so it goes to cv2 as it is; `.hex` and `.rgb` give the
 forms charts and HTML want. Every picture, legend, chart and table takes a concept's colour from
 `color_for`, so a concept has one colour everywhere: a concept that names a colour (the named
-colours below, which the local colour models report) is painted in that colour, any other concept
-in a colour hashed from its name.
+colours below, which the local colour models report, or one of the CSS colour names) is painted
+in that colour, any other concept in a colour hashed from its name.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
+
+import webcolors
 
 
 class Color(NamedTuple):
@@ -120,8 +122,18 @@ NAMED_COLORS: tuple[NamedColor, ...] = (
 _NAMED_BY_ID = {color.concept_id: color for color in NAMED_COLORS}
 
 
-_NAMED_BY_NAME = {normalise_name(c.name): c for c in NAMED_COLORS}
-_NAMED_BY_NAME["gray"] = _NAMED_BY_NAME["grey"]  # the American spelling, as many models write it
+def _compact(name: str) -> str:
+    """A colour's name as it is looked up: "Dark Blue", "dark-blue" and "darkblue" are one name."""
+    return re.sub(r"[\s_-]+", "", normalise_name(name))
+
+
+# The app's own named colours first, then the 147 CSS colour names (webcolors): "maroon", "gold",
+# "crimson", "dark blue", "cyan", as vision-language models name colours.
+_COLOR_BY_NAME: dict[str, Color] = {
+    name: Color.from_hex(webcolors.name_to_hex(name, spec=webcolors.CSS3)) for name in webcolors.names(webcolors.CSS3)
+}
+_COLOR_BY_NAME.update({_compact(c.name): c.color for c in NAMED_COLORS})
+_COLOR_BY_NAME["gray"] = _COLOR_BY_NAME["grey"]  # the American spelling, as many models write it
 
 
 def named_color(concept_id: str) -> NamedColor | None:
@@ -136,15 +148,19 @@ def color_for(name: str, concept_id: str = "") -> Color:
     """The concept's colour: the same concept gets the same colour in every image and process.
 
     A concept that is a colour, by its id ("colour-sky-blue") or by its name ("red", "sky blue",
-    whatever model said it), or a thing named by its colour ("red round object"), is that colour:
+    "maroon", "dark blue", whatever model said it), or a thing named by its colour ("red round
+    object"), is that colour:
     the picture, chart and table then show the colour itself. An unlabelled segment or box
     ("segment 3") takes the palette in order. Any other concept gets a palette colour from crc32
     of its normalised name (not `hash()`, salted per process, nor the position in the response);
     with 20 colours, two different concepts can share one. Pass the id whenever there is one.
     """
-    named = named_color(concept_id) or _NAMED_BY_NAME.get(normalise_name(name)) or _colored_thing(name)
+    by_id = named_color(concept_id)
+    if by_id is not None:
+        return by_id.color
+    named = color_named(name) or _colored_thing(name)
     if named is not None:
-        return named.color
+        return named
     numbered = _NUMBERED.fullmatch(normalise_name(name))
     if numbered is not None:
         return PALETTE[(int(numbered[1]) - 1) % len(PALETTE)]
@@ -152,10 +168,16 @@ def color_for(name: str, concept_id: str = "") -> Color:
     return PALETTE[index]
 
 
-def _colored_thing(name: str) -> NamedColor | None:
+def color_named(name: str) -> Color | None:
+    """The colour a name names ("red", "sky blue", "Dark Blue", "maroon"), or None: the app's own
+    named colours first, then the CSS colour names."""
+    return _COLOR_BY_NAME.get(_compact(name))
+
+
+def _colored_thing(name: str) -> Color | None:
     """The colour of a thing named by its colour: "red round object", "teal object"."""
     thing = _COLORED_THING.fullmatch(normalise_name(name))
-    return _NAMED_BY_NAME.get(thing[1]) if thing is not None else None
+    return color_named(thing[1]) if thing is not None else None
 
 
 _COLORED_THING = re.compile(r"(.+?) (?:round )?object")

@@ -41,3 +41,11 @@ COMPARE = Page(
 )
 WORK_PAGES: tuple[Page, ...] = (*TASK_PAGES.values(), ALL_TASKS, COMPARE)  # the pages the home page leads to
 PAGES: tuple[Page, ...] = (HOME, *WORK_PAGES)
+
+# The sidebar's menu: Home on top with no heading, then the five tasks, then the pages that run
+# several models at once.
+NAVIGATION_SECTIONS: tuple[tuple[str, tuple[Page, ...]], ...] = (
+    ("", (HOME,)),
+    ("Tasks", tuple(TASK_PAGES.values())),
+    ("Compare and tools", (ALL_TASKS, COMPARE)),
+)

@@ -84,7 +84,7 @@ def legend_html(entries: Sequence[LegendEntry]) -> str:
         style = (
             f"background-color:{entry.color.hex};color:{entry.color.text_color.hex};"
             "border-radius:0.75rem;padding:0.05rem 0.6rem;margin:0 0.3rem 0.3rem 0;display:inline-block;"
-            "font-size:0.85rem;line-height:1.5;border:1px solid rgba(49,51,63,0.2)"
+            "font-size:0.85rem;line-height:1.5;border:1px solid rgba(128,128,128,0.45)"
         )
         chips.append(f'<span style="{style}">{plain(entry.words)}</span>')
     return "".join(chips)

@@ -25,6 +25,7 @@ from components.views import DisplaySettings, view_for
 
 EXAMPLE_SAMPLE = "fruit"
 EXAMPLE_DRAWN = Task.DETECTION  # drawn on the example picture
+EXAMPLE_PAGE = TASK_PAGES[EXAMPLE_DRAWN]  # where "Use this picture" goes
 EXAMPLE_LISTED = Task.CLASSIFICATION  # shown beside it
 EXAMPLE_SETTINGS = DisplaySettings(min_score=0.3)
 EXAMPLE_OBJECTS_NAMED = 8
@@ -71,9 +72,10 @@ def example_predictions(sample_key: str) -> dict[str, Prediction]:
 
 
 def _sample_example(choice: SidebarChoice) -> None:
-    picture_side, text_side = st.columns([3, 2], gap="medium")
-    with text_side:
-        st.markdown("**Example** · the local models on a sample picture, no key needed")
+    # The choice of sample and the way to use it first, so both are on a phone's first screen too;
+    # the page the button opens shows the picture chosen at once.
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown("**Example** · the local models on a sample picture, no key needed", width="content")
         sample_key = st.pills(
             "Sample picture",
             [sample.key for sample in SAMPLES],
@@ -81,23 +83,41 @@ def _sample_example(choice: SidebarChoice) -> None:
             default=EXAMPLE_SAMPLE,
             key="home_example",
             label_visibility="collapsed",
-            wrap=True,  # in a column they would scroll, hiding samples on a phone
+            width="content",
+            wrap=True,  # else they would scroll, hiding samples on a phone
         ) or EXAMPLE_SAMPLE
-        predictions = example_predictions(sample_key)
-        drawn = predictions.get(EXAMPLE_DRAWN.value)
+        if st.button(
+            f"Use this picture in {EXAMPLE_PAGE.label}",
+            icon=":material/add_photo_alternate:",
+            key="use_example",
+            type="primary",
+            help=f"Adds the picture to your images and opens {EXAMPLE_PAGE.label}, where Predict runs a model on it.",
+        ):
+            _use_example(sample_key, choice)
+    predictions = example_predictions(sample_key)
+    drawn = predictions.get(EXAMPLE_DRAWN.value)
+    picture_side, text_side = st.columns([3, 2], gap="medium")
+    with picture_side:
+        image = prepare_sample(sample_key, PrepareOptions())
+        show_picture(image, [(view_for(EXAMPLE_DRAWN), drawn)], EXAMPLE_SETTINGS)
+    with text_side:
         if drawn is not None:
             st.markdown(f"**{EXAMPLE_DRAWN.title}:** {_objects_in_words(drawn)}")
         listed = predictions.get(EXAMPLE_LISTED.value)
         if listed is not None:
             st.markdown(f"**{EXAMPLE_LISTED.title}** (main colours):")
-            view_for(EXAMPLE_LISTED).compact(prepare_sample(sample_key, PrepareOptions()), listed, EXAMPLE_SETTINGS)
-        if st.button("Use this picture", icon=":material/add_photo_alternate:", key="use_example", type="primary"):
-            add_sample(sample_key, choice.prepare_options)
-            st.rerun()
+            view_for(EXAMPLE_LISTED).compact(image, listed, EXAMPLE_SETTINGS)
         st.caption("Or bring your own: open a task below and upload photos or paste image URLs.")
-    with picture_side:
-        image = prepare_sample(sample_key, PrepareOptions())
-        show_picture(image, [(view_for(EXAMPLE_DRAWN), drawn)], EXAMPLE_SETTINGS)
+
+
+def _use_example(sample_key: str, choice: SidebarChoice) -> None:
+    """Adds the sample to the chosen images and opens the task drawn on it; a problem adding it
+    (the images are full) stays on this page, where it was met."""
+    add_sample(sample_key, choice.prepare_options)
+    if ui_state.problems():
+        st.rerun()
+    ui_state.leave_note_for_next_page(f"{SAMPLES_BY_KEY[sample_key].title} is chosen: press Predict to run {EXAMPLE_PAGE.label}.")
+    st.switch_page(EXAMPLE_PAGE.path)
 
 
 def _objects_in_words(prediction: Prediction) -> str:

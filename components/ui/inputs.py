@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
 import streamlit as st
 from PIL import Image, ImageOps
@@ -43,6 +44,7 @@ PREPARE_WORKERS = 2
 PREPARE_WAIT_S = 120  # for a free preparation slot while other visitors' images are prepared
 THUMBNAIL_NAME_LENGTH = 13  # one line under a thumbnail
 PROBLEMS_LISTED = 6  # in the message itself; the rest in an expander below it
+CLARIFAI_SAMPLE_TILE = Path(__file__).resolve().parents[2] / "assets" / "clarifai-sample.svg"
 
 
 def image_picker(options: PrepareOptions) -> None:
@@ -168,7 +170,7 @@ def add_sample(key: str, options: PrepareOptions) -> None:
 
 def sample_buttons(options: PrepareOptions) -> None:
     """A tile per sample picture (a thumbnail over its button), as many to a row as fit."""
-    st.caption("Pictures made by this app, and Clarifai's own sample photo (downloaded from its URL).")
+    st.caption("Pictures made by this app, and Clarifai's own sample photo (fetched from its URL when you add it).")
     with st.container(horizontal=True, gap="small", key="sample_tiles"):
         for sample in SAMPLES:
             with st.container(width=SAMPLE_TILE_WIDTH, gap="small"):
@@ -177,12 +179,25 @@ def sample_buttons(options: PrepareOptions) -> None:
                 if st.button(sample.title, key=f"sample_{sample.key}", help=sample.description, width="stretch"):
                     add_sample(sample.key, options)
                     st.rerun()
-        with st.container(width=SAMPLE_TILE_WIDTH):
+        with st.container(width=SAMPLE_TILE_WIDTH, gap="small"):
+            st.image(_clarifai_sample_thumbnail(), width="stretch")
             clicked = st.button(
-                "Clarifai's metro-north.jpg", key="sample_clarifai_url", help=CLARIFAI_SAMPLE_URL, width="stretch"
+                "Clarifai's sample", key="sample_clarifai_url", help=CLARIFAI_SAMPLE_URL, width="stretch"
             )
             if clicked:
                 add_urls(CLARIFAI_SAMPLE_URL, options)
+
+
+def _clarifai_sample_thumbnail() -> bytes | str:
+    """Clarifai's photo once this visitor has it; before that (and offline, where its address
+    cannot be reached) a drawn tile saying what it is and where it comes from, never a stand-in
+    picture passed off as the photo."""
+    fetched = next(
+        (image for image in ui_state.images().values() if image.name == CLARIFAI_SAMPLE_URL and image.preview), None
+    )
+    if fetched is not None:
+        return _thumbnail(fetched.preview, fetched.digest)
+    return CLARIFAI_SAMPLE_TILE.read_text()
 
 
 def add_prepared(names: Sequence[str], jobs: Sequence[Callable[[], PreparedImage]]) -> list[ImageProblem]:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
@@ -15,7 +16,7 @@ import streamlit as st
 from components.clarifai.client import RunCallbacks
 from components.errors import AppError, UnexpectedError
 from components.images.preparation import PreparedImage
-from components.navigation import HOME, PAGES
+from components.navigation import HOME, NAVIGATION_SECTIONS
 from components.run import backend
 from components.run.backend import Backend
 from components.tasks import Task
@@ -31,18 +32,27 @@ from components.views import RequestInputs, view_for
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 LIVE_ANSWERS_SHOWN = 6  # streamed answers shown while a run is under way
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+LOGO = ASSETS / "logo.svg"  # the sidebar's; its wordmark follows the browser's light or dark setting
+LOGO_ICON = ASSETS / "logo-icon.svg"  # in the corner while the sidebar is closed
 
 
 def run_app() -> None:
-    """The entry file's work on every run: the navigation, what a reload left, the page, then
-    keeping what the page changed for the next reload."""
-    pages = [
-        st.Page(page.path, title=page.label, icon=page.icon, url_path=page.url_path or None, default=page is HOME)
-        for page in PAGES
-    ]
-    current = st.navigation(pages, position="sidebar", expanded=True)
+    """The entry file's work on every run: the logo and the navigation, what a reload left, the
+    page, then keeping what the page changed for the next reload."""
+    st.logo(str(LOGO), icon_image=str(LOGO_ICON), size="large")
+    sections = {
+        heading: [
+            st.Page(page.path, title=page.label, icon=page.icon, url_path=page.url_path or None, default=page is HOME)
+            for page in pages
+        ]
+        for heading, pages in NAVIGATION_SECTIONS
+    }
+    current = st.navigation(sections, position="sidebar", expanded=True)
     ui_state.set_current_page(current.title)
     ui_state.restore_after_reload()
+    if note := ui_state.take_arrival_note():
+        st.toast(note, icon=":material/check_circle:")
     current.run()
     ui_state.keep_for_reload()
 

@@ -35,6 +35,7 @@ CURRENT_PAGE = "current_page"  # the label of the page this run draws
 RELOAD_CHECKED = "reload_checked"  # True once this session looked for what its browser kept
 KEPT_SIGNATURE = "kept_signature"  # what was last kept for the browser, to keep only changes
 KEY_WORKS = "key_works"  # fingerprints of typed keys a call has succeeded with
+ARRIVAL_NOTE = "arrival_note"  # said once on the page a button opened (st.switch_page ends the run that sets it)
 XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit for each browser while XSRF protection is on (the default)
 
 # Preparing uploads and URLs is the heavy part of adding images: one process serves every
@@ -138,6 +139,15 @@ def set_current_page(label: str) -> None:
 
 def current_page() -> str:
     return st.session_state.get(CURRENT_PAGE, "")
+
+
+def leave_note_for_next_page(text: str) -> None:
+    st.session_state[ARRIVAL_NOTE] = text
+
+
+def take_arrival_note() -> str:
+    """The note left for the page now drawn ("" when none): said once, then forgotten."""
+    return st.session_state.pop(ARRIVAL_NOTE, "")
 
 
 def problems() -> tuple[ImageProblem, ...]:

@@ -125,13 +125,19 @@ def score_column(label: str, percent: bool = False):
     return st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="percent" if percent else "%.2f")
 
 
+# Streamlit's own colours, for a config that sets no theme of its own
+_STREAMLIT_COLORS = {"light": ("#31333f", "#ffffff"), "dark": ("#fafafa", "#0e1117")}
+
+
 def _page_colors() -> tuple[str, str]:
-    """(text colour, background colour) of the page the chart sits on, as "#rrggbb"."""
-    if st.context.theme.type == "dark":
-        return "#fafafa", "#0e1117"
-    text = st.get_option("theme.textColor") or "#31333f"
-    background = st.get_option("theme.backgroundColor") or "#ffffff"
-    return text, background
+    """(text colour, background colour) of the page the chart sits on, as "#rrggbb": the theme the
+    browser shows (light or dark, as config.toml's [theme.light] and [theme.dark] set them)."""
+    scheme = "dark" if st.context.theme.type == "dark" else "light"
+    text, background = _STREAMLIT_COLORS[scheme]
+    return (
+        st.get_option(f"theme.{scheme}.textColor") or st.get_option("theme.textColor") or text,
+        st.get_option(f"theme.{scheme}.backgroundColor") or st.get_option("theme.backgroundColor") or background,
+    )
 
 
 def horizontal_bars(frame: pd.DataFrame, value: str, value_title: str, *, percent: bool = False) -> None:

@@ -167,6 +167,12 @@ def test_value_text_inside_a_bar_is_readable_on_it_and_outside_takes_the_page_co
     assert sum(row["inside"] for row in rows(spec)) == len(colors.NAMED_COLORS)
 
 
+@pytest.mark.parametrize(("text", "background"), [("#18202b", "#ffffff"), ("#e6ebf2", "#0f141c")])
+def test_the_names_and_the_axis_are_in_the_pages_text_color(text, background):
+    spec = charts.bar_chart_spec(charts.concepts_frame(scored(3)), "score", "score", text_color=text, background=background)
+    assert spec["config"]["axis"] == {"labelColor": text, "titleColor": text}
+
+
 def test_every_chart_has_the_same_zero_to_one_axis():
     for concepts in ([Concept("a", 0.3)], [Concept("a", 0.6), Concept("b", 0.1)], scored(12)):
         spec = charts.bar_chart_spec(charts.concepts_frame(concepts), "score", "score")

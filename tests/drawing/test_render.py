@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import webcolors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +118,48 @@ def test_a_color_word_from_any_model_is_drawn_in_that_color():
     assert colors.color_for("red", "ai_red") == colors.color_for("red") == colors.named_color("colour-red").color
     assert colors.named_color("ai_red") is None
     assert colors.named_color("colour-sky-blue").name == "sky blue"
+
+
+# What vision-language models call colours outside the app's own twenty, as CSS names them.
+CSS_COLORS_SAID = {
+    "maroon": "#800000", "gold": "#ffd700", "crimson": "#dc143c", "dark blue": "#00008b",
+    "darkblue": "#00008b", "Dark-Blue": "#00008b", "cyan": "#00ffff", "light sea green": "#20b2aa",
+}
+
+
+@pytest.mark.parametrize("name", CSS_COLORS_SAID)
+def test_a_css_color_name_is_drawn_in_that_color(name):
+    assert colors.color_for(name).hex == CSS_COLORS_SAID[name]
+    assert colors.color_for(f"{name} round object").hex == CSS_COLORS_SAID[name], "a thing named by it too"
+
+
+def test_the_apps_own_named_colors_come_before_the_css_names():
+    # CSS's skyblue is #87ceeb and darkred #8b0000: the local models' sky blue and dark red stay theirs
+    for name in ("sky blue", "skyblue", "Sky-Blue"):
+        assert colors.color_for(name) == colors.named_color("colour-sky-blue").color
+    assert colors.color_for("darkred") == colors.color_for("dark red") == colors.named_color("colour-dark-red").color
+    assert colors.color_for("gray") == colors.color_for("grey") == colors.named_color("colour-grey").color
+    assert colors.color_for("dog") in colors.PALETTE and colors.color_for("sky-other") in colors.PALETTE
+
+
+@pytest.mark.parametrize("name", webcolors.names(webcolors.CSS3))
+def test_every_css_color_gets_label_text_with_at_least_4_5_to_1_contrast(name):
+    own = {named.name.replace(" ", ""): named.color for named in colors.NAMED_COLORS} | {"gray": colors.color_for("grey")}
+    color = colors.color_for(name)
+    assert color == own.get(name, Color.from_hex(webcolors.name_to_hex(name))), "resolved, not hashed"
+    assert colors.contrast_ratio(color, colors.text_color_for(color)) >= 4.5
+
+
+def test_a_box_and_label_named_by_a_css_color_are_drawn_in_it():
+    image = blank(400, 300, 128)
+    drawn = render.draw_detections(image, [detection("gold", 0.9, 0.3, 0.2, 0.9, 0.8)])
+    x0, y0, x1, y1 = detection("gold", 0.9, 0.3, 0.2, 0.9, 0.8).box.pixels(400, 300)
+    gold = Color.from_hex("#ffd700")
+    assert is_color(drawn[(y0 + y1) // 2, x0], gold), "the box's line"
+    label = drawn[: y0 + 1, x0:x1]  # the label sits above the box
+    assert np.all(label == gold, axis=2).sum() > 200, "the label's background"
+    assert np.all(label == colors.BLACK, axis=2).sum() > 20, "black text, the one that reads on gold"
+    assert not np.all(label == colors.WHITE, axis=2).any()
 
 
 def test_contrast_ratio_follows_wcag():

@@ -3,12 +3,15 @@ arose, preparation slots, and a visitor's images and results across a reload."""
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 
 import pytest
 
 from components.clarifai.budget import UNIDENTIFIED, VisitorSignals, identify_visitor
+from components.images.preparation import prepare_upload
+from components.images.samples import SAMPLES
 from components.images.slots import PreparationSlots
 from components.run import backend
 from components.run.backend import Backend
@@ -53,10 +56,12 @@ def test_home_opens_on_a_drawn_example_then_the_tasks_then_a_short_setup(offline
     at = open_page("home")
     no_traceback(at)
     sequence = main_sequence(at)
-    example = first_index(sequence, "**Example**")
-    # the picture (with what is drawn on it, as text, under it) leads, beside what was found
-    assert "<picture>" in sequence[max(example - 2, 0) : example], sequence
-    order = [first_index(sequence, text) for text in ("**Example**", "Tasks", "Setup", "Default models")]
+    # the sample's choice and the way to use it, then the picture (with what is drawn on it, as
+    # text, under it) leading what was found
+    order = [
+        first_index(sequence, text)
+        for text in ("**Example**", "<picture>", "**Detection:**", "Tasks", "Setup", "Default models")
+    ]
     assert order == sorted(order), sequence
     assert "round object" in page_text(at), "the local detector's objects, as text"
     assert at.get("vega_lite_chart"), "the colour classifier's chart"
@@ -67,8 +72,13 @@ def test_home_opens_on_a_drawn_example_then_the_tasks_then_a_short_setup(offline
 
     at = at.button(key="use_example").click().run()
     no_traceback(at)
+    # the button opens the task drawn on the example, the picture chosen there, and says so
+    assert [title.value.split(" ", 1)[-1] for title in at.title] == ["Detection"]
     assert "1 image chosen" in page_text(at)
     assert [image.name for image in ui_state_images(at)] == ["sample-balloons.jpg"]
+    assert [toast.value for toast in at.toast] == ["Hot-air balloons is chosen: press Predict to run Detection."]
+    at.run()
+    assert not at.toast, "said once"
 
 
 def ui_state_images(at):
@@ -214,6 +224,32 @@ def test_thumbnails_keep_the_order_chosen(offline_env):
     grid = at.main.get_by_key("chosen_thumbnails")
     captions = [node.value for node in grid if getattr(node, "type", "") == "caption"]
     assert captions == [name for name, _ in files]
+
+
+def sample_tile_pictures(at) -> list[str]:
+    """The address of each sample tile's picture, in order (the tiles are the page's first pictures)."""
+    pictures = [node.proto.imgs[0].url for node in at.main if getattr(node, "type", "") == "image"]
+    return pictures[: len(SAMPLES) + 1]
+
+
+def test_every_sample_has_a_picture_and_clarifais_says_what_it_is_until_it_is_fetched(offline_env, testdata, monkeypatch):
+    at = open_page("classification")
+    no_traceback(at)
+    *painted, clarifais = sample_tile_pictures(at)
+    assert len(painted) == len(SAMPLES) and not any(url.startswith("data:") for url in painted), "the painted samples"
+    # offline the photo's address cannot be reached: a drawn tile names it and where it comes from
+    assert clarifais.startswith("data:image/svg+xml;base64,")
+    drawn = base64.b64decode(clarifais.split(",", 1)[1]).decode()
+    assert "metro-north.jpg" in drawn and "Clarifai's photo, fetched" in drawn and "from its URL when added" in drawn
+    assert "<image" not in drawn, "a drawing, not a picture passed off as the photo"
+
+    _, data = photo(testdata, "metro-north.jpg")  # as its address would give it
+    monkeypatch.setattr(ui_inputs, "prepare_url", lambda url, options: prepare_upload(url, data, options, source="url"))
+    at = at.button(key="sample_clarifai_url").click().run()
+    no_traceback(at)
+    assert "1 image chosen" in page_text(at)
+    *_, clarifais = sample_tile_pictures(at)
+    assert not clarifais.startswith("data:"), "once fetched, the tile shows the photo itself"
 
 
 # --- preparation slots ------------------------------------------------------------------------------
