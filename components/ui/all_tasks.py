@@ -14,7 +14,7 @@ import streamlit as st
 from components.errors import AppError
 from components.images.preparation import PreparedImage
 from components.navigation import ALL_TASKS
-from components.outputs import exports
+from components.outputs import codegen, exports
 from components.results import ImageResult
 from components.run import backend
 from components.run.backend import Backend, RunPlan
@@ -37,6 +37,7 @@ from components.ui.results import (
     export_items,
     paginate,
     run_report,
+    show_code,
     show_error,
     show_picture,
 )
@@ -137,10 +138,44 @@ def _combined_results(run: PageRun) -> None:
     settings = _display_controls(toggle_names(every))
     plans = {r.plan.task: r.plan for r in run.task_runs if r.outcome is not None}
     _downloads(run.images, by_task, settings, plans)
+    _code(run)
     for index in paginate(range(len(run.images)), PAGE_KEY, PAGE_SIZE):
         results = {task: outcomes[index] for task, outcomes in by_task.items()}
         with st.container(border=True):
             _combined_card(run.images[index], results, settings)
+
+
+def code_requests(run: PageRun, image_index: int = 0) -> list[tuple[Task, codegen.CodeRequest]]:
+    """Per Clarifai task run, the request it made for one image; a model given another task's
+    regions (Segment Anything given the detector's boxes) is shown given them."""
+    if not run.images:
+        return []
+    image = run.images[min(image_index, len(run.images) - 1)]
+    by_task = {r.plan.task: r for r in run.task_runs}
+    requests = []
+    for task_run in run.task_runs:
+        if task_run.outcome is None:
+            continue
+        plan = task_run.plan
+        source = by_task.get(plan.regions_from) if plan.regions_from is not None else None
+        regions = backend.found_regions(source, len(run.images))[min(image_index, len(run.images) - 1)] if source else ()
+        request = codegen.request_for(plan, task_run.outcome.info, image, regions)
+        if request is not None:
+            requests.append((plan.task, request))
+    return requests
+
+
+def _code(run: PageRun) -> None:
+    """"Get the code" for each Clarifai model of the run, for the first picture."""
+    requests = code_requests(run)
+    if not requests:
+        return
+    with st.container(key="all_tasks_code"):
+        task = st.selectbox(
+            "Code for", [task for task, _ in requests], format_func=lambda t: t.title, key="all_code_task",
+            help=f"The request each model was sent for the first picture, {plain(shorten(run.images[0].name, 40))}.",
+        )
+        show_code(dict(requests)[task])
 
 
 def _display_controls(names: list[str]) -> DisplaySettings:

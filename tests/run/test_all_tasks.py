@@ -290,6 +290,20 @@ def color_pixels(png: bytes, color: colors.Color) -> int:
     return int(np.count_nonzero(np.all(picture == np.array(color, np.uint8), axis=2)))
 
 
+def test_all_tasks_gives_the_code_of_each_model_and_segment_anythings_is_given_the_boxes(clarifai_env):
+    at = predict(upload(open_page("all", key=TEST_KEY), ("squares.png", png_bytes(two_squares()))))
+    no_traceback(at)
+    picker = at.selectbox(key="all_code_task")
+    assert set(picker.options) >= {task.title for task in (Task.CLASSIFICATION, Task.DETECTION, Task.SEGMENTATION)}
+    at = picker.select(Task.SEGMENTATION).run()
+    snippets = [code.value for code in at.code]
+    assert snippets and all(TEST_KEY not in snippet for snippet in snippets)
+    with_regions = [snippet for snippet in snippets if "regions" in snippet]
+    assert with_regions, "the segmenter's code passes the boxes it was given"
+    assert all('"red"' in snippet and '"blue"' in snippet for snippet in with_regions)
+    assert not any("left to its default" in snippet for snippet in snippets)
+
+
 def test_all_tasks_segments_the_detectors_boxes_and_shows_one_card_with_legend_toggles_and_downloads(
     clarifai_env, deferred_downloads
 ):
