@@ -117,6 +117,14 @@ class TaskSpec:
         return self.models[0].ref
 
     @property
+    def output_settings_used(self) -> frozenset[str]:
+        """The old-style output settings that mean something for this task: none for a captioner,
+        only `min_value` for a reader of text (it answers no concepts), all three otherwise."""
+        if ResultKind.TEXT in self.result_kinds:
+            return frozenset() if not self.draws_boxes else frozenset({"min_value"})
+        return frozenset({"min_value", "max_concepts", "select_concepts"})
+
+    @property
     def draws_boxes(self) -> bool:
         return ResultKind.BOXES in self.result_kinds
 

@@ -61,13 +61,14 @@ def share_section(task: Task, model_path: str, prompt: str, labels: tuple[str, .
     """A link that reopens this page as it is: task, model, settings and the images added by address."""
     state = st.session_state
     images = list(ui_state.images().values())
+    used = task.spec.output_settings_used  # a captioning link carries no concept settings
     shared = share.SharedPage(
         model=share.read_share({"model": model_path}).model if model_path else None,
         prompt=prompt,
         labels=", ".join(labels),
-        min_value=state.get("min_value") or None,
-        max_concepts=state.get("max_concepts"),
-        select=state.get(model_key("select_concepts", task)) or "",
+        min_value=(state.get("min_value") or None) if "min_value" in used else None,
+        max_concepts=state.get("max_concepts") if "max_concepts" in used else None,
+        select=(state.get(model_key("select_concepts", task)) or "") if "select_concepts" in used else "",
         urls=tuple(image.url for image in images if image.source == "url" and image.url),
         clarifai_fetches_urls=any(image.fetched_by_clarifai for image in images),
     )

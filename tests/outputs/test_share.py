@@ -119,3 +119,21 @@ def test_a_link_letting_clarifai_fetch_a_private_address_is_refused_and_never_se
     calls = clarifai_env.prediction_calls()
     assert calls, "the public address was predicted"
     assert address not in "".join(str(call.request) for call in calls), "the server never received it"
+
+
+@pytest.mark.parametrize(
+    ("page", "carried", "left_out"),
+    [
+        ("app_pages/4_Captioning.py", set(), {"min_value", "max_concepts", "select"}),
+        ("app_pages/1_Classification.py", {"max_concepts"}, set()),
+    ],
+)
+def test_a_link_carries_only_the_settings_that_mean_something_for_its_task(clarifai_env, page, carried, left_out):
+    at = open_page("home", key=TEST_KEY).switch_page(page).run()
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
+    at = predict(upload(at, ("square.png", png_bytes(scene_with_square()))))
+    [link] = [c.value for c in at.code if "?" in c.value and "model=" in c.value]
+    for name in carried:
+        assert name in params(link), link
+    for name in left_out:
+        assert name not in params(link), link

@@ -14,7 +14,7 @@ from components.run import answers
 from components.run.backend import Backend, RunPlan
 from components.run.model_fit import fit_model
 from components.signatures import Method, RegionValue
-from components.tasks import ResultKind, TaskSpec
+from components.tasks import TaskSpec
 from components.text import last_path_part
 
 PAT_ENV = "CLARIFAI_PAT"  # where every form reads the key from
@@ -41,16 +41,14 @@ class CodeRequest:
     def output_config(self) -> tuple[tuple[str, Any], ...]:
         """The output settings that mean something for an old-style model of this task, as
         (OutputConfig field, value): none for a captioner; only `min_value` for a text reader."""
-        if self.method is not None or ResultKind.TEXT in self.spec.result_kinds and not self.spec.draws_boxes:
-            return ()
+        used = self.spec.output_settings_used if self.method is None else frozenset()
         settings, found = self.settings, []
-        if settings.min_value is not None:
+        if "min_value" in used and settings.min_value is not None:
             found.append(("min_value", settings.min_value))
-        if ResultKind.TEXT not in self.spec.result_kinds:  # concepts are what a reader of text does not answer
-            if settings.max_concepts is not None:
-                found.append(("max_concepts", settings.max_concepts))
-            if settings.select_concepts:
-                found.append(("select_concepts", tuple(settings.select_concepts)))
+        if "max_concepts" in used and settings.max_concepts is not None:
+            found.append(("max_concepts", settings.max_concepts))
+        if "select_concepts" in used and settings.select_concepts:
+            found.append(("select_concepts", tuple(settings.select_concepts)))
         return tuple(found)
 
     @property
