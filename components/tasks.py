@@ -142,6 +142,10 @@ class TaskSpec:
         task has any: the one offered to a person who wants to list their own labels."""
         return next((m for m in self.models if not m.classic), None) if self.prompted else None
 
+    def suggestion(self, model: ModelRef | None) -> SuggestedModel | None:
+        """The suggested model at the address of `model` (any version), or None when it is not one."""
+        return next((m for m in self.models if model is not None and m.ref.path == model.path), None)
+
     def own_prompt(self, model: ModelRef | None) -> str:
         """The suggested model's own documented wording for this task ("" when it has none)."""
         return next((m.prompt for m in self.models if model is not None and m.ref.path == model.path and m.prompt), "")

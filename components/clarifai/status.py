@@ -70,7 +70,7 @@ class _Rule:
     """Codes that mean one thing to the user: the error type and its message.
 
     Messages may name `{model}` ("the model “user/app/model”" or "this model"), `{Model}` (the same,
-    capitalised), `{no_such_model}`, `{app}`, `{key_advice}` and `{routing}`; they are filled in per error.
+    capitalised), `{no_such_model}`, `{address}` (the model's user/app/model), `{key_advice}` and `{routing}`; they are filled in per error.
     """
 
     codes: frozenset[int]
@@ -109,14 +109,14 @@ _STATUS_RULES: tuple[_Rule, ...] = (
     _rule(
         RESOURCE_MISSING_CODES,
         errors.ModelNotFoundError,
-        "Clarifai found nothing at {app} that this key can see: the user or app id is wrong, or the app is "
-        "private. Check the model's address, or pick another model in the sidebar. " + MODEL_FORMAT_HELP,
+        "Clarifai found nothing at {address} that this key can see: the user or app id may be wrong, or the "
+        "model private. Check the model's address, or pick another model in the sidebar. " + MODEL_FORMAT_HELP,
     ),
     _rule(
         MODEL_MISSING_CODES,
         errors.ModelNotFoundError,
-        "Clarifai has no {no_such_model} (older single-task models are being retired). Pick another model "
-        "in the sidebar. " + MODEL_FORMAT_HELP,
+        "Clarifai has no {no_such_model} that this key can use: its id may be misspelt, or the model private or "
+        "retired. Pick another model in the sidebar. " + MODEL_FORMAT_HELP,
     ),
     _rule(
         MODEL_FORBIDDEN_CODES,
@@ -217,6 +217,14 @@ _IMAGE_UNREADABLE = re.compile(
 )
 
 
+def unavailable_reason(model: ModelRef, *, classic: bool) -> str:
+    """One sentence on a model that Clarifai did not find for this key, fit to its kind: Clarifai is
+    retiring its older single-task (classic) models; a new-style one is missing or not shared."""
+    if classic:
+        return f"“{model.path}” is no longer available: older single-task models are being retired."
+    return f"“{model.path}” is not available to this key: not found, or not shared with it."
+
+
 def image_unreadable_message(image: str = "") -> str:
     """What to say when the model got no picture it could open; `image` names it (plain text, short)."""
     named = f"“{image}”" if image else "this image"
@@ -266,7 +274,7 @@ def error_for_status(
         model=model_name,
         Model=subject,
         no_such_model=f"model “{model.path}”" if model else "such model",
-        app=f"“{model.user_id}/{model.app_id}”" if model else "that address",
+        address=f"“{model.path}”" if model else "that address",
         routing=routing_label or "deployment named in the sidebar",
         key_advice=(
             "The key configured for this app was refused; enter your own key in the sidebar."

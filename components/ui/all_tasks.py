@@ -13,7 +13,7 @@ import streamlit as st
 
 from components.errors import AppError
 from components.images.preparation import PreparedImage
-from components.navigation import ALL_TASKS
+from components.navigation import ALL_TASKS, TASK_PAGES
 from components.outputs import codegen, exports
 from components.results import ImageResult
 from components.run import backend
@@ -22,6 +22,7 @@ from components.run.combined_results import legend, legend_html, summary_line, t
 from components.tasks import Task
 from components.text import plain, shorten
 from components.ui import state as ui_state
+from components.ui.models import follows_suggestion, none_answers_line
 from components.ui.page import (
     configure_page,
     images_section,
@@ -51,6 +52,7 @@ from components.views.segmentation import DEFAULT_OPACITY
 PAGE_KEY = "all"
 PAGE_SIZE = 6
 SEGMENT_FOUND_KEY = "all_segment_found"
+NO_TASK_READY = "No task has a model that can be used with this key: choose one on a task's page."
 ByTask = Mapping[Task, Sequence[ImageResult]]
 
 
@@ -61,8 +63,12 @@ def all_tasks_page() -> None:
     tasks = _tasks_for(choice)
     st.markdown("Every task on the same images at once: boxes and masks on one picture, with its concepts and caption.")
     st.markdown("  \n".join(f"{task.title}: {model_badge(task, choice)}" for task in Task))
-    skipped = [task.title for task in Task if task not in tasks]
-    if skipped:
+    for task in tasks:
+        if note := choice.model(task).note:
+            st.caption(f":material/swap_horiz: {task.title}: {plain(note)}")
+    _left_out(choice)
+    skipped = [task.title for task in Task if task not in tasks and task.spec.local_model is None]
+    if skipped and choice.backend == Backend.LOCAL:
         verb = "needs" if len(skipped) == 1 else "need"
         st.caption(f":material/info: {' and '.join(skipped)} {verb} a Clarifai model, so the offline backend runs the other tasks.")
 
@@ -72,7 +78,7 @@ def all_tasks_page() -> None:
     if asked and choice.backend == Backend.CLARIFAI:
         st.caption(":material/chat: As set on each task's page — " + " · ".join(asked))
     segment_found = _segment_found_option(choice, tasks)
-    problem = next((r.problem for r in requests.values() if r.problem), "")
+    problem = next((r.problem for r in requests.values() if r.problem), "") or ("" if tasks else NO_TASK_READY)
     if predict_button(images, choice, tasks, RequestInputs(problem=problem)):
         plans = [choice.plan(task, requests[task].prompt, requests[task].labels) for task in tasks]
         if segment_found:
@@ -87,6 +93,7 @@ def all_tasks_page() -> None:
             if task_run.error is not None:
                 error = task_run.error
                 st.error(f"**{task_run.plan.task.title}: {error.title}.** {plain(error)}", icon=":material/error:")
+                _link_to_picker(task_run.plan.task)
         _combined_results(run)
 
 
@@ -97,9 +104,34 @@ def _asked(request: RequestInputs) -> str:
 
 
 def _tasks_for(choice: SidebarChoice) -> list[Task]:
+    """The tasks a run does: offline, those with a local model; with Clarifai, those whose model is
+    not known to fail (the others are named, with the way to their picker)."""
     if choice.backend == Backend.LOCAL:
         return [task for task in Task if task.spec.local_model is not None]
-    return list(Task)
+    return [task for task in Task if not choice.model(task).problem]
+
+
+def _left_out(choice: SidebarChoice) -> None:
+    """One calm line for the tasks left out of a run because their model cannot be used, and a
+    link to each one's page, where its model picker is."""
+    if choice.backend != Backend.CLARIFAI:
+        return
+    left_out = [task for task in Task if choice.model(task).problem]
+    if not left_out:
+        return
+    unanswered = [task for task in left_out if follows_suggestion(task)]
+    parts = [f"{task.title} is left out: {plain(choice.model(task).problem)}" for task in left_out if task not in unanswered]
+    if unanswered:
+        parts.append(none_answers_line(unanswered) + " Until then it is left out of the run.")
+    st.info("  \n".join(parts), icon=":material/info:")
+    with st.container(horizontal=True):
+        for task in left_out:
+            _link_to_picker(task)
+
+
+def _link_to_picker(task: Task) -> None:
+    page = TASK_PAGES[task]
+    st.page_link(page.path, label=f"Choose a model for {page.label}", icon=page.icon, width="content")
 
 
 def _segment_found_option(choice: SidebarChoice, tasks: list[Task]) -> bool:

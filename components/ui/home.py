@@ -16,7 +16,7 @@ from components.tasks import TASKS, Task
 from components.text import last_path_part, plain, shorten
 from components.ui import state as ui_state
 from components.ui.inputs import add_sample, chosen_images_panel
-from components.ui.models import model_problem
+from components.ui.models import SuggestionCheck, check_suggestions, none_answers_line
 from components.ui.page import configure_page
 from components.ui.results import show_picture
 from components.ui.sidebar import APP_TITLE, SidebarChoice, render_sidebar
@@ -30,7 +30,6 @@ EXAMPLE_LISTED = Task.CLASSIFICATION  # shown beside it
 EXAMPLE_SETTINGS = DisplaySettings(min_score=0.3)
 EXAMPLE_OBJECTS_NAMED = 8
 TASK_CARDS_PER_ROW = 3
-DEFAULT_CHECKS = "home_default_checks"  # session state: (key fingerprint, task) -> problem ("" when it answers)
 
 
 def home_page() -> None:
@@ -205,45 +204,53 @@ def _setup_line(choice: SidebarChoice) -> None:
         st.caption(f":material/savings: {choice.demo_note}")
 
 
-def _default_models(checks: dict[Task, str] | None, note: str) -> None:
-    """Each task's default model and local stand-in; with a key, whether each default answers."""
+def _default_models(checks: dict[Task, SuggestionCheck] | None, note: str) -> None:
+    """Each task's default model and local stand-in; with a key, whether each default answers,
+    which suggestion stands in for one that does not, and one calm line when none does."""
     lines = []
     for task, spec in TASKS.items():
         stand_in = spec.local_model.name if spec.local_model else "none: needs a Clarifai model"
         line = f"- {spec.icon} **{spec.title}**: {spec.default_model.link_markdown} · offline: {stand_in}"
-        if checks is not None and task in checks:
-            problem = checks[task]
-            line += " · :green[:material/check: answers]" if not problem else f" · :red[does not answer]: {problem}"
+        check = (checks or {}).get(task)
+        if check is not None and check.default_answers:
+            line += " · :green[:material/check: answers]"
+        elif check is not None and check.model is not None:
+            line += f" · :material/swap_horiz: {plain(check.note)}"
+        elif check is not None:
+            line += f" · no suggested model answers: {plain(check.default_reason)}"
         lines.append(line)
     st.markdown("**Default models**\n" + "\n".join(lines))
     if note:
         st.caption(note)
+    unanswered = [task for task, check in (checks or {}).items() if check.model is None]
+    if unanswered:
+        st.info(none_answers_line(unanswered), icon=":material/info:")
+        with st.container(horizontal=True):
+            for task in unanswered:
+                page = TASK_PAGES[task]
+                st.page_link(page.path, label=f"Choose a model for {page.label}", icon=page.icon, width="content")
 
 
-def _check_defaults(choice: SidebarChoice) -> tuple[dict[Task, str] | None, str]:
-    """Looks each task's default model up with the key, once per session and key (the client
-    caches what answers): the problem of each default checked ("" when it answers), and a note.
-    Nothing is checked without a key, or when it would spend the demo's allowance; a refused
-    key or a passing failure stops the checks and the note says so."""
+def _check_defaults(choice: SidebarChoice) -> tuple[dict[Task, SuggestionCheck] | None, str]:
+    """Looks each task's suggestions up with the key, in order until one answers, once per key
+    (the sidebar may have done it already): what was found per task, and a note. Nothing is
+    checked without a key, or when it would spend the demo's allowance; a refused key or a
+    passing failure stops the checks and the note says so."""
     if choice.backend != Backend.CLARIFAI or choice.credentials is None:
         return None, ""
     if choice.budget is not None:
         return None, "The defaults are checked when you open a task, so as not to spend this demo's allowance here."
     note = ""
-    checked: dict[tuple[str, str], str] = st.session_state.setdefault(DEFAULT_CHECKS, {})
-    fingerprint = choice.credentials.fingerprint
-    for task, spec in TASKS.items():
-        if (fingerprint, task.value) in checked:
-            continue
+    found: dict[Task, SuggestionCheck] = {}
+    for task in TASKS:
         try:
-            checked[(fingerprint, task.value)] = model_problem(task, spec.default_model, choice.credentials, None)
+            found[task] = check_suggestions(task, choice.credentials, None)
         except errors.AuthError as error:
             note = f":material/key_off: The defaults were not checked: {error.message}"
             break
         except errors.AppError as error:
             note = f":material/warning: The defaults could not be checked just now: {error.message}"
             break
-    found = {task: checked[(fingerprint, task.value)] for task in TASKS if (fingerprint, task.value) in checked}
-    if any(problem == "" for problem in found.values()):
+    if any(check.model is not None for check in found.values()):
         choice.key_worked()
     return found, note

@@ -6,9 +6,12 @@ Choices live in session state under keys per task, so they hold on every page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import streamlit as st
 
 from components import errors, signatures
+from components.clarifai import status
 from components.clarifai.budget import CallBudget
 from components.models import MODEL_FORMAT_HELP, ModelRef, Routing, parse_model_ref
 from components.run.model_fit import ModelChoice, ModelFit, Serving, fit_model
@@ -20,6 +23,8 @@ from components.ui import state as ui_state
 
 SOURCES = {"default": "Suggested", "typed": "Type or paste", "browse": "Search the community"}
 SEARCH_PAGE_SIZE = 20
+SUGGESTION_CHECKS = "suggestion_checks"  # session state: (key fingerprint, task) -> SuggestionCheck
+MODEL_LIST_URL = "https://clarifai.com/explore/models"
 ROUTING_KINDS = {"default": "Clarifai's default", "deployment": "A deployment", "nodepool": "A nodepool"}
 SERVING_WORDS = {
     Serving.CLASSIC: "a classic model: image in, results out",
@@ -103,7 +108,7 @@ def model_section(task: Task, credentials: Credentials | None, budget: CallBudge
     try:
         info = ui_state.client().get_model(ref, credentials, routing=routing, before_call=_lookup_charge(budget))
     except _DEFINITE as error:  # the model cannot be used as chosen: say so before Predict
-        return ModelChoice(ref, problem=str(error), note=note, routing=routing)
+        return ModelChoice(ref, problem=_problem_of(task, ref, error), note=note, routing=routing)
     except errors.AppError as error:  # may pass (network, throttling, budget): Predict will try again
         st.caption(f":material/warning: Could not look the model up yet: {plain(error.message)}")
         return ModelChoice(ref, note=note, routing=routing)
@@ -117,9 +122,11 @@ def model_section(task: Task, credentials: Credentials | None, budget: CallBudge
 
 def _suggested_picker(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> str:
     """A picker of the task's suggested models; with a key, a default that does not answer is
-    replaced by the first suggestion that does, and the note says why."""
+    replaced by the first suggestion that does, and the note says so. When none answers, one calm
+    line says what to do instead."""
     suggested = {model.ref.path: model for model in task.spec.models}
-    first, note = _first_answering(task, credentials, budget)
+    check = _check_or_none(task, credentials, budget)
+    first = check.model if check is not None and check.model is not None else task.spec.models[0]
     st.selectbox(
         "Suggested model",
         options=list(suggested),
@@ -131,46 +138,139 @@ def _suggested_picker(task: Task, credentials: Credentials | None, budget: CallB
     )
     picked = suggested[st.session_state.get(key("model_suggested", task)) or first.ref.path]
     st.caption(f"{picked.why} {picked.ref.link_markdown}")
-    if note:
-        st.caption(f":material/swap_horiz: {plain(note)}")
-    return note
-
-
-def _first_answering(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> tuple[SuggestedModel, str]:
-    models = task.spec.models
-    if credentials is None:
-        return models[0], ""
-    reasons = []
-    for model in models:
-        problem = default_problem(task, model.ref, credentials, budget)
-        if not problem:
-            if model is models[0]:
-                return model, ""
-            return model, f"The default, {models[0].label}, does not answer: {reasons[0]} Using {model.label} instead."
-        reasons.append(problem)
-    return models[0], ""
-
-
-def default_problem(task: Task, ref: ModelRef, credentials: Credentials, budget: CallBudget | None) -> str:
-    """Why a suggested model cannot be used with this key ("" when it answers and fits).
-
-    A failure that may pass (network, throttling, budget) is not held against the model.
-    """
-    try:
-        return model_problem(task, ref, credentials, budget)
-    except errors.AppError:
+    if check is None:
         return ""
+    if check.model is None:
+        st.info(none_answers_line([task], on_task_page=True), icon=":material/info:")
+        return ""
+    if check.note:
+        st.caption(f":material/swap_horiz: {plain(check.note)}")
+    return check.note
+
+
+@dataclass(frozen=True)
+class SuggestionCheck:
+    """The first of a task's suggestions that answers with a key, and why those before it do not."""
+
+    task: Task
+    model: SuggestedModel | None  # None when no suggestion answers
+    failed: tuple[tuple[SuggestedModel, str], ...] = ()  # each suggestion tried before it, and why it failed
+
+    @property
+    def default_answers(self) -> bool:
+        return self.model is not None and not self.failed
+
+    @property
+    def default_reason(self) -> str:
+        return self.failed[0][1] if self.failed else ""
+
+    @property
+    def note(self) -> str:
+        """"Using X: Y does not answer with this key" when the default was replaced ("" otherwise)."""
+        if self.model is None or not self.failed:
+            return ""
+        return f"Using {self.model.label}: {self.failed[0][0].label} does not answer with this key."
+
+
+def check_suggestions(task: Task, credentials: Credentials, budget: CallBudget | None) -> SuggestionCheck:
+    """Looks the task's suggestions up in order until one answers, once per key (kept in session
+    state by the key's fingerprint); raises the AppError of a failure that says nothing about the
+    models (a refused key, the network, the budget), and keeps nothing then."""
+    checked: dict[tuple[str, str], SuggestionCheck] = st.session_state.setdefault(SUGGESTION_CHECKS, {})
+    cache_key = (credentials.fingerprint, task.value)
+    if cache_key not in checked:
+        failed: list[tuple[SuggestedModel, str]] = []
+        found = None
+        for model in task.spec.models:
+            problem = model_problem(task, model.ref, credentials, budget)
+            if not problem:
+                found = model
+                break
+            failed.append((model, problem))
+        checked[cache_key] = SuggestionCheck(task, found, tuple(failed))
+    return checked[cache_key]
+
+
+def known_check(task: Task, credentials: Credentials | None) -> SuggestionCheck | None:
+    """The task's suggestions as already checked with this key, or None when they were not."""
+    if credentials is None:
+        return None
+    return st.session_state.get(SUGGESTION_CHECKS, {}).get((credentials.fingerprint, task.value))
+
+
+def _check_or_none(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> SuggestionCheck | None:
+    if credentials is None:
+        return None
+    try:
+        return check_suggestions(task, credentials, budget)
+    except errors.AppError:  # may pass, or is about the key: the model's own look-up says so
+        return None
+
+
+def follows_suggestion(task: Task) -> bool:
+    """The task's model is the suggested default: nobody typed, searched or picked another one."""
+    if st.session_state.get(key("model_source", task), "default") != "default":
+        return False
+    picked = st.session_state.get(key("model_suggested", task))
+    return not picked or picked == task.spec.default_model.path
+
+
+def resolved_choices(credentials: Credentials | None, budget: CallBudget | None) -> dict[Task, ModelChoice]:
+    """Each task's model for a page without its picker (Home, All tasks): the choice made on the
+    task's page; when that is the default, the first suggestion that answers with the key. Nothing
+    is looked up on a demo's allowance, nor after a failure that says nothing about the models
+    (a refused key, the network); a task none of whose suggestions answers gets a problem."""
+    choices = {}
+    looking_up = credentials is not None and budget is None
+    for task in Task:
+        ref, problem = chosen_ref(task)
+        choice = ModelChoice(ref, problem=problem, routing=chosen_routing(task))
+        if credentials is not None and follows_suggestion(task):
+            check = known_check(task, credentials)
+            if check is None and looking_up:
+                try:
+                    check = check_suggestions(task, credentials, budget)
+                except errors.AppError:
+                    looking_up = False
+            if check is not None and check.model is None:
+                choice = replace(choice, problem=f"{check.default_reason} No suggested model answers with this key.")
+            elif check is not None:
+                choice = replace(choice, ref=check.model.ref, note=check.note)
+        choices[task] = choice
+    return choices
+
+
+def none_answers_line(tasks: list[Task], on_task_page: bool = False) -> str:
+    """One calm line for tasks none of whose suggestions answers with the key: the ways out."""
+    titles = " and ".join(task.title for task in tasks)
+    where = "in the sidebar above" if on_task_page else "in the sidebar of its page"
+    return (
+        f"No suggested model for {titles} answers with this key. Choose “{SOURCES['typed']}” {where} to enter a "
+        f"model (user/app/model), or “{SOURCES['browse']}”, or open [Clarifai's model list]({MODEL_LIST_URL})."
+    )
 
 
 def model_problem(task: Task, ref: ModelRef, credentials: Credentials, budget: CallBudget | None) -> str:
-    """Why the model cannot serve `task` with this key ("" when it answers and fits); raises the
-    AppError of a failure that says nothing about the model (a refused key, the network, the budget)."""
+    """Why the model cannot serve `task` with this key ("" when it answers and fits), naming it;
+    raises the AppError of a failure that says nothing about the model (a refused key, the
+    network, the budget)."""
     try:
         info = ui_state.client().get_model(ref, credentials, before_call=_lookup_charge(budget))
-    except (errors.ModelNotFoundError, errors.ModelForbiddenError, errors.DeploymentError) as error:
+    except errors.ModelNotFoundError:
+        suggestion = task.spec.suggestion(ref)
+        return status.unavailable_reason(ref, classic=suggestion is not None and suggestion.classic)
+    except (errors.ModelForbiddenError, errors.DeploymentError) as error:
         return error.message.split(". ")[0] + "."
     fit = fit_model(task.spec, info)
     return "" if fit.fits else fit.problem
+
+
+def _problem_of(task: Task, ref: ModelRef, error: errors.AppError) -> str:
+    """The error's message; for a classic suggestion Clarifai no longer has, that it is being retired."""
+    suggestion = task.spec.suggestion(ref)
+    if isinstance(error, errors.ModelNotFoundError) and suggestion is not None and suggestion.classic:
+        return f"{status.unavailable_reason(ref, classic=True)} Pick another model above."
+    return str(error)
 
 
 def _community_search(task: Task, credentials: Credentials | None, budget: CallBudget | None) -> None:

@@ -127,6 +127,8 @@ def model_badge(task: Task, choice: SidebarChoice) -> str:
     model = choice.model(task)
     if model.ref is None:
         return ":red-badge[No model] " + (model.problem or "Choose a model in the sidebar.")
+    if model.problem:  # known not to answer or not to fit: never shown as if all were well
+        return f":orange-badge[:material/cloud_off: Not usable] {model.ref.link_markdown}"
     return f":blue-badge[:material/cloud: Clarifai] {model.ref.link_markdown}"
 
 

@@ -17,7 +17,15 @@ from components.settings import Credentials, DemoPolicy, resolve_credentials
 from components.tasks import Task
 from components.text import plain
 from components.ui import state as ui_state
-from components.ui.models import chosen_ref, chosen_routing, key, model_section
+from components.ui.models import (
+    chosen_ref,
+    chosen_routing,
+    follows_suggestion,
+    key,
+    known_check,
+    model_section,
+    resolved_choices,
+)
 
 APP_TITLE = "Clarifai Vision Playground"
 BACKEND_LABELS = {Backend.CLARIFAI: "Clarifai API", Backend.LOCAL: "Offline · local OpenCV models"}
@@ -91,10 +99,12 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
         if backend == Backend.CLARIFAI:
             credentials, budget, note_slot = _key_section(policy, secrets)
         models = {t: ModelChoice(*chosen_ref(t), routing=chosen_routing(t)) for t in Task}
+        if task is None and backend == Backend.CLARIFAI:  # no picker here: the models the task pages would use
+            models = resolved_choices(credentials, budget)
         if task is not None:
             if backend == Backend.CLARIFAI:
                 models[task] = model_section(task, credentials, budget)
-                if models[task].problem:
+                if models[task].problem and not _none_answers(task, credentials):  # that one is said calmly above
                     st.error(models[task].problem, icon=":material/error:")
                 if credentials is not None and models[task].info is not None:
                     ui_state.mark_key_works(credentials)  # the model was looked up with it
@@ -114,6 +124,11 @@ def render_sidebar(task: Task | None) -> SidebarChoice:
         elif note_slot is not None:
             _show_key_status(note_slot, credentials)
     return SidebarChoice(backend, credentials, settings, options, policy, budget, models, selected, note_slot)
+
+
+def _none_answers(task: Task, credentials: Credentials | None) -> bool:
+    check = known_check(task, credentials)
+    return check is not None and check.model is None and follows_suggestion(task)
 
 
 def _show_key_status(slot, credentials: Credentials | None) -> None:

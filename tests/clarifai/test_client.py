@@ -322,7 +322,7 @@ def test_a_retired_default_model_does_not_crash(client, credentials, fake_clarif
     fake_clarifai.retire(CLASSIFIER.model_id)
     with pytest.raises(errors.ModelNotFoundError) as caught:
         client.predict(CLASSIFIER, [jpeg_bytes(20, 20)], SETTINGS, credentials)
-    assert "being retired" in caught.value.message
+    assert f"“{CLASSIFIER.path}”" in caught.value.message and "retired" in caught.value.message
 
 
 def test_a_private_model_is_forbidden(client, credentials):

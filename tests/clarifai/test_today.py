@@ -328,7 +328,7 @@ def test_a_wrong_deployment_nodepool_or_cluster_names_what_to_check(client, fake
 def test_a_wrong_user_or_app_is_resource_not_found(client, fake):
     with pytest.raises(errors.ModelNotFoundError) as caught:
         client.get_model(ModelRef("nobody", "nothing", "general-image-recognition"), CREDENTIALS)
-    assert caught.value.code == 11101 and "“nobody/nothing”" in caught.value.message
+    assert caught.value.code == 11101 and "“nobody/nothing/general-image-recognition”" in caught.value.message
 
 
 def test_a_legacy_model_made_private_asks_for_another(client, fake):

@@ -298,12 +298,12 @@ def test_a_retired_model_asks_for_another(clarifai_env, testdata):
     assert at.button(key="predict").disabled
 
 
-def test_a_default_that_does_not_answer_is_replaced_by_a_suggestion_with_the_reason(clarifai_env, testdata):
+def test_a_default_that_does_not_answer_is_replaced_by_a_suggestion_named_as_such(clarifai_env, testdata):
     clarifai_env.retire("general-image-recognition")
     at = upload(open_page("classification", key=TEST_KEY), photo(testdata, "coffee.png"))
     no_traceback(at)
     note = " ".join(c.value for c in at.sidebar.caption)
-    assert "The default, General image recognition, does not answer" in note and "Using MM-Poly-8B" in note
+    assert "Using MM-Poly-8B (vision-language): General image recognition does not answer with this key" in note
     at = predict(at)
     no_traceback(at)
     assert {call.model_path for call in clarifai_env.prediction_calls()} == {"clarifai/main/mm-poly-8b"}
