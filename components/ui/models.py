@@ -127,6 +127,11 @@ def _suggested_picker(task: Task, credentials: Credentials | None, budget: CallB
     suggested = {model.ref.path: model for model in task.spec.models}
     check = _check_or_none(task, credentials, budget)
     first = check.model if check is not None and check.model is not None else task.spec.models[0]
+    if check is not None and check.note and st.session_state.get(key("model_replaced", task)) != credentials.fingerprint:
+        # once per key: a picker left on the default (e.g. before the key was typed) moves to the replacement
+        if follows_suggestion(task):
+            st.session_state[key("model_suggested", task)] = first.ref.path
+        st.session_state[key("model_replaced", task)] = credentials.fingerprint
     st.selectbox(
         "Suggested model",
         options=list(suggested),

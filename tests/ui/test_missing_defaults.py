@@ -73,6 +73,21 @@ def test_a_task_page_says_which_suggestion_stands_in_and_badges_what_it_uses(wit
     assert ":blue-badge[:material/cloud: Clarifai] [clarifai/main/mm-poly-8b]" in page_text(at)
 
 
+def test_a_picker_left_on_the_default_before_the_key_moves_to_the_replacement(without_defaults):
+    from components.run.backend import Backend
+
+    at = open_page("detection")
+    at.radio(key="backend").set_value(Backend.CLARIFAI).run()
+    assert at.selectbox(key="model_suggested_detection").value == QWEN_VL.path  # no key: nothing checked
+    at.text_input(key="pat").input(TEST_KEY).run()
+    no_traceback(at)
+    assert at.selectbox(key="model_suggested_detection").value == "clarifai/main/mm-poly-8b"
+    assert not at.sidebar.error, errors_on(at)
+    at.selectbox(key="model_suggested_detection").set_value(QWEN_VL.path).run()
+    assert at.selectbox(key="model_suggested_detection").value == QWEN_VL.path, "a person's own pick is kept"
+    assert any(f"“{QWEN_VL.path}”" in e for e in errors_on(at))
+
+
 def test_a_task_page_where_no_suggestion_answers_has_one_calm_line_and_no_healthy_badge(without_defaults):
     at = open_page("segmentation", key=TEST_KEY)
     no_traceback(at)
