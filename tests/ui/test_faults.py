@@ -348,6 +348,8 @@ def test_all_tasks_page_keeps_the_other_tasks_when_one_fails(fast_client, clarif
         assert re.search(rf"\*\*{title}\*\* \([^)]*\): 1/1 with results", summary), summary
     assert "**Captioning** (" in summary and ":red[failed]" in summary
     assert any("Model not found" in m and "Pick another model" in m for m in errors_shown(at))
+    links = [link.label for link in at.main.get("page_link")]
+    assert "Choose a model for Captioning" in links, "All tasks' sidebar has no picker: its page does"
 
 
 def test_all_tasks_page_survives_a_transport_fault_on_every_call(fast_client, clarifai_env):
