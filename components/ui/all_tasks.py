@@ -22,7 +22,7 @@ from components.run.combined_results import legend, legend_html, summary_line, t
 from components.tasks import Task
 from components.text import plain, shorten
 from components.ui import state as ui_state
-from components.ui.gallery import GALLERY_ABOVE, Tile, open_dialog, show_gallery, tile_picture
+from components.ui.gallery import GALLERY_ABOVE, Tile, open_dialog, show_gallery, tile_background
 from components.ui.page import (
     configure_page,
     images_section,
@@ -34,6 +34,7 @@ from components.ui.results import (
     annotated_download,
     download_row,
     draw_results,
+    drawn_tile,
     export_items,
     picture_name,
     run_report,
@@ -155,12 +156,12 @@ def _combined_results(run: PageRun) -> None:
 
 def combined_tile(image: PreparedImage, results: Mapping[Task, ImageResult], settings: DisplaySettings) -> Tile:
     """A gallery tile with every task drawn on the thumbnail, and each task's top answer under it."""
-    drawn = [(view_for(task), result.prediction) for task, result in results.items()]
+    drawn = tuple((view_for(task), result.prediction) for task, result in results.items() if result.ok)
     answers = [
         view_for(task).headline(image, result.prediction, settings) if result.ok else f"{task.title} failed."
         for task, result in sorted(results.items(), key=lambda item: view_for(item[0]).card_order)
     ]
-    picture = tile_picture(image, lambda pixels: draw_results(pixels, drawn, settings))
+    picture = drawn_tile(image, drawn, settings, tile_background())
     return Tile(image.name, picture, image.name, tuple(answers))
 
 

@@ -97,14 +97,12 @@ def open_dialog(name: str, body: Callable[[], None]) -> None:
     st.dialog(title, width="large", icon=":material/image:")(body)()
 
 
-def tile_picture(image: PreparedImage, draw: Callable[[np.ndarray], np.ndarray]) -> bytes | None:
+def tile_picture(image: PreparedImage, draw: Callable[[np.ndarray], np.ndarray], background: Color) -> bytes | None:
     """The image at tile size with `draw` applied, on a tile of one shape, as JPEG."""
     if image.data is None:
         return None
     drawn = draw(tile_pixels(image))
-    ok, encoded = cv2.imencode(
-        ".jpg", on_tile(drawn, *TILE_SIZE, _tile_background()), [cv2.IMWRITE_JPEG_QUALITY, TILE_JPEG_QUALITY]
-    )
+    ok, encoded = cv2.imencode(".jpg", on_tile(drawn, *TILE_SIZE, background), [cv2.IMWRITE_JPEG_QUALITY, TILE_JPEG_QUALITY])
     if not ok:
         raise ImageError("A thumbnail could not be encoded for display.")
     return encoded.tobytes()
@@ -118,7 +116,7 @@ def tile_pixels(image: PreparedImage) -> np.ndarray:
     return pixels
 
 
-def _tile_background() -> Color:
+def tile_background() -> Color:
     """The page's secondary background, around a picture whose shape is not the tile's."""
     if st.context.theme.type == "dark":
         return Color.from_hex(DARK_TILE)

@@ -115,3 +115,35 @@ def test_a_caption_or_text_read_is_plain_text_in_the_card_and_its_first_line_und
     in_expanders = [code.value for expander in at.expander for code in expander.code]  # "The model's own answer"
     boxed = [code.value for code in at.code if first in code.value and code.value not in in_expanders]
     assert not boxed, "the answer is not shown in a code box"
+
+
+def test_a_failed_image_has_its_plain_thumbnail_and_says_it_failed():
+    from components.errors import AppError
+    from components.images.preparation import prepare_upload
+    from components.results import ImageResult
+    from components.tasks import Task
+    from components.ui.results import result_tile
+    from components.views import DisplaySettings, view_for
+
+    image = prepare_upload("scene.png", png_bytes(scene_with_square(160, 120)))
+    error = AppError("The model could not read this picture")
+    tile = result_tile(view_for(Task.DETECTION), image, ImageResult(error=error), DisplaySettings())
+    assert tile.picture and tile.alt == "scene.png"
+    assert tile.answers == (f"Failed: {error.title}.",)
+
+
+def test_thumbnails_are_drawn_once_for_the_same_results_and_settings_and_again_when_they_change(offline_env):
+    from components.images.preparation import prepare_upload
+    from components.local_models.catalogue import predict_local
+    from components.models import PredictSettings
+    from components.tasks import Task
+    from components.ui.gallery import tile_background
+    from components.ui.results import drawn_tile
+    from components.views import DisplaySettings, view_for
+
+    image = prepare_upload("scene.png", png_bytes(scene_with_square(640, 480)))
+    [result] = predict_local(Task.DETECTION.spec.local_model, [image.pixels()], PredictSettings())
+    drawn = ((view_for(Task.DETECTION), result.prediction),)
+    first = drawn_tile(image, drawn, DisplaySettings(min_score=0.3), tile_background())
+    assert drawn_tile(image, drawn, DisplaySettings(min_score=0.3), tile_background()) is first
+    assert drawn_tile(image, drawn, DisplaySettings(min_score=0.95), tile_background()) != first
