@@ -22,7 +22,7 @@ from components.run.combined_results import legend, legend_html, summary_line, t
 from components.tasks import Task
 from components.text import plain, shorten
 from components.ui import state as ui_state
-from components.ui.gallery import GALLERY_ABOVE, Tile, open_dialog, show_gallery, tile_background
+from components.ui.gallery import GALLERY_ABOVE, Tile, open_dialog, show_gallery
 from components.ui.page import (
     configure_page,
     images_section,
@@ -161,7 +161,7 @@ def combined_tile(image: PreparedImage, results: Mapping[Task, ImageResult], set
         view_for(task).headline(image, result.prediction, settings) if result.ok else f"{task.title} failed."
         for task, result in sorted(results.items(), key=lambda item: view_for(item[0]).card_order)
     ]
-    picture = drawn_tile(image, drawn, settings, tile_background())
+    picture = drawn_tile(image, drawn, settings)
     return Tile(image.name, picture, image.name, tuple(answers))
 
 

@@ -7,9 +7,9 @@ narrow screen, each holding two columns that never stack.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TypeVar
 
 import cv2
@@ -30,6 +30,8 @@ TILE_NAME_LENGTH = 26  # a file name on a tile's button, on one line at a phone'
 ANSWER_LENGTH = 110  # characters of each answer line under a tile: two or three lines of text
 DIALOG_TITLE_LENGTH = 60
 LIGHT_TILE, DARK_TILE = "#f0f2f6", "#262730"  # Streamlit's own secondary backgrounds
+TILES_KEPT = 2 * PAGE_SIZE  # drawn thumbnails kept per visitor (about 30 KB each)
+TILES_STATE = "gallery_tiles"
 
 T = TypeVar("T")
 
@@ -45,7 +47,7 @@ class Tile:
     answers: tuple[str, ...]
 
 
-def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE, noun: str = "Images") -> Sequence[T]:
+def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE) -> Sequence[T]:
     """The items on the page chosen in a page selector, shown with which ones they are
     ("Images 25–48 of 128") only when there is more than one page."""
     pages = max(1, -(-len(items) // page_size))
@@ -56,7 +58,7 @@ def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE, noun: str
     ) or 1
     first = (page - 1) * page_size
     shown = items[first : first + page_size]
-    st.caption(f"{noun} {first + 1}–{first + len(shown)} of {len(items)}")
+    st.caption(f"Images {first + 1}–{first + len(shown)} of {len(items)}")
     return shown
 
 
@@ -108,12 +110,32 @@ def tile_picture(image: PreparedImage, draw: Callable[[np.ndarray], np.ndarray],
     return encoded.tobytes()
 
 
-@lru_cache(maxsize=2 * PAGE_SIZE)
 def tile_pixels(image: PreparedImage) -> np.ndarray:
     """The upright picture scaled to fit a tile (read-only: draw on copies)."""
-    pixels = scaled_to_fit(image.pixels(), *TILE_SIZE)
+    return _tile_pixels(image.digest, image)
+
+
+@st.cache_resource(max_entries=TILES_KEPT, show_spinner=False)
+def _tile_pixels(digest: str, _image: PreparedImage) -> np.ndarray:
+    # Kept by digest, shared by every visitor: the images themselves stay with their sessions.
+    pixels = scaled_to_fit(_image.pixels(), *TILE_SIZE)
     pixels.setflags(write=False)
     return pixels
+
+
+def kept_tile(key: Hashable, held: object, make: Callable[[], bytes | None]) -> bytes | None:
+    """`make()` once per `key` for this visitor, the latest TILES_KEPT kept in the session (so
+    they go with it). `held` is kept beside each: objects whose ids the key holds stay alive,
+    and their ids unique, while it is kept."""
+    kept: OrderedDict = st.session_state.setdefault(TILES_STATE, OrderedDict())
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key][1]
+    picture = make()
+    kept[key] = (held, picture)
+    while len(kept) > TILES_KEPT:
+        kept.popitem(last=False)
+    return picture
 
 
 def tile_background() -> Color:

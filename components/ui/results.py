@@ -19,7 +19,6 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from components.colors import Color
 from components.errors import AppError, ImageError
 from components.images.preparation import PreparedImage
 from components.outputs import codegen, exports, report
@@ -27,7 +26,7 @@ from components.results import ImageResult, Prediction
 from components.run.backend import Backend, RunOutcome, RunPlan
 from components.text import plain, plural, shorten
 from components.ui import gallery
-from components.ui.gallery import GALLERY_ABOVE, Tile, open_dialog, show_gallery, tile_background
+from components.ui.gallery import GALLERY_ABOVE, Tile, kept_tile, open_dialog, show_gallery, tile_background
 from components.ui.state import PageRun
 from components.views import DisplaySettings, Download, TaskView
 
@@ -79,23 +78,24 @@ def _results_fragment(view: TaskView, run: PageRun, page_key: str) -> None:
 def result_tile(view: TaskView, image: PreparedImage, result: ImageResult, settings: DisplaySettings) -> Tile:
     """One image's tile in a gallery: its thumbnail drawn as its card draws the picture, and its top answer."""
     if result.error is not None:
-        picture = drawn_tile(image, (), settings, tile_background())
+        picture = drawn_tile(image, (), settings)
         return Tile(image.name, picture, image.name, (f"Failed: {result.error.title}.",))
     prediction = result.prediction
     drawn = ((view, prediction),) if view.spec.draws_on_picture else ()
     alt = view.describe(prediction, settings, image.width or 1, image.height or 1).alt if drawn else ""
     answer = view.headline(image, prediction, settings)
-    picture = drawn_tile(image, drawn, settings, tile_background())
+    picture = drawn_tile(image, drawn, settings)
     return Tile(image.name, picture, f"{image.name}: {alt}" if alt else image.name, (answer,))
 
 
-@lru_cache(maxsize=2 * gallery.PAGE_SIZE)
-def drawn_tile(
-    image: PreparedImage, drawn: tuple[tuple[TaskView, Prediction | None], ...], settings: DisplaySettings, background: Color
-) -> bytes | None:
+def drawn_tile(image: PreparedImage, drawn: DrawnResults, settings: DisplaySettings) -> bytes | None:
     """A gallery thumbnail with each view's results drawn as its card draws them (kept, so a
     rerun that changes none of them, such as opening a card, draws no thumbnail again)."""
-    return gallery.tile_picture(image, lambda pixels: draw_results(pixels, drawn, settings), background)
+    background = tile_background()
+    key = (image.digest, tuple((view.task, id(prediction)) for view, prediction in drawn), settings, background)
+    return kept_tile(
+        key, (image, drawn), lambda: gallery.tile_picture(image, lambda pixels: draw_results(pixels, drawn, settings), background)
+    )
 
 
 # --- one image's result ----------------------------------------------------------------------

@@ -137,13 +137,12 @@ def test_thumbnails_are_drawn_once_for_the_same_results_and_settings_and_again_w
     from components.local_models.catalogue import predict_local
     from components.models import PredictSettings
     from components.tasks import Task
-    from components.ui.gallery import tile_background
     from components.ui.results import drawn_tile
     from components.views import DisplaySettings, view_for
 
     image = prepare_upload("scene.png", png_bytes(scene_with_square(640, 480)))
     [result] = predict_local(Task.DETECTION.spec.local_model, [image.pixels()], PredictSettings())
     drawn = ((view_for(Task.DETECTION), result.prediction),)
-    first = drawn_tile(image, drawn, DisplaySettings(min_score=0.3), tile_background())
-    assert drawn_tile(image, drawn, DisplaySettings(min_score=0.3), tile_background()) is first
-    assert drawn_tile(image, drawn, DisplaySettings(min_score=0.95), tile_background()) != first
+    first = drawn_tile(image, drawn, DisplaySettings(min_score=0.3))
+    assert drawn_tile(image, drawn, DisplaySettings(min_score=0.3)) is first
+    assert drawn_tile(image, drawn, DisplaySettings(min_score=0.95)) != first
