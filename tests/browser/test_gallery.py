@@ -118,6 +118,9 @@ def test_seven_photos_fit_in_under_three_screens_four_to_a_row(browser, offline_
             picture = dialog.locator(TILES)
             picture.and_(page.locator("img[alt*='Picked out']")).wait_for(timeout=30_000)
             assert dialog.is_visible()
+        dialog.get_by_role("button", name="Close").click()
+        dialog.wait_for(state="hidden")
+        expect_card(open_card(page, key, "photo-7.jpg"), "photo-7.jpg")  # closed, another one opens
     finally:
         context.close()
 
