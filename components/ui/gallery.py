@@ -26,7 +26,7 @@ GALLERY_ABOVE = 3  # more results than this are shown as a gallery, fewer as ful
 PAGE_SIZE = 24  # tiles on a page: 6 rows of 4, 12 of 2 on a phone
 TILE_SIZE = (480, 360)  # picture px of a tile (shown about 230 CSS px wide: sharp on a 2x screen)
 TILE_JPEG_QUALITY = 82
-TILE_NAME_LENGTH = 26  # a file name on a tile's button, on one line at a phone's two to a row
+TILE_NAME_LENGTH = 16  # a file name on a tile's button: what fits on one line at a phone's two to a row
 ANSWER_LENGTH = 110  # characters of each answer line under a tile: two or three lines of text
 DIALOG_TITLE_LENGTH = 60
 LIGHT_TILE, DARK_TILE = "#f0f2f6", "#262730"  # Streamlit's own secondary backgrounds
@@ -87,7 +87,7 @@ def _show_tile(tile: Tile, key: str) -> bool:
         st.info("Clarifai fetched this image itself.", icon=":material/link:")
     name = shorten(last_path_part(tile.name), TILE_NAME_LENGTH, keep="both")
     pressed = st.button(
-        plain(name), key=key, icon=":material/open_in_full:", width="stretch", help="Open the full result"
+        plain(name), key=key, icon=":material/open_in_full:", width="stretch", help=f"Open the full result: {plain(tile.name)}"
     )
     st.caption("  \n".join(plain(shorten(answer, ANSWER_LENGTH)) for answer in tile.answers if answer))
     return pressed

@@ -20,6 +20,11 @@ DESKTOP = {"width": 1440, "height": 900}
 PHOTOS = 7
 MAX_HEIGHT = 3 * DESKTOP["height"] - 3 * 100  # under three screens, with room to spare: 2,700 px
 TILES = '[data-testid="stImage"] img'
+LONG_NAME = "IMG_20240611_153045_HDR_portrait_mode.jpg"
+# Buttons whose label the browser cuts off (an ellipsis drawn by CSS hides the end of the name).
+CUT_LABELS = """selector => [...document.querySelectorAll(selector)]
+  .filter(b => [...b.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+  .map(b => b.innerText)"""
 MAIN_HEIGHT = "document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
 
 
@@ -44,7 +49,8 @@ def photo_files(tmp_path_factory):
     sizes = [(1024, 768), (800, 600), (768, 1024), (1280, 720), (900, 900), (1024, 683), (640, 960)]
     paths = []
     for number, (width, height) in enumerate(sizes[:PHOTOS]):
-        path = folder / f"photo-{number + 1}.jpg"
+        name = LONG_NAME if number == 4 else f"photo-{number + 1}.jpg"  # a phone camera's kind of name, too
+        path = folder / name
         cv2.imwrite(str(path), photo(number, width, height), [cv2.IMWRITE_JPEG_QUALITY, 88])
         paths.append(str(path))
     return paths
@@ -140,6 +146,8 @@ def test_on_a_phone_the_gallery_is_two_to_a_row(browser, running_playwright, off
     try:
         upload_and_predict(page, offline_url, "Detection", photo_files)
         assert tile_rows(page, "detection") == [2, 2, 2, 1]
+        cut = page.evaluate(CUT_LABELS, ".st-key-detection_gallery button")
+        assert not cut, f"file names cut short by the button, not by the app: {cut}"
         width = page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= iphone["viewport"]["width"], "nothing wider than the screen"
         screenshot(page, "gallery-detection-phone")
