@@ -146,3 +146,13 @@ def test_thumbnails_are_drawn_once_for_the_same_results_and_settings_and_again_w
     first = drawn_tile(image, drawn, DisplaySettings(min_score=0.3))
     assert drawn_tile(image, drawn, DisplaySettings(min_score=0.3)) is first
     assert drawn_tile(image, drawn, DisplaySettings(min_score=0.95)) != first
+
+
+def test_file_names_and_answers_on_tiles_are_plain_text(offline_env):
+    names = ["**b**.png", "[x](y).png", ":red[z].png", "<i>.png"]
+    files = [(name, data) for name, (_, data) in zip(names, scenes(4))]
+    at = predict(upload(open_page("detection"), *files))
+    no_traceback(at)
+    labels = [at.button(key=f"detection_open_{i}").label for i in range(4)]
+    assert [as_read(label) for label in labels] == names, "each name reads as it is"
+    assert all(label != name for label, name in zip(labels, names)), "its markup characters are escaped"
