@@ -50,6 +50,11 @@ def last_path_part(name: str) -> str:
     return name.rstrip("/").rsplit("/", 1)[-1] or name
 
 
+def first_line(text: str) -> str:
+    """The first line of `text` that is not blank, without the spaces around it ("" if none)."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
 def plural(count: int, word: str, many: str = "") -> str:
     """"1 box", "2 boxes", "0 lines": the count and the word that goes with it (`many` when the
     plural is not the word and "s", or "es" after s, x, z, ch and sh)."""

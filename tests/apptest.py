@@ -73,8 +73,8 @@ def visible_text(at: AppTest) -> str:
 
 
 def answer_blocks(at: AppTest) -> list:
-    """The copyable text blocks that hold a model's answer: not the "Get the code" Python, not the share link."""
-    return [c for c in at.code if c.proto.language != "python" and not c.value.startswith(("http://", "https://", "?"))]
+    """The blocks of plain text (st.text) that hold a model's answer, a caption or the text read."""
+    return list(at.text)
 
 
 def no_traceback(at: AppTest) -> None:

@@ -226,16 +226,22 @@ def screenshot(page, name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def running_playwright():
+    """Playwright, for its browsers and its table of devices (`.devices["iPhone 13"]`)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(running_playwright):
     from tests.app_process import CHROMIUM, CHROMIUM_ARGS
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    chromium = running_playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture(params=list(VIEWPORTS))

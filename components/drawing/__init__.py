@@ -7,5 +7,6 @@ what a drawn picture shows in words.
 - `render`: drawing boxes, labels and masks on a picture; `annotate` for a whole prediction
 - `charts`: the tables and the bar chart behind the result views
 - `picture_text`: a drawn picture's alt text and the line shown under it
+- `thumbnails`: pictures scaled to fit a gallery's tiles, whole, on a plain background
 
 Imports only the modules directly in `components`, and each other."""

@@ -22,6 +22,7 @@ from components.run.combined_results import legend, legend_html, summary_line, t
 from components.tasks import Task
 from components.text import plain, shorten
 from components.ui import state as ui_state
+from components.ui.gallery import GALLERY_ABOVE, Tile, open_dialog, show_gallery
 from components.ui.models import follows_suggestion, none_answers_line
 from components.ui.page import (
     configure_page,
@@ -31,12 +32,12 @@ from components.ui.page import (
     run_models_together,
 )
 from components.ui.results import (
-    NAME_LENGTH,
     annotated_download,
     download_row,
     draw_results,
+    drawn_tile,
     export_items,
-    paginate,
+    picture_name,
     run_report,
     show_code,
     show_error,
@@ -50,7 +51,6 @@ from components.views.detection import DEFAULT_MIN_SCORE
 from components.views.segmentation import DEFAULT_OPACITY
 
 PAGE_KEY = "all"
-PAGE_SIZE = 6
 SEGMENT_FOUND_KEY = "all_segment_found"
 NO_TASK_READY = "No task has a model that can be used with this key: choose one on a task's page."
 ByTask = Mapping[Task, Sequence[ImageResult]]
@@ -171,10 +171,32 @@ def _combined_results(run: PageRun) -> None:
     plans = {r.plan.task: r.plan for r in run.task_runs if r.outcome is not None}
     _downloads(run.images, by_task, settings, plans)
     _code(run)
-    for index in paginate(range(len(run.images)), PAGE_KEY, PAGE_SIZE):
-        results = {task: outcomes[index] for task, outcomes in by_task.items()}
+
+    def results_of(index: int) -> dict[Task, ImageResult]:
+        return {task: outcomes[index] for task, outcomes in by_task.items()}
+
+    if len(run.images) > GALLERY_ABOVE:
+
+        def open_card(index: int) -> None:
+            image = run.images[index]
+            open_dialog(image.name, lambda: _combined_card(image, results_of(index), settings, show_name=False))
+
+        show_gallery(len(run.images), lambda index: combined_tile(run.images[index], results_of(index), settings), open_card, PAGE_KEY)
+        return
+    for index, image in enumerate(run.images):
         with st.container(border=True):
-            _combined_card(run.images[index], results, settings)
+            _combined_card(image, results_of(index), settings)
+
+
+def combined_tile(image: PreparedImage, results: Mapping[Task, ImageResult], settings: DisplaySettings) -> Tile:
+    """A gallery tile with every task drawn on the thumbnail, and each task's top answer under it."""
+    drawn = tuple((view_for(task), result.prediction) for task, result in results.items() if result.ok)
+    answers = [
+        view_for(task).headline(image, result.prediction, settings) if result.ok else f"{task.title} failed."
+        for task, result in sorted(results.items(), key=lambda item: view_for(item[0]).card_order)
+    ]
+    picture = drawn_tile(image, drawn, settings)
+    return Tile(image.name, picture, image.name, tuple(answers))
 
 
 def code_requests(run: PageRun, image_index: int = 0) -> list[tuple[Task, codegen.CodeRequest]]:
@@ -224,16 +246,19 @@ def _display_controls(names: list[str]) -> DisplaySettings:
     return DisplaySettings(min_score=min_score, opacity=opacity, hidden=hidden)
 
 
-def _combined_card(image: PreparedImage, results: dict[Task, ImageResult], settings: DisplaySettings) -> None:
+def _combined_card(
+    image: PreparedImage, results: Mapping[Task, ImageResult], settings: DisplaySettings, show_name: bool = True
+) -> None:
     picture_side, text_side = st.columns([3, 2], gap="medium")
     with picture_side:
+        if show_name:
+            picture_name(image)
         show_picture(image, [(view_for(task), result.prediction) for task, result in results.items()], settings)
         drawn = ((task.spec, result.prediction) for task, result in results.items())
         entries = legend(drawn, settings.min_score, settings.hidden)
         if entries:
             st.markdown(legend_html(entries), unsafe_allow_html=True)
     with text_side:
-        st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}**")
         for task, result in results.items():
             if result.error is not None:
                 st.caption(f"{task.title}:")

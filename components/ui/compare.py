@@ -18,8 +18,9 @@ from components.run.model_fit import ModelChoice, Serving, fit_model
 from components.tasks import Task
 from components.text import plain, shorten
 from components.ui import state as ui_state
+from components.ui.gallery import paginate
 from components.ui.page import configure_page, images_section, predict_button, run_models_together
-from components.ui.results import NAME_LENGTH, paginate, show_error, show_picture
+from components.ui.results import NAME_LENGTH, show_error, show_picture
 from components.ui.sidebar import SidebarChoice, render_sidebar
 from components.ui.state import PageRun
 from components.views import RequestInputs, view_for

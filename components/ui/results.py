@@ -1,4 +1,5 @@
-"""The results section of a page: summary, display controls, downloads, paginated result cards.
+"""The results section of a page: summary, display controls, downloads, then a card per image, or
+for more than a few images a gallery of thumbnails whose cards open in a dialog.
 
 What a task shows comes from its view (`components.views`); this module lays views out and never
 branches on the task. Display controls live in a fragment: moving them redraws the pictures from
@@ -13,7 +14,6 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -25,15 +25,14 @@ from components.outputs import codegen, exports, report
 from components.results import ImageResult, Prediction
 from components.run.backend import Backend, RunOutcome, RunPlan
 from components.text import plain, plural, shorten
+from components.ui import gallery
+from components.ui.gallery import GALLERY_ABOVE, Tile, kept_tile, open_dialog, show_gallery, tile_background
 from components.ui.state import PageRun
 from components.views import DisplaySettings, Download, TaskView
 
-PAGE_SIZE = 8
 DISPLAY_SIDE = 1200  # pictures are drawn at most this big for the browser
 DISPLAY_JPEG_QUALITY = 90
 NAME_LENGTH = 60
-
-T = TypeVar("T")
 
 
 # --- the page's results section ---------------------------------------------------------------
@@ -62,25 +61,41 @@ def _results_fragment(view: TaskView, run: PageRun, page_key: str) -> None:
     settings = view.controls(run.outcome.results, page_key)
     show_downloads(view, run.images, run.outcome.results, settings, page_key, plan=run.outcome.plan)
     pairs = list(zip(run.images, run.outcome.results))
-    for image, result in paginate(pairs, page_key):
+    codes = [lambda image=image: codegen.request_for(run.outcome.plan, run.outcome.info, image) for image in run.images]
+    if len(pairs) > GALLERY_ABOVE:
+
+        def open_card(index: int) -> None:
+            image, result = pairs[index]
+            open_dialog(image.name, lambda: result_card(view, image, result, settings, codes[index](), show_name=False))
+
+        show_gallery(len(pairs), lambda index: result_tile(view, *pairs[index], settings), open_card, page_key)
+        return
+    for (image, result), code in zip(pairs, codes):
         with st.container(border=True):
-            code = codegen.request_for(run.outcome.plan, run.outcome.info, image)
-            result_card(view, image, result, settings, code)
+            result_card(view, image, result, settings, code())
 
 
-def paginate(items: Sequence[T], key: str, page_size: int = PAGE_SIZE) -> Sequence[T]:
-    """The items on the page chosen in a page selector (shown only when there is more than one page)."""
-    pages = max(1, -(-len(items) // page_size))
-    if pages == 1:
-        return items
-    page = st.segmented_control(
-        f"Page (of {pages}, {page_size} images each)",
-        list(range(1, pages + 1)),
-        default=1,
-        key=f"{key}_page",
-        persist_state="session",
-    ) or 1
-    return items[(page - 1) * page_size : page * page_size]
+def result_tile(view: TaskView, image: PreparedImage, result: ImageResult, settings: DisplaySettings) -> Tile:
+    """One image's tile in a gallery: its thumbnail drawn as its card draws the picture, and its top answer."""
+    if result.error is not None:
+        picture = drawn_tile(image, (), settings)
+        return Tile(image.name, picture, image.name, (f"Failed: {result.error.title}.",))
+    prediction = result.prediction
+    drawn = ((view, prediction),) if view.spec.draws_on_picture else ()
+    alt = view.describe(prediction, settings, image.width or 1, image.height or 1).alt if drawn else ""
+    answer = view.headline(image, prediction, settings)
+    picture = drawn_tile(image, drawn, settings)
+    return Tile(image.name, picture, f"{image.name}: {alt}" if alt else image.name, (answer,))
+
+
+def drawn_tile(image: PreparedImage, drawn: DrawnResults, settings: DisplaySettings) -> bytes | None:
+    """A gallery thumbnail with each view's results drawn as its card draws them (kept, so a
+    rerun that changes none of them, such as opening a card, draws no thumbnail again)."""
+    background = tile_background()
+    key = (image.digest, tuple((view.task, id(prediction)) for view, prediction in drawn), settings, background)
+    return kept_tile(
+        key, (image, drawn), lambda: gallery.tile_picture(image, lambda pixels: draw_results(pixels, drawn, settings), background)
+    )
 
 
 # --- one image's result ----------------------------------------------------------------------
@@ -92,11 +107,12 @@ def result_card(
     result: ImageResult,
     settings: DisplaySettings,
     code: codegen.CodeRequest | None = None,
+    show_name: bool = True,
 ) -> None:
+    """The picture, its name above it (unless a dialog's title says it), beside what was found."""
     picture_side, result_side = st.columns([3, 2], gap="medium")
     picked: frozenset[int] = frozenset()
     with result_side:  # first: the rows selected in its table pick regions out on the picture
-        st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}**")
         if result.error is not None:
             show_error(result.error)
         else:
@@ -110,7 +126,14 @@ def result_card(
         if code is not None:
             show_code(code)
     with picture_side:
+        if show_name:
+            picture_name(image)
         show_picture(image, [(view, result.prediction)], replace(settings, highlighted=picked))
+
+
+def picture_name(image: PreparedImage) -> None:
+    """The image's name as the caption over its picture."""
+    st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}**")
 
 
 def show_code(request: codegen.CodeRequest) -> None:

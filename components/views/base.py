@@ -28,6 +28,7 @@ from components.tasks import Task, TaskSpec
 from components.text import plain
 
 RAW_ANSWER_SHOWN = 20_000  # characters of a model's answer shown on the page
+HEADLINE_ITEMS = 3  # concepts, labels or segments named under a thumbnail
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,10 @@ class TaskView(ABC):
     def compact(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> None:
         """A short form of the card, for pages that show several tasks per image."""
         st.caption(self.summary(image, prediction, settings))
+
+    def headline(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        """The top answer in one short line of plain text (not markdown), shown under a thumbnail."""
+        return self.summary(image, prediction, settings)
 
     @abstractmethod
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:

@@ -1,4 +1,4 @@
-"""Captioning: the caption under each picture, ready to copy; captions CSV."""
+"""Captioning: the caption beside each picture as plain text, ready to select; captions CSV."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from components.results import Prediction
 from components.run.compare import Difference, compare_captions
 from components.run.model_fit import ModelChoice
 from components.tasks import DEFAULT_CAPTION_PROMPT, Task
-from components.text import plain
+from components.text import first_line, plain
 from components.views.base import (
     DisplaySettings,
     Download,
@@ -79,8 +79,7 @@ class CaptioningView(TaskView):
         if not prediction.caption:
             st.caption(NO_CAPTION)
             return frozenset()
-        # Once, as a block with a copy button (st.code's), wrapped to the column.
-        st.code(prediction.caption, language=None, wrap_lines=True)
+        st.text(prediction.caption)  # once, as the model wrote it: plain, selectable, its line breaks kept
         answer_details(prediction)
         return frozenset()
 
@@ -89,6 +88,9 @@ class CaptioningView(TaskView):
             st.markdown(f"#### “{plain(prediction.caption)}”")
         else:
             st.caption(NO_CAPTION)
+
+    def headline(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        return first_line(prediction.caption) or NO_CAPTION
 
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         return [Download("Captions (CSV)", lambda: exports.captions_csv(items), "captions.csv", "text/csv")]

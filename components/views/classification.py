@@ -16,6 +16,7 @@ from components.run.model_fit import ModelChoice
 from components.tasks import MODEL_ESTIMATE_NOTE, Task
 from components.text import plain, plural
 from components.views.base import (
+    HEADLINE_ITEMS,
     DisplaySettings,
     Download,
     RequestInputs,
@@ -97,6 +98,13 @@ class ClassificationView(TaskView):
             st.caption(self.summary(image, prediction, settings))
         else:
             horizontal_bars(frame, "score", "score")
+
+    def headline(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        shown = min(settings.max_concepts or HEADLINE_ITEMS, HEADLINE_ITEMS)
+        frame = charts.concepts_frame(prediction.concepts, settings.min_score, shown)
+        if frame.empty:
+            return "No concepts at this score." if prediction.concepts else "No concepts."
+        return " · ".join(f"{name} {score:.2f}" for name, score in frame[["concept", "score"]].itertuples(index=False))
 
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         return [Download("Concepts (CSV)", lambda: exports.concepts_csv(items), "concepts.csv", "text/csv")]

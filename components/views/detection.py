@@ -20,6 +20,7 @@ from components.run.model_fit import ModelChoice
 from components.tasks import Task
 from components.text import plain, plural
 from components.views.base import (
+    HEADLINE_ITEMS,
     PICK_HINT,
     DisplaySettings,
     Download,
@@ -133,6 +134,15 @@ class DetectionView(TaskView):
         shown = len(charts.regions_frame(prediction.regions, image.width or 1, image.height or 1, settings.min_score))
         below = total - shown
         return f"{plural(shown, 'box')} shown" + (f", {below} below the threshold" if below else "")
+
+    def headline(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        frame = charts.regions_frame(prediction.regions, image.width or 1, image.height or 1, settings.min_score)
+        if frame.empty:
+            return self.summary(image, prediction, settings)
+        counts = frame["concept"].value_counts(sort=False)  # in the frame's order: best box first
+        labels = [f"{name} ×{count}" if count > 1 else str(name) for name, count in counts.items()]
+        listed = ", ".join(labels[:HEADLINE_ITEMS]) + (", …" if len(labels) > HEADLINE_ITEMS else "")
+        return f"{plural(len(frame), 'box', 'boxes')}: {listed}"
 
     def _is_local(self, prediction: Prediction) -> bool:
         local = self.spec.local_model

@@ -1,4 +1,4 @@
-"""Text in the picture: the text read, whole and ready to copy, each line's box drawn on the
+"""Text in the picture: the text read, whole and ready to select, each line's box drawn on the
 picture when the model gives one, a table of lines that picks their boxes out; TXT and JSON."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from components.outputs.exports import ExportItem
 from components.results import Box, Prediction, Region
 from components.run.compare import Difference, compare_texts
 from components.tasks import Task
-from components.text import plural
+from components.text import first_line, plural
 from components.views.base import PICK_HINT, DisplaySettings, Download, TaskView, answer_details, region_table
 
 NO_TEXT = "No text found in this picture."
@@ -53,7 +53,7 @@ class TextView(TaskView):
             answer_details(prediction)
             return frozenset()
         st.caption(self.summary(image, prediction, settings))
-        st.code(text, language=None, wrap_lines=True)  # the text as read, selectable, with a copy button
+        st.text(text)  # the text as read, line by line, plain and selectable
         picked = frozenset()
         frame = _lines_frame(prediction)
         if frame["box"].any():
@@ -75,6 +75,9 @@ class TextView(TaskView):
             st.text(text)
         else:
             st.caption(NO_TEXT)
+
+    def headline(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        return first_line(prediction.text_read) or NO_TEXT
 
     def downloads(self, items: Sequence[ExportItem], settings: DisplaySettings) -> list[Download]:
         return [

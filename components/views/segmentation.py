@@ -18,6 +18,7 @@ from components.run.compare import Difference, compare_segments
 from components.tasks import Task
 from components.text import plural
 from components.views.base import (
+    HEADLINE_ITEMS,
     PICK_HINT,
     DisplaySettings,
     Download,
@@ -97,6 +98,14 @@ class SegmentationView(TaskView):
     def summary(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
         count = sum(1 for region in prediction.regions if region.mask is not None)
         return plural(count, "segment") if count else "No segments."
+
+    def headline(self, image: PreparedImage, prediction: Prediction, settings: DisplaySettings) -> str:
+        items = picture_text.segment_items(shown_segments(prediction, settings))
+        if not items:
+            hidden = not charts.coverage_frame(prediction.regions).empty
+            return "Every segment is hidden." if hidden else self.summary(image, prediction, settings)
+        listed = " · ".join(f"{name or '(no name)'} {share}" for name, share in items[:HEADLINE_ITEMS])
+        return f"{plural(len(items), 'segment')}: {listed}" + (" …" if len(items) > HEADLINE_ITEMS else "")
 
     def compare(self, predictions: Sequence[Prediction | None], settings: DisplaySettings) -> Difference:
         return compare_segments(predictions)

@@ -55,12 +55,14 @@ def test_text_read_from_a_sideways_photo_is_on_the_page_and_its_lines_are_boxed_
     [call] = clarifai_server.servicer.prediction_calls()
     assert Image.open(io.BytesIO(call.images[0])).size == (600, 450), "the photo went out upright"
 
-    # The text, whole, as page text a visitor can select and copy.
-    block = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first
+    # The text, whole, as plain page text (not a code box) a visitor can select and copy.
+    boxed = page.locator('[data-testid="stMain"] [data-testid="stCode"]').filter(has_text=LINES[0], visible=True)
+    assert not boxed.count(), "the text read is not in a code box"
+    block = page.locator('[data-testid="stMain"] [data-testid="stText"]').first
     selected = block.evaluate(
         """element => {
             const range = document.createRange();
-            range.selectNodeContents(element.querySelector("code") || element);
+            range.selectNodeContents(element);
             const selection = window.getSelection();
             selection.removeAllRanges();
             selection.addRange(range);

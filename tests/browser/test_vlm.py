@@ -42,7 +42,7 @@ def test_a_vlm_caption_streams_onto_the_page_as_it_is_written(app_url, page, tes
     screenshot(page, "vlm-caption-streaming")
     page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
     settle(page)
-    final = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.inner_text()
+    final = page.locator('[data-testid="stMain"] [data-testid="stText"]').first.inner_text()  # the caption, as plain text
     shown_while_writing = re.search(r"coffee\.png: (.+)▌", partial)
     assert shown_while_writing, "part of the caption was on the page before the model finished"
     assert final.startswith(shown_while_writing.group(1).strip())

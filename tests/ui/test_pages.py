@@ -12,7 +12,18 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from components import colors
 from components.run.backend import Backend
 from components.tasks import Task
-from tests.apptest import PAGES, answer_blocks, as_read, no_traceback, open_page, page_text, photo, predict, upload
+from tests.apptest import (
+    PAGES,
+    answer_blocks,
+    as_read,
+    no_traceback,
+    open_page,
+    page_text,
+    photo,
+    predict,
+    upload,
+    visible_text,
+)
 from tests.conftest import TEST_KEY
 from tests.fake_clarifai import Fault
 from tests.helpers import jpeg_bytes, png_bytes, scene_with_square
@@ -173,11 +184,12 @@ def test_detection_draws_and_lists_the_box(clarifai_env):
     assert corners == pytest.approx([80, 30, 240, 150], abs=2)  # the square sits at x 80–240, y 30–150
 
 
-def test_captions_show_once_as_copyable_text(clarifai_env, testdata):
+def test_captions_show_once_as_plain_text(clarifai_env, testdata):
     at = predict(upload(open_page("captioning", key=TEST_KEY), photo(testdata, "Landscape_6.jpg")))
-    [code] = answer_blocks(at)  # st.code: a copy button
-    assert code.value.startswith("a landscape picture (1024x683)")
-    assert page_text(at).count(code.value) == 1, "the caption is not repeated as a heading"
+    [text] = answer_blocks(at)  # st.text: the caption as written, selectable, not in a code box
+    assert text.value.startswith("a landscape picture (1024x683)")
+    assert visible_text(at).count(text.value) == 1, "the caption is not repeated as a heading"
+    assert not [c for c in at.code if text.value in c.value], "no code box holds it"
 
 
 def result_picture(at):
@@ -465,20 +477,6 @@ def test_submitting_the_same_bad_urls_twice_shows_each_message_once(offline_env)
     at = at.button[0].click().run()
     no_traceback(at)
     assert sum("ftp:" in as_read(e.value) for e in at.error) == 1
-
-
-def test_many_results_are_paginated_eight_to_a_page(offline_env):
-    files = [(f"scene-{i}.png", png_bytes(scene_with_square(120 + i, 90))) for i in range(11)]
-    at = predict(upload(open_page("classification"), *files))
-    no_traceback(at)
-    assert "11 with results" in page_text(at)
-    pager = at.segmented_control(key="classification_page")
-    assert list(map(str, pager.options)) == ["1", "2"]
-    first_page = [m.value for m in at.markdown if m.value.startswith("**scene-")]
-    assert len(first_page) == 8
-    at = pager.set_value(2).run()
-    second_page = [m.value for m in at.markdown if m.value.startswith("**scene-")]
-    assert second_page == ["**scene-8.png**", "**scene-9.png**", "**scene-10.png**"]
 
 
 def test_home_says_whose_key_is_in_use_without_showing_it(clarifai_env):
