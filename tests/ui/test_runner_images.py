@@ -23,11 +23,12 @@ def with_addresses_clarifai_fetches(at, *urls: str):
 
 def test_segment_anything_names_the_images_it_could_not_read_and_keeps_the_others(clarifai_env, monkeypatch):
     monkeypatch.setitem(clarifai_env.url_images, MOVED, b"<html>This page has moved.</html>")
-    at = upload(open_page("segmentation", key=TEST_KEY), RED, BLUE)  # today's default: Segment Anything
+    # three images: full cards, each with its message (more would be a gallery)
+    at = upload(open_page("segmentation", key=TEST_KEY), RED)  # today's default: Segment Anything
     at = predict(with_addresses_clarifai_fetches(at, GONE, MOVED))
     no_traceback(at)
     text = page_text(at)
-    assert "2 with results" in text and "2 failed" in text
+    assert "1 with results" in text and "2 failed" in text
     shown = [as_read(e.value) for e in at.error]
     assert len(shown) == 2, shown
     assert any("Clarifai could not fetch or read “https://images.example/holiday/gone.jpg”" in m for m in shown)
@@ -35,4 +36,4 @@ def test_segment_anything_names_the_images_it_could_not_read_and_keeps_the_other
     assert not any("could not process the request" in m or "token=abc" in m for m in shown)
     assert all("Image not read by Clarifai" in m for m in shown)
     calls = clarifai_env.prediction_calls()
-    assert len(calls) == 4 and all(c.request.inputs[0].data.metadata["_method_name"] == "segment_anything" for c in calls)
+    assert len(calls) == 3 and all(c.request.inputs[0].data.metadata["_method_name"] == "segment_anything" for c in calls)
