@@ -31,7 +31,7 @@ from components.ui.state import ImageProblem
 
 ASSETS = Path(__file__).resolve().parent / "image_picker_assets"
 SWITCH = "shrink_in_browser"  # the sidebar's "Shrink photos in the browser"
-ON_BY_DEFAULT = False
+ON_BY_DEFAULT = True
 PICKER_KEY = "browser_picker"
 BATCH = "browser_picker_batch"  # the batch of files being received (a PickerBatch)
 ACK = "browser_picker_ack"  # the id of the last piece taken, passed back to the browser

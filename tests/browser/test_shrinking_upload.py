@@ -18,12 +18,14 @@ from PIL import Image, ImageOps
 
 from components.errors import ImageError
 from components.images.preparation import prepare_upload
-from tests.app_process import settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
+from tests.browser.test_app import app_url, predict  # noqa: F401 (fixtures)
 from tests.conftest import ARTIFACTS, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
 
-PICKER_INPUT = "input[data-input]"
+PICKER_INPUT = ".picker[data-ready] input[data-input]"
+UPLOADER_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 # The stored pixels for each Orientation tag: the inverse of what the tag asks a viewer to do.
 STORED_FOR_ORIENTATION = {
     1: None,
@@ -206,3 +208,45 @@ def test_a_12_megapixel_photo_costs_a_tenth_of_its_bytes_on_the_network(picker, 
     assert sent_over_network * 10 <= path.stat().st_size, (sent_over_network, path.stat().st_size)
     assert sent_picture(out, path.name).size == (1024, 768)
     assert facts(out, path.name)["original_size"] == path.stat().st_size
+
+
+# --- in the app ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_page(browser, clarifai_server):
+    clarifai_server.servicer.reset()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+def test_the_upload_tab_shrinks_in_the_browser_until_the_switch_is_turned_off(app_url, app_page, testdata, clarifai_server):  # noqa: F811
+    page = app_page
+    page.goto(f"{app_url}/Classification")
+    settle(page)
+    page.locator(PICKER_INPUT).wait_for(state="attached", timeout=30_000)
+    assert page.locator(UPLOADER_INPUT).count() == 0
+    page.locator(UPLOAD_INPUT).set_input_files([str(testdata / "photos" / "coffee.png"), str(testdata / "exif" / "Landscape_6.jpg")])
+    page.get_by_text("2 images chosen").wait_for(timeout=60_000)
+    settle(page)
+    predict(page)
+    sent = [image for call in clarifai_server.servicer.prediction_calls() for image in call.images]
+    assert len(sent) == 2
+    screenshot(page, "picker-in-the-app")
+
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Image handling").click()
+    sidebar.get_by_text("Shrink photos in the browser").click()
+    settle(page)
+    page.locator(UPLOADER_INPUT).wait_for(state="attached", timeout=30_000)
+    assert page.locator(PICKER_INPUT).count() == 0
+
+
+def test_a_browser_that_cannot_shrink_gets_the_uploader(app_url, app_page):  # noqa: F811
+    page = app_page
+    page.add_init_script("delete window.createImageBitmap")
+    page.goto(f"{app_url}/Detection")
+    settle(page)
+    page.locator(UPLOADER_INPUT).wait_for(state="attached", timeout=30_000)
+    assert page.locator(PICKER_INPUT).count() == 0

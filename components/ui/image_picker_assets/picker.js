@@ -28,6 +28,7 @@ export default function (component) {
   hint.textContent = picker.data.hint || "";
   if (input.dataset.bound) return;
   input.dataset.bound = "1";
+  parentElement.querySelector(".picker").dataset.ready = "1"; // files chosen from now on are taken
   input.addEventListener("change", () => {
     const files = Array.from(input.files || []);
     input.value = "";
