@@ -193,6 +193,18 @@ def test_what_the_browser_cannot_read_is_sent_as_it_is_with_todays_messages(pick
     screenshot(page, "picker-fallback")
 
 
+def test_a_file_of_20_mb_is_named_but_not_read(picker, page, tmp_path):
+    _, out = picker
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(b"\xff\xd8\xff" + bytes(21 * 1024 * 1024))
+    with pytest.raises(ImageError) as today:
+        prepare_upload(path.name, path.read_bytes())
+    before = page.sent_bytes
+    send(page, out, [path])
+    assert (out / f"{path.name}.problem").read_text() == today.value.message
+    assert page.sent_bytes - before < 100_000  # the name and size went, not the file
+
+
 def test_a_12_megapixel_photo_costs_a_tenth_of_its_bytes_on_the_network(picker, page, tmp_path, testdata):
     _, out = picker
     with Image.open(testdata / "photos" / "coffee.png") as photo:
