@@ -90,13 +90,14 @@ def shrinking_uploader(options: PrepareOptions, hint: str, add: AddPrepared) -> 
     if batch is not None and batch.finished:
         st.session_state.pop(BATCH)
         st.rerun(scope="app")
-    state = _mount(
+    if st.session_state.get(UNSUPPORTED, False):  # the page then shows Streamlit's uploader
+        st.rerun(scope="app")
+    _mount(
         key=PICKER_KEY,
         data={"ack": st.session_state.get(ACK, ""), "max_side": options.max_side, "hint": hint},
         on_piece_change=lambda: take_piece(_piece(), options, add),
         on_unsupported_change=_mark_unsupported,
     )
-    del state
 
 
 def _piece() -> object:
@@ -106,7 +107,6 @@ def _piece() -> object:
 
 def _mark_unsupported() -> None:
     st.session_state[UNSUPPORTED] = True
-    st.rerun()
 
 
 def take_piece(piece: object, options: PrepareOptions, add: AddPrepared) -> None:
