@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from bench_memory import GRAIN, HEIGHT, WIDTH, RssSampler, phone_photo, tree_kb  # noqa: E402
 
 from components.text import plural  # noqa: E402
-from tests.app_process import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app  # noqa: E402
+from tests.app_process import CHROMIUM, CHROMIUM_ARGS, UPLOAD_INPUT, start_app, stop_app  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer  # noqa: E402
 
 TARGET_MB = 600
@@ -87,7 +87,7 @@ async def _one_session(browser, url: str, photos: list[Path], ready: asyncio.Bar
         await _settle(page)
         await ready.wait()  # every session uploads together
         sampler.step = "upload + prepare"
-        await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        await page.locator(UPLOAD_INPUT).set_input_files(
             [str(p) for p in photos], timeout=STEP_TIMEOUT_MS
         )
         await page.get_by_text(f"{plural(len(photos), 'image')} chosen").wait_for(timeout=STEP_TIMEOUT_MS)

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from components.text import plural  # noqa: E402
-from tests.app_process import CHROMIUM, CHROMIUM_ARGS, settle, start_app, stop_app  # noqa: E402
+from tests.app_process import CHROMIUM, CHROMIUM_ARGS, UPLOAD_INPUT, settle, start_app, stop_app  # noqa: E402
 from tests.fake_clarifai import FakeClarifai, LocalClarifaiServer  # noqa: E402
 
 COUNT = 128
@@ -222,7 +222,7 @@ def main() -> int:
 
                 sampler.step = "upload + prepare"
                 step_started = time.perf_counter()
-                dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+                dropzone = page.locator(UPLOAD_INPUT)
                 dropzone.set_input_files([str(p) for p in paths], timeout=STEP_TIMEOUT_MS)
                 page.get_by_text(f"{plural(COUNT, 'image')} chosen").wait_for(timeout=STEP_TIMEOUT_MS)
                 settle(page, STEP_TIMEOUT_MS)

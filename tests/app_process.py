@@ -28,6 +28,11 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Where a test chooses files: the Upload tab's picker once its script is ready, or Streamlit's
+# uploader where the picker is off or cannot run.
+UPLOAD_INPUT = '.picker[data-ready] input[data-input], [data-testid="stFileUploaderDropzoneInput"]'
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -30,12 +30,16 @@ from components.images.preparation import (
 )
 from components.images.samples import CLARIFAI_SAMPLE_URL, SAMPLES, SAMPLES_BY_KEY, prepare_sample
 from components.text import last_path_part, plain, plural, shorten
+from components.ui import image_picker as browser_picker
 from components.ui import state as ui_state
 from components.ui.state import ImageProblem
 
 # HEIC/HEIF is not listed: the app cannot read it, and says so for a HEIC file under another name.
 UPLOAD_TYPES = list(SUPPORTED_EXTENSIONS)
 UPLOAD_LABEL = f"Images ({', '.join(SUPPORTED_FORMAT_NAMES)}; each under 20 MB)"
+UPLOAD_HINT = f"{', '.join(SUPPORTED_FORMAT_NAMES)}; each under 20 MB."
+SHRUNK_HINT = "Photos are shrunk on your device before they are sent."
+ORIGINALS_HINT = "Files are sent as they are: shrinking is off."
 GALLERY_LIMIT = 12  # thumbnails shown before "show all"
 THUMBNAIL_SIDE = 160  # pixels of the square thumbnail sent (sharp on a 1.5x screen)
 THUMBNAIL_WIDTH = 96  # CSS pixels: three to a row on a 390 px phone, a dozen on a desktop
@@ -94,6 +98,11 @@ def _take_photo(key: str, options: PrepareOptions) -> None:
 
 
 def _uploader(options: PrepareOptions) -> None:
+    """The browser-shrinking picker, or Streamlit's uploader when it is off or cannot run."""
+    if browser_picker.wanted():
+        hint = f"{UPLOAD_HINT} {SHRUNK_HINT if options.max_side else ORIGINALS_HINT}"
+        browser_picker.shrinking_uploader(options, hint, add_prepared)
+        return
     generation = st.session_state.setdefault("uploader_generation", 0)
     key = f"uploader_{generation}"
     st.file_uploader(

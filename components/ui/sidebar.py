@@ -16,6 +16,7 @@ from components.run.model_fit import ModelChoice, Serving
 from components.settings import Credentials, DemoPolicy, resolve_credentials
 from components.tasks import Task
 from components.text import plain
+from components.ui import image_picker
 from components.ui import state as ui_state
 from components.ui.models import (
     chosen_ref,
@@ -214,6 +215,14 @@ def _image_options_section() -> PrepareOptions:
             key="downscale",
             persist_state="session",
             help="Sends far fewer bytes; boxes still land right. Applies to images added from now on.",
+        )
+        st.toggle(
+            "Shrink photos in the browser",
+            value=image_picker.ON_BY_DEFAULT,
+            key=image_picker.SWITCH,
+            persist_state="session",
+            help="Uploads are scaled to the size sent on your device, so far less crosses the network. "
+            "Off: the original files are sent and shrunk by the app.",
         )
         clarifai_fetches = st.toggle(
             "Let Clarifai fetch image URLs",

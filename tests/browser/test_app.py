@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_process import settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
@@ -51,7 +51,7 @@ def page(browser, clarifai_server):
 
 
 def upload_photos(page, testdata) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    page.locator(UPLOAD_INPUT).set_input_files(
         [str(testdata / "photos" / "coffee.png"), str(testdata / "exif" / "Landscape_6.jpg")]
     )
     page.get_by_text("2 images chosen").wait_for(timeout=60_000)
@@ -143,7 +143,7 @@ def test_a_typed_key_stays_inside_its_password_field(app_url, page, testdata, cl
 def test_a_broken_file_gets_a_message_and_the_rest_still_works(app_url, page, testdata):
     page.goto(f"{app_url}/Classification")
     settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    page.locator(UPLOAD_INPUT).set_input_files(
         [str(testdata / "broken" / "truncated_jpeg.jpg"), str(testdata / "photos" / "chelsea.png")]
     )
     page.get_by_text("1 image chosen").wait_for(timeout=60_000)

@@ -22,7 +22,7 @@ from PIL import Image
 from components.drawing.labels import Label, label_font, layout_labels
 from components.local_models.detector import detect_objects
 from components.views.detection import DEFAULT_MIN_SCORE
-from tests.app_process import settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
@@ -67,7 +67,7 @@ def shapes_file(tmp_path_factory) -> Path:
 def detect(page, url: str, picture: Path) -> None:
     page.goto(f"{url}/Detection")
     settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(picture)])
+    page.locator(UPLOAD_INPUT).set_input_files([str(picture)])
     page.get_by_text("1 image chosen").wait_for(timeout=60_000)
     settle(page)
     page.get_by_role("button", name=re.compile(r"^Predict \d+ images?")).click()

@@ -19,6 +19,7 @@ from PIL import Image
 from components.colors import color_for
 from components.results import TEXT_CONCEPT
 from tests import ocr_engine
+from tests.app_process import UPLOAD_INPUT
 from tests.browser.test_app import app_url, page, predict, settle  # noqa: F401 (fixtures)
 from tests.conftest import require_tesseract, screenshot
 from tests.helpers import scene_with_text
@@ -46,7 +47,7 @@ def test_text_read_from_a_sideways_photo_is_on_the_page_and_its_lines_are_boxed_
     upright, path = sideways_sign(tmp_path)
     page.goto(f"{app_url}/Text")
     settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(path)])
+    page.locator(UPLOAD_INPUT).set_input_files([str(path)])
     page.get_by_text("1 image chosen").wait_for(timeout=60_000)
     settle(page)
     predict(page)

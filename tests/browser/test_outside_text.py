@@ -22,7 +22,7 @@ import pytest
 
 from components.outputs.share import SharedPage, share_query
 from components.tasks import DEEPSEEK_OCR, MM_POLY, QWEN_VL
-from tests.app_process import settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 from tests.helpers import png_bytes, scene_with_square
 
@@ -200,7 +200,7 @@ def upload(page, tmp_path, name: str, color_bgr) -> None:
     """One picture of its own colour, so no earlier run's result is taken from the app's cache."""
     path = tmp_path / name
     path.write_bytes(png_bytes(scene_with_square(color_bgr=color_bgr)))
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(path)])
+    page.locator(UPLOAD_INPUT).set_input_files([str(path)])
     page.get_by_text("1 image chosen").wait_for(timeout=60_000)
     settle(page)
 
@@ -335,7 +335,7 @@ def test_addresses_and_file_names_of_images_that_cannot_be_added_stay_text(app_u
     screenshot(page, "outside-text-image-addresses")
 
     name = f"{pixels.payload('file')}.png"  # a name no disk would give, but a browser sends what it is told
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    page.locator(UPLOAD_INPUT).set_input_files(
         [{"name": name, "mimeType": "image/png", "buffer": b"not a picture"}]
     )
     page.get_by_text("is not in an image format the app can read").wait_for(timeout=30_000)

@@ -14,7 +14,7 @@ import pytest
 
 from components.navigation import COMPARE, PAGES
 from components.text import plural
-from tests.app_process import settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
@@ -102,7 +102,7 @@ def open_address(page, url: str, address: str) -> None:
 
 
 def upload(page, testdata, files) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(testdata / f) for f in files])
+    page.locator(UPLOAD_INPUT).set_input_files([str(testdata / f) for f in files])
     page.get_by_text(f"{plural(len(files), 'image')} chosen").wait_for(timeout=60_000)
     settle(page)
 
@@ -174,7 +174,7 @@ def test_no_page_is_wider_than_the_screen(request, browser, clarifai_server, tes
 def test_chosen_images_are_a_compact_grid_in_the_order_chosen(offline_url, phone, testdata):
     open_address(phone, offline_url, "Classification")
     for count, file in enumerate(SIX_PHOTOS, start=1):  # one at a time, so the order chosen is known
-        phone.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(testdata / file))
+        phone.locator(UPLOAD_INPUT).set_input_files(str(testdata / file))
         phone.get_by_text(f"{plural(count, 'image')} chosen").wait_for(timeout=60_000)
         settle(phone)
     tiles = phone.locator(f"{THUMBNAILS} [data-testid='stCaptionContainer']")

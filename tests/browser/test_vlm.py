@@ -16,6 +16,7 @@ from PIL import Image
 
 from components.colors import color_for
 from components.text import plural
+from tests.app_process import UPLOAD_INPUT
 from tests.browser.test_app import app_url, page, settle  # noqa: F401 (fixtures)
 from tests.conftest import screenshot
 
@@ -24,7 +25,7 @@ QWEN = "qwen/qwen-VL/Qwen2_5-VL-7B-Instruct"
 
 
 def upload(page, paths) -> None:  # noqa: F811 (the page fixture's value)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(p) for p in paths])
+    page.locator(UPLOAD_INPUT).set_input_files([str(p) for p in paths])
     page.get_by_text(f"{plural(len(paths), 'image')} chosen").wait_for(timeout=60_000)
     settle(page)
 
