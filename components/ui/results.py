@@ -24,7 +24,7 @@ from components.images.preparation import PreparedImage
 from components.outputs import codegen, exports, report
 from components.results import ImageResult, Prediction
 from components.run.backend import Backend, RunOutcome, RunPlan
-from components.text import plain, plural, shorten
+from components.text import duration, plain, plural, shorten
 from components.ui import gallery
 from components.ui.gallery import GALLERY_ABOVE, Tile, kept_tile, open_dialog, show_gallery, tile_background
 from components.ui.state import PageRun
@@ -43,7 +43,8 @@ def run_summary(outcome: RunOutcome, image_count: int) -> str:
     parts = [f"**{plural(image_count, 'image')}**", f"{outcome.succeeded} with results"]
     if failed:
         parts.append(f":red[{failed} failed]")
-    parts.append(f"{outcome.seconds:.2f} s")
+    if outcome.from_cache < image_count:  # answered wholly from the cache: no time worth saying
+        parts.append(duration(outcome.seconds))
     if outcome.plan.backend == Backend.CLARIFAI:
         parts.append(plural(outcome.clarifai_calls, "Clarifai call"))
     if outcome.from_cache:
