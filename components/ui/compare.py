@@ -212,15 +212,20 @@ def _grid(task: Task, images: Sequence[PreparedImage], runs: Sequence[TaskRun]) 
     differences = [
         view.compare([r.prediction if r.ok else None for r in results], settings) for results in per_image
     ]
-    overall = sum(d.agreement * d.counted for d in differences) / max(sum(d.counted for d in differences), 1)
-    st.markdown(f"**Agreement over all images: {overall:.0%}** " + view.agreement_words)
+    counted = sum(d.counted for d in differences)
+    if counted:
+        overall = sum(d.agreement * d.counted for d in differences) / counted
+        st.markdown(f"**Agreement over all images: {overall:.0%}** " + view.agreement_words)
+    else:
+        st.markdown("**No model found anything on these images**, so there is nothing to agree on.")
     for index in paginate(range(len(images)), PAGE_KEY, PAGE_SIZE):
         with st.container(border=True):
             _comparison_card(view, images[index], labels, per_image[index], differences[index], settings)
 
 
 def _comparison_card(view, image: PreparedImage, labels, results: Sequence[ImageResult], difference, settings) -> None:
-    st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}** · agreement {difference.agreement:.0%}")
+    agreement = f"agreement {difference.agreement:.0%}" if difference.counted else "no model found anything"
+    st.markdown(f"**{plain(shorten(image.name, NAME_LENGTH, keep='end'))}** · {agreement}")
     for column, label, result, only in zip(st.columns(len(results)), labels, results, difference.only):
         with column:
             st.caption(f"**{plain(shorten(label, 50))}**")

@@ -3,6 +3,8 @@ classic classifier against a prompted VLM) against the local Clarifai server."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from components.tasks import Task
 from tests.apptest import no_traceback, open_page, page_text, predict, upload
 from tests.conftest import TEST_KEY
@@ -59,3 +61,13 @@ def test_a_second_run_says_its_answers_came_from_the_cache(clarifai_env):
     no_traceback(at)
     again = summary(at)
     assert again["Clarifai calls"].tolist() == [0, 0] and again["From cache"].tolist() == [1, 1]
+
+
+def test_when_no_model_finds_anything_no_agreement_is_claimed(offline_env):
+    at = open_compare()
+    blank = ("blank.png", png_bytes(np.full((240, 320, 3), 128, np.uint8)))  # nothing to detect
+    at = predict(upload(at, blank))
+    no_traceback(at)
+    text = page_text(at)
+    assert "No model found anything on these images" in text and "no model found anything" in text
+    assert "Agreement" not in text and "agreement 0%" not in text and "100%" not in text
