@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.app_process import settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
 from tests.conftest import ARTIFACTS, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
@@ -73,7 +73,7 @@ def offline_url():
 def upload_and_predict(page, url: str, address: str, files: list[str]) -> None:
     page.goto(f"{url}/{address}")
     settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
+    page.locator(UPLOAD_INPUT).set_input_files(files)
     page.get_by_text(f"{len(files)} images chosen").wait_for(timeout=60_000)
     settle(page)
     page.get_by_role("button", name=re.compile(r"^Predict \d+ images")).click()
