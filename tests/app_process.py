@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,22 @@ def start_app(
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"streamlit did not start within {timeout_s:.0f} s; see {log_path}")
+
+
+@contextmanager
+def app_running(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """The app started as `start_app` starts it, for the block (its URL); stopped after. For test
+    fixtures: a start that fails fails the test."""
+    import pytest
+
+    try:
+        process, url = start_app(env, log_path)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
+        yield url
+    finally:
+        stop_app(process)
 
 
 def stop_app(process: subprocess.Popen) -> None:

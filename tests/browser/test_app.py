@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, app_running, settle
 from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
@@ -30,14 +30,8 @@ def app_url(clarifai_server):
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "streamlit.log"
     env = {"CLARIFAI_GRPC_BASE": clarifai_server.address, "CLARIFAI_GRPC_INSECURE": "true", "CLARIFAI_PAT": TEST_KEY}
-    try:
-        process, url = start_app(env, log)
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    try:
+    with app_running(env, log) as url:
         yield url
-    finally:
-        stop_app(process)
     assert TEST_KEY not in log.read_text(), "the key appeared in the app's log"
 
 

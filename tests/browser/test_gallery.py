@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, app_running, settle
 from tests.conftest import ARTIFACTS, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
@@ -62,12 +62,8 @@ def offline_url():
     require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     env = {"CLARIFAI_PAT": "", "CLARIFAI_GRPC_BASE": "", "CLARIFAI_GRPC_INSECURE": ""}
-    try:
-        process, url = start_app(env, ARTIFACTS / "streamlit-gallery.log")
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    yield url
-    stop_app(process)
+    with app_running(env, ARTIFACTS / "streamlit-gallery.log") as url:
+        yield url
 
 
 def upload_and_predict(page, url: str, address: str, files: list[str]) -> None:

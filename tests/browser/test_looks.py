@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from components.colors import Color, contrast_ratio, relative_luminance
 from components.navigation import NAVIGATION_SECTIONS, PAGES
-from tests.app_process import settle, start_app, stop_app
+from tests.app_process import app_running, settle
 from tests.conftest import ARTIFACTS, require_chromium, screenshot
 
 pytestmark = pytest.mark.browser
@@ -44,12 +44,8 @@ def offline_url():
     require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     env = {"CLARIFAI_PAT": "", "CLARIFAI_GRPC_BASE": "", "CLARIFAI_GRPC_INSECURE": ""}
-    try:
-        process, url = start_app(env, ARTIFACTS / "streamlit-looks.log")
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    yield url
-    stop_app(process)
+    with app_running(env, ARTIFACTS / "streamlit-looks.log") as url:
+        yield url
 
 
 def _open(browser, url: str, address: str = "", **context):

@@ -22,7 +22,7 @@ import pytest
 
 from components.outputs.share import SharedPage, share_query
 from components.tasks import DEEPSEEK_OCR, MM_POLY, QWEN_VL
-from tests.app_process import UPLOAD_INPUT, settle, start_app, stop_app
+from tests.app_process import UPLOAD_INPUT, app_running, settle
 from tests.conftest import ARTIFACTS, TEST_KEY, require_chromium, screenshot
 from tests.helpers import png_bytes, scene_with_square
 
@@ -128,14 +128,8 @@ def app_url(hostile_catalogue, clarifai_server):
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "streamlit-outside-text.log"
     env = {"CLARIFAI_GRPC_BASE": clarifai_server.address, "CLARIFAI_GRPC_INSECURE": "true", "CLARIFAI_PAT": TEST_KEY}
-    try:
-        process, url = start_app(env, log)
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    try:
+    with app_running(env, log) as url:
         yield url
-    finally:
-        stop_app(process)
 
 
 @pytest.fixture
